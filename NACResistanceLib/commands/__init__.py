@@ -1,0 +1,1 @@
+"""Subcommands of the ``nacresistance`` command line (one module each; see ``cli.COMMANDS``)."""
