@@ -1,0 +1,111 @@
+"""Read a binary ROI mask from a label map or a 3D Slicer segmentation (``.seg.nrrd``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from ..errors import InputFileError
+from .images import read_image
+
+_SEGMENT_KEY = re.compile(r"^Segment(\d+)_Name$")
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    """One segment of a Slicer segmentation, from the ``Segment<N>_*`` NRRD header fields."""
+
+    name: str
+    """``Segment<N>_Name``."""
+    label_value: int
+    """``Segment<N>_LabelValue`` (1 when absent, as in files written before Slicer 4.11)."""
+    layer: int
+    """``Segment<N>_Layer``: component of a multi-layer (4D) file (the segment index when absent and 4D)."""
+
+
+def read_mask(path: str | Path, segment: int | str = 1) -> sitk.Image:
+    """Read one region as a binary mask.
+
+    Parameters
+    ----------
+    path : str or Path
+        A label map (NIfTI, NRRD, MHA, integer voxel values) or a 3D Slicer segmentation ``.seg.nrrd``
+        (single-layer 3D or multi-layer 4D, where each layer is a component of a vector image).
+    segment : int or str
+        Label value (int) or segment name (str, Slicer segmentations only; matched exactly, then
+        ignoring case).
+
+    Returns
+    -------
+    SimpleITK.Image
+        ``sitkUInt8`` image, 1 inside the region and 0 elsewhere, on the grid of the file.
+
+    Raises
+    ------
+    InputFileError
+        If the file cannot be read, or the segment is not in it (the message lists the available
+        label values, and segment names for Slicer segmentations).
+    """
+    image = read_image(path)
+    segments = segment_infos(image)
+    if segments:
+        return _slicer_segment(image, segments, segment, path)
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputFileError(f"label map {path} has vector voxels but no Segment<N>_Name header fields")
+    return _label_value(image, segment, path)
+
+
+def segment_infos(image: sitk.Image) -> list[SegmentInfo]:
+    """Segments described in the NRRD header of a Slicer segmentation, in segment index order."""
+    indices = sorted(int(m.group(1)) for k in image.GetMetaDataKeys() if (m := _SEGMENT_KEY.match(k)))
+    is_4d = image.GetNumberOfComponentsPerPixel() > 1
+
+    def field(index: int, name: str, default: int) -> int:
+        key = f"Segment{index}_{name}"
+        return int(image.GetMetaData(key)) if image.HasMetaDataKey(key) else default
+
+    return [
+        SegmentInfo(
+            image.GetMetaData(f"Segment{i}_Name"),
+            field(i, "LabelValue", 1),
+            field(i, "Layer", i if is_4d else 0),
+        )
+        for i in indices
+    ]
+
+
+def _slicer_segment(image: sitk.Image, segments: list[SegmentInfo], segment: int | str, path) -> sitk.Image:
+    chosen = _find_segment(segments, segment)
+    listing = ", ".join(f"'{s.name}' (label {s.label_value}, layer {s.layer})" for s in segments)
+    if len(chosen) != 1:
+        problem = "matches several segments" if chosen else "is not in"
+        raise InputFileError(f"segment {segment!r} {problem} segmentation {path}; available segments: {listing}")
+    info = chosen[0]
+    if image.GetNumberOfComponentsPerPixel() > 1:
+        image = sitk.VectorIndexSelectionCast(image, info.layer)
+    return sitk.Cast(image == info.label_value, sitk.sitkUInt8)
+
+
+def _find_segment(segments: list[SegmentInfo], segment: int | str) -> list[SegmentInfo]:
+    if isinstance(segment, str):
+        exact = [s for s in segments if s.name == segment]
+        return exact or [s for s in segments if s.name.lower() == segment.lower()]
+    return [s for s in segments if s.label_value == segment]
+
+
+def _label_value(image: sitk.Image, segment: int | str, path) -> sitk.Image:
+    values = sitk.GetArrayViewFromImage(image)
+    labels = np.unique(values[values != 0])
+    if not np.all(labels == np.round(labels)):
+        raise InputFileError(f"label map {path} has non-integer voxel values; expected integer labels")
+    listing = ", ".join(str(int(v)) for v in labels) or "none (all voxels are 0)"
+    if isinstance(segment, str) or segment not in labels:
+        raise InputFileError(
+            f"label {segment!r} is not in label map {path}; available label values: {listing} "
+            "(segment names need a Slicer .seg.nrrd file)"
+        )
+    return sitk.Cast(image == segment, sitk.sitkUInt8)
