@@ -1,0 +1,246 @@
+"""Analyse every exam of a manifest: local processes or a Dask cluster, with cache, resume and failures.
+
+The table is always assembled from the cache files in manifest order, so an uninterrupted run,
+a resumed run and runs with any number of workers or a Dask cluster give the same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import CancelledError, ConfigError
+from . import cache
+from .worker import ExamOutcome, ExamTask, analyze_task
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], bool]
+
+FEATURES_FILE = "features.csv"
+FAILURES_FILE = "failures.csv"
+DICTIONARY_FILE = "feature_dictionary.csv"
+CACHE_FOLDER = "cache"
+FAILURE_COLUMNS = ["patient_id", "timepoint", "error_type", "message"]
+INDEX = ["patient_id", "timepoint"]
+
+
+@dataclass(frozen=True)
+class ExtractionResult:
+    """What :func:`run_extraction` produced."""
+
+    features: pd.DataFrame
+    """One row per finished exam, index ``(patient_id, timepoint)`` in manifest order."""
+    failures: pd.DataFrame
+    """Columns ``patient_id, timepoint, error_type, message``; empty when every exam finished."""
+    dictionary: pd.DataFrame
+    """Columns ``feature, unit, description``."""
+    n_cached: int
+    """Exams taken from the cache (finished by an earlier run)."""
+    n_computed: int
+    """Exams analysed by this run."""
+    features_path: Path
+    failures_path: Path
+
+    @property
+    def ok(self) -> bool:
+        """True when no exam failed."""
+        return self.failures.empty
+
+
+def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: str | None = None,
+                   progress: Progress | None = None) -> ExtractionResult:
+    """Analyse every exam of ``manifest`` with :func:`pipeline.analyze_exam` and write the tables.
+
+    Parameters
+    ----------
+    manifest : str, Path or io.Manifest
+        The cohort manifest (``manifest.csv``; see docs/manifest.md).
+    out_dir : str or Path
+        Output folder: ``features.csv``, ``failures.csv``, ``feature_dictionary.csv`` and ``cache/``.
+    config : pipeline.AnalysisConfig, dict, str, Path or None
+        Analysis parameters (None = the shipped defaults); part of every cache key.
+    jobs : int
+        Local worker processes (spawned; 1 = analyse in this process). Ignored with ``scheduler``.
+    scheduler : str or None
+        Address of a running Dask scheduler (``tcp://host:8786``); its workers must see the input
+        files and have this library installed.
+    progress : callable or None
+        ``progress(message, fraction) -> bool`` after each exam; returning True cancels the run
+        (finished exams stay cached) with :class:`errors.CancelledError`.
+
+    Returns
+    -------
+    ExtractionResult
+        Features of every finished exam (cached or computed now), the failures and the counts.
+    """
+    if scheduler is None and int(jobs) < 1:
+        raise ConfigError(f"jobs must be at least 1, got {jobs} (option --jobs)")
+    manifest_path, frame = _read_manifest(manifest)
+    parameters = _parameters(config)
+    out = Path(out_dir)
+    cache_dir = out / CACHE_FOLDER
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    removed = cache.remove_leftovers(cache_dir)
+    if removed:
+        logger.info("removed %s unfinished temporary files of an interrupted run", removed)
+    tasks = _tasks(manifest_path, frame, parameters)
+    pending = [t for t in tasks if not _entry_path(cache_dir, t).exists()]
+    n_cached = len(tasks) - len(pending)
+    logger.info("%s exams: %s finished earlier (cached), %s to analyse", len(tasks), n_cached, len(pending))
+    failures = _execute(pending, cache_dir, jobs, scheduler, progress, n_cached, len(tasks))
+    return _write_tables(out, cache_dir, tasks, failures, n_cached, len(pending) - len(failures))
+
+
+def _read_manifest(manifest) -> tuple[Path, pd.DataFrame]:
+    from .. import io
+
+    if isinstance(manifest, (str, Path)):
+        path = Path(manifest)
+        manifest = io.read_manifest(path)
+    else:
+        path = Path(manifest.path)
+    return path.resolve(), manifest.frame
+
+
+def _parameters(config) -> dict:
+    from .. import pipeline
+
+    if config is None or isinstance(config, (dict, str, Path)):
+        config = pipeline.load_analysis_config(config)
+    return config.to_dict()
+
+
+def _tasks(manifest_path: Path, frame: pd.DataFrame, parameters: dict) -> list[ExamTask]:
+    tasks = []
+    for row_number, (_, row) in enumerate(frame.iterrows()):
+        record = row.to_dict()
+        key = cache.exam_key(record, manifest_path.parent, parameters)
+        tasks.append(ExamTask(str(manifest_path), row_number, str(record["patient_id"]),
+                              str(record.get("timepoint", "baseline")), key, parameters))
+    return tasks
+
+
+def _entry_path(cache_dir: Path, task: ExamTask) -> Path:
+    return cache_dir / cache.entry_name(task.patient_id, task.timepoint, task.key)
+
+
+def _execute(pending: Sequence[ExamTask], cache_dir: Path, jobs: int, scheduler: str | None,
+             progress: Progress | None, n_done: int, n_total: int) -> list[ExamOutcome]:
+    """Run the pending tasks, store each success in the cache as it arrives, return the failures."""
+    failures: list[ExamOutcome] = []
+    if progress is not None and progress(f"{len(pending)} exams to analyse", n_done / max(n_total, 1)):
+        raise CancelledError("extraction cancelled before it started")
+    outcomes = _outcomes(pending, jobs, scheduler)
+    try:
+        for outcome in outcomes:
+            n_done += 1
+            _record(outcome, cache_dir, failures)
+            message = _message(outcome, n_done, n_total)
+            if progress is not None and progress(message, n_done / max(n_total, 1)):
+                raise CancelledError(f"extraction cancelled after {n_done} of {n_total} exams; "
+                                     "finished exams are cached and a re-run resumes")
+    finally:
+        close = getattr(outcomes, "close", None)
+        if close is not None:
+            close()
+    return failures
+
+
+def _record(outcome: ExamOutcome, cache_dir: Path, failures: list[ExamOutcome]) -> None:
+    if outcome.payload is None:
+        failures.append(outcome)
+        logger.warning("%s %s failed: %s", outcome.task.patient_id, outcome.task.timepoint, outcome.message)
+    else:
+        outcome.payload["seconds"] = round(outcome.seconds, 3)
+        cache.write_entry(_entry_path(cache_dir, outcome.task), outcome.payload)
+
+
+def _message(outcome: ExamOutcome, n_done: int, n_total: int) -> str:
+    status = "failed" if outcome.payload is None else f"done in {outcome.seconds:.1f} s"
+    return f"{outcome.task.patient_id} {outcome.task.timepoint} {status} ({n_done}/{n_total})"
+
+
+def _outcomes(pending: Sequence[ExamTask], jobs: int, scheduler: str | None) -> Iterable[ExamOutcome]:
+    if not pending:
+        return iter(())
+    if scheduler is not None:
+        return _dask_outcomes(pending, scheduler)
+    if int(jobs) == 1:
+        return (analyze_task(task) for task in pending)
+    return _process_outcomes(pending, int(jobs))
+
+
+def _process_outcomes(pending: Sequence[ExamTask], jobs: int) -> Iterable[ExamOutcome]:
+    """Spawned processes (never fork: safe with threads, Dask and GUI toolkits in the parent)."""
+    context = multiprocessing.get_context("spawn")
+    executor = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context)
+    futures = {executor.submit(analyze_task, task): task for task in pending}
+    try:
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except BrokenProcessPool as error:
+                yield ExamOutcome(futures[future], None, "WorkerCrashed",
+                                  f"the worker process died ({error}); out of memory? re-run to retry")
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask_outcomes(pending: Sequence[ExamTask], scheduler: str) -> Iterable[ExamOutcome]:
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    with Client(scheduler, set_as_default=False) as client:
+        keys = [f"nacresistance-exam-{t.patient_id}-{t.timepoint}-{t.key[:16]}" for t in pending]
+        futures = client.map(analyze_task, pending, key=keys, pure=False)
+        tasks = dict(zip(keys, pending))
+        try:
+            for future in dask_completed(futures):
+                try:
+                    yield future.result()
+                except Exception as error:  # a worker lost: record it, keep the cohort going
+                    yield ExamOutcome(tasks[future.key], None, type(error).__name__, f"Dask task failed: {error}")
+        finally:
+            client.cancel(futures)
+
+
+def _write_tables(out: Path, cache_dir: Path, tasks: Sequence[ExamTask], failures: Sequence[ExamOutcome],
+                  n_cached: int, n_computed: int) -> ExtractionResult:
+    entries = [cache.read_entry(p) for p in (_entry_path(cache_dir, t) for t in tasks) if p.exists()]
+    features = _feature_frame(entries)
+    failure_frame = pd.DataFrame(
+        [[f.task.patient_id, f.task.timepoint, f.error_type, f.message] for f in failures], columns=FAILURE_COLUMNS
+    )
+    dictionary = _dictionary(entries)
+    cache.write_atomic(out / FEATURES_FILE, features.to_csv(lineterminator="\n"))
+    cache.write_atomic(out / FAILURES_FILE, failure_frame.to_csv(index=False, lineterminator="\n"))
+    cache.write_atomic(out / DICTIONARY_FILE, dictionary.to_csv(index=False, lineterminator="\n"))
+    logger.info("%s exams in %s, %s failed (%s)", len(features), out / FEATURES_FILE, len(failures),
+                out / FAILURES_FILE)
+    return ExtractionResult(features, failure_frame, dictionary, n_cached, n_computed,
+                            out / FEATURES_FILE, out / FAILURES_FILE)
+
+
+def _feature_frame(entries: Sequence[dict]) -> pd.DataFrame:
+    columns: dict[str, None] = {}
+    for entry in entries:
+        columns.update(dict.fromkeys(entry["features"]))
+    rows = [[entry["features"].get(c, float("nan")) for c in columns] for entry in entries]
+    index = pd.MultiIndex.from_tuples([(e["patient_id"], e["timepoint"]) for e in entries], names=INDEX)
+    return pd.DataFrame(rows, index=index, columns=list(columns), dtype="float64")
+
+
+def _dictionary(entries: Sequence[dict]) -> pd.DataFrame:
+    rows: dict[str, tuple[str, str]] = {}
+    for entry in entries:
+        for name in entry["features"]:
+            rows.setdefault(name, (entry["units"].get(name, ""), entry["descriptions"].get(name, "")))
+    return pd.DataFrame([[n, u, d] for n, (u, d) in rows.items()], columns=["feature", "unit", "description"])

@@ -1,0 +1,98 @@
+"""What one worker does with one exam: load it, analyse it, return a JSON-ready payload or the error.
+
+Everything here is picklable and importable by name, so it runs unchanged in the parent process
+(``jobs=1``), in spawned or forkserver worker processes, and on Dask workers. The worker writes
+nothing: the parent stores the payload in the cache, so output folders need not be shared with
+the workers (the *input* files must be readable by them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import SimpleITK as sitk
+from threadpoolctl import threadpool_limits
+
+from ..errors import add_context, describe
+
+
+@dataclass(frozen=True)
+class ExamTask:
+    """One exam to analyse: where to find it and with which parameters."""
+
+    manifest_path: str
+    """Path of ``manifest.csv``."""
+    row: int
+    """0-based row of the exam in the manifest frame."""
+    patient_id: str
+    timepoint: str
+    key: str
+    """Cache key (see :mod:`NACResistanceLib.cohort.cache`)."""
+    parameters: Mapping[str, object]
+    """``AnalysisConfig.to_dict()``."""
+
+
+@dataclass(frozen=True)
+class ExamOutcome:
+    """The result of one task: a payload on success, an error type and message on failure."""
+
+    task: ExamTask
+    payload: dict | None
+    """Features, units, descriptions, warnings and provenance (JSON types only), or None on failure."""
+    error_type: str = ""
+    message: str = ""
+    seconds: float = 0.0
+    """Wall-clock time of the analysis, s."""
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run SimpleITK filters and BLAS on one thread, restoring the previous settings afterwards.
+
+    Parallelism comes from running exams side by side; one thread per exam avoids oversubscribing
+    the cores and makes every exam's floating-point results independent of how it was scheduled.
+    The SimpleITK setting is process-wide, so a Dask worker should run one task thread at a time
+    (``dask worker --nthreads 1``).
+    """
+    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
+
+
+def analyze_task(task: ExamTask) -> ExamOutcome:
+    """Load and analyse one exam; any ``Exception`` becomes a failure outcome naming the exam."""
+    start = time.perf_counter()
+    try:
+        with single_threaded():
+            payload = _analyze(task)
+    except Exception as error:  # one bad exam must never stop the cohort
+        add_context(error, f"patient {task.patient_id}, timepoint {task.timepoint}, manifest row {task.row + 2}")
+        return ExamOutcome(task, None, type(error).__name__, describe(error), time.perf_counter() - start)
+    return ExamOutcome(task, payload, seconds=time.perf_counter() - start)
+
+
+def _analyze(task: ExamTask) -> dict:
+    from .. import io, pipeline
+
+    manifest = io.read_manifest(task.manifest_path)
+    exam = io.load_exam(manifest, task.row)
+    analysis = pipeline.analyze_exam(exam, pipeline.load_analysis_config(dict(task.parameters)))
+    payload = {
+        "patient_id": task.patient_id,
+        "timepoint": task.timepoint,
+        "key": task.key,
+        "features": {name: float(value) for name, value in analysis.features.items()},
+        "units": dict(analysis.units),
+        "descriptions": dict(analysis.descriptions),
+        "warnings": list(analysis.warnings),
+        "provenance": analysis.provenance,
+    }
+    return json.loads(json.dumps(payload, allow_nan=True, default=str))
