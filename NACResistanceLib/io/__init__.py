@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+from .arrays import (
+    ImageGeometry,
+    TableColumn,
+    array_from_image,
+    bvecs_from_measurement_frame,
+    contribution_columns,
+    curve_columns,
+    exam_from_arrays,
+    feature_columns,
+    frame_columns,
+    image_from_array,
+    mask_from_array,
+    parse_number_list,
+    prediction_text,
+    times_from_index_values,
+)
 from .dce import read_dce
 from .dicom import DicomSeries, list_dicom_series
 from .exam import DceSeries, DwiSeries, Exam
@@ -10,3 +26,4 @@ from .segmentation import SegmentInfo, read_mask
 
 __all__ = ["DceSeries", "DwiSeries", "Exam"]
 __all__ += ["DicomSeries", "SegmentInfo", "list_dicom_series", "read_dce", "read_image", "read_mask"]
+__all__ += ["ImageGeometry", "TableColumn", "array_from_image", "bvecs_from_measurement_frame", "contribution_columns", "curve_columns", "exam_from_arrays", "feature_columns", "frame_columns", "image_from_array", "mask_from_array", "parse_number_list", "prediction_text", "times_from_index_values"]  # noqa: E501  slicer
