@@ -1,0 +1,27 @@
+"""Feature reproducibility: intraclass correlation between readers or segmentation perturbations.
+
+- :mod:`.icc`: ICC(2,1) and ICC(3,1) with confidence intervals, vectorised over features.
+- :mod:`.perturbation`: erosion/dilation, radius resizing, contour noise and translations of a mask,
+  each with its exact voxel changes (Zwanenburg et al., Sci Rep 2019).
+"""
+
+from __future__ import annotations
+
+from .icc import ICC_ABSOLUTE, ICC_CONSISTENCY, ICC_TYPES, IccResult, icc, icc_between
+from .perturbation import (
+    PerturbationConfig,
+    PerturbedMask,
+    contour_noise,
+    dilate,
+    equivalent_radius_mm,
+    erode,
+    perturb,
+    resize,
+    translate,
+)
+
+__all__ = [
+    "ICC_ABSOLUTE", "ICC_CONSISTENCY", "ICC_TYPES", "IccResult", "PerturbationConfig", "PerturbedMask",
+    "contour_noise", "dilate", "equivalent_radius_mm", "erode", "icc", "icc_between", "perturb", "resize",
+    "translate",
+]
