@@ -1,0 +1,182 @@
+"""Delta radiomics: per-patient change of every feature between two time points, and feature sets.
+
+The review's RS1 / RS2 / Delta RS comparison trains one model on baseline features (RS1), one on the
+features after two cycles (RS2) and one on their change (Delta RS). :func:`delta_features` computes the
+change; :func:`feature_sets` builds the frames those models are trained on, all over the same patients
+so that their AUCs can be compared with paired DeLong tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .errors import ManifestError
+
+BASELINE = "baseline"
+"""Default baseline time point label (manifest column ``timepoint``)."""
+FOLLOWUP = "cycle2"
+"""Default follow-up time point label: after two cycles of chemotherapy."""
+ABSOLUTE_PREFIX = "delta_"
+"""Prefix of absolute-change columns: ``delta_<feature> = followup - baseline`` (feature unit)."""
+RELATIVE_PREFIX = "reldelta_"
+"""Prefix of relative-change columns: ``reldelta_<feature> = (followup - baseline) / |baseline|`` (ratio)."""
+FEATURE_SET_NAMES = ("baseline", "followup", "delta", "baseline+delta", "baseline+followup")
+"""Feature sets :func:`feature_sets` can build, in report order (RS1, RS2, Delta RS, combinations)."""
+
+
+@dataclass(frozen=True)
+class DeltaFeatures:
+    """Absolute and relative change of every feature between two time points, one row per patient."""
+
+    frame: pd.DataFrame
+    """Indexed by ``patient_id``; columns ``delta_<f>`` then ``reldelta_<f>`` for every feature ``f``."""
+    baseline: str
+    """Baseline time point label."""
+    followup: str
+    """Follow-up time point label."""
+    undefined_relative: pd.Series
+    """Per feature: patients whose relative change is NaN because ``|baseline| <= zero_tolerance`` (count)."""
+    patients_without_both: tuple[str, ...]
+    """Patients left out because one of the two time points is missing."""
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Human-readable caveats: left-out patients and undefined relative changes."""
+        messages = []
+        if self.patients_without_both:
+            messages.append(f"{len(self.patients_without_both)} patient(s) lack time point {self.baseline!r} or "
+                            f"{self.followup!r} and have no delta features: {', '.join(self.patients_without_both)}")
+        undefined = self.undefined_relative[self.undefined_relative > 0]
+        if len(undefined):
+            messages.append(f"relative change undefined (zero baseline) for {len(undefined)} feature(s), e.g. "
+                            f"{undefined.index[0]} in {int(undefined.iloc[0])} patient(s)")
+        return tuple(messages)
+
+
+def _split_timepoints(features: pd.DataFrame, baseline: str, followup: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The numeric baseline and follow-up frames (indexed by patient_id) of a long feature table."""
+    if list(features.index.names) != ["patient_id", "timepoint"]:
+        raise ManifestError(f"delta features need a table indexed by (patient_id, timepoint), got index "
+                            f"{list(features.index.names)}; use ExamAnalysis.to_frame() rows or set_index")
+    timepoints = set(features.index.get_level_values("timepoint"))
+    missing = [t for t in (baseline, followup) if t not in timepoints]
+    if missing:
+        raise ManifestError(f"time point(s) {missing} not in the feature table (column timepoint has "
+                            f"{sorted(timepoints)}); set baseline/followup to existing labels")
+    numeric = features.select_dtypes("number")
+    return numeric.xs(baseline, level="timepoint"), numeric.xs(followup, level="timepoint")
+
+
+def delta_features(features: pd.DataFrame, *, baseline: str = BASELINE, followup: str = FOLLOWUP,
+                   zero_tolerance: float = 1e-12) -> DeltaFeatures:
+    """Absolute and relative change of every numeric feature from ``baseline`` to ``followup``.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Long table indexed by ``(patient_id, timepoint)``, one row per exam (e.g. the rows of
+        ``ExamAnalysis.to_frame()`` concatenated); non-numeric columns are ignored.
+    baseline, followup : str
+        Time point labels of the two exams.
+    zero_tolerance : float
+        A baseline value with ``|baseline| <= zero_tolerance`` (feature unit) has no relative change.
+
+    Returns
+    -------
+    DeltaFeatures
+        Patients with both time points, in baseline order.
+
+    Raises
+    ------
+    ManifestError
+        If the index is not ``(patient_id, timepoint)`` or a time point label is absent.
+
+    Notes
+    -----
+    ``delta_f = f(followup) - f(baseline)`` in the feature's unit, and
+    ``reldelta_f = (f(followup) - f(baseline)) / |f(baseline)|``. Dividing by the magnitude keeps the
+    sign of the change for negative baselines (a value going from -2 to -1 has ``reldelta = +0.5``);
+    a zero baseline (``|f| <= zero_tolerance``) gives NaN, counted in ``undefined_relative``, never a
+    substitute value.
+    """
+    before, after = _split_timepoints(features, baseline, followup)
+    both = [p for p in before.index if p in after.index]
+    without = sorted(set(before.index).symmetric_difference(after.index), key=str)
+    before, after = before.loc[both], after.loc[both, before.columns]
+    change = after - before
+    magnitude = before.abs()
+    zero = magnitude <= zero_tolerance
+    relative = change / magnitude.where(~zero)
+    frame = pd.concat([change.add_prefix(ABSOLUTE_PREFIX), relative.add_prefix(RELATIVE_PREFIX)], axis=1)
+    frame.index.name = "patient_id"
+    return DeltaFeatures(frame=frame, baseline=baseline, followup=followup,
+                         undefined_relative=zero.sum().astype(int), patients_without_both=tuple(without))
+
+
+@dataclass(frozen=True)
+class FeatureSets:
+    """Feature frames for models trained on different time points, all over the same patients."""
+
+    frames: dict[str, pd.DataFrame]
+    """Feature set name (:data:`FEATURE_SET_NAMES`) -> frame indexed by ``patient_id``."""
+    dropped_columns: dict[str, tuple[str, ...]]
+    """Per set: columns left out because they are NaN for some patient (e.g. undefined relative change)."""
+    delta: DeltaFeatures
+    """The delta features the sets were built from (with their caveats)."""
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        dropped = [f"{name}: {len(cols)} column(s) with missing values left out"
+                   for name, cols in self.dropped_columns.items() if cols]
+        return self.delta.warnings + tuple(dropped)
+
+
+def feature_sets(features: pd.DataFrame, names: Sequence[str] = ("baseline", "followup", "delta"), *,
+                 baseline: str = BASELINE, followup: str = FOLLOWUP) -> FeatureSets:
+    """Build the named feature sets (RS1, RS2, Delta RS, ...) over the patients that have both time points.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Long table indexed by ``(patient_id, timepoint)`` (see :func:`delta_features`).
+    names : sequence of str
+        Any of :data:`FEATURE_SET_NAMES`. Baseline columns keep their names; follow-up columns keep
+        theirs in ``"followup"`` and get the prefix ``"<followup>_"`` when combined with baseline columns;
+        ``"delta"`` holds the ``delta_`` and ``reldelta_`` columns.
+    baseline, followup : str
+        Time point labels.
+
+    Returns
+    -------
+    FeatureSets
+        Every frame has the same patients in the same order. Columns with a NaN for some patient are
+        left out of that set and listed in ``dropped_columns``.
+
+    Raises
+    ------
+    ManifestError
+        If a name is unknown, or as :func:`delta_features`.
+    """
+    unknown = [n for n in names if n not in FEATURE_SET_NAMES]
+    if unknown:
+        raise ManifestError(f"unknown feature set(s) {unknown}; choose from {list(FEATURE_SET_NAMES)}")
+    delta = delta_features(features, baseline=baseline, followup=followup)
+    before, after = _split_timepoints(features, baseline, followup)
+    patients = delta.frame.index
+    parts = {
+        "baseline": [before.loc[patients]],
+        "followup": [after.loc[patients]],
+        "delta": [delta.frame],
+        "baseline+delta": [before.loc[patients], delta.frame],
+        "baseline+followup": [before.loc[patients], after.loc[patients].add_prefix(f"{followup}_")],
+    }
+    frames, dropped = {}, {}
+    for name in names:
+        frame = pd.concat(parts[name], axis=1)
+        incomplete = frame.columns[frame.isna().any().to_numpy()]
+        frames[name] = frame.drop(columns=incomplete).rename_axis("patient_id")
+        dropped[name] = tuple(incomplete)
+    return FeatureSets(frames=frames, dropped_columns=dropped, delta=delta)
