@@ -1,0 +1,41 @@
+"""Validation statistics: ROC/AUC with DeLong, calibration, decision curves, bootstrap, group tests.
+
+Every function here follows a named reference implementation (pROC, ResourceSelection, rms,
+dcurves); ``docs/statistics.md`` lists the conventions and the numbers the tests check.
+"""
+
+from __future__ import annotations
+
+from .calibration import (
+    CalibrationFit,
+    HosmerLemeshow,
+    SmoothCalibration,
+    binned_calibration,
+    brier_score,
+    calibration_intercept_slope,
+    hosmer_lemeshow,
+    smooth_calibration,
+)
+from .decision import net_benefit
+from .groups import GroupTest, compare_categorical, compare_continuous
+from .roc import (
+    AucResult,
+    ClassificationSummary,
+    DelongTest,
+    StatisticsInputError,
+    UnpairedAucTest,
+    delong_test,
+    roc_auc_ci,
+    roc_curve_frame,
+    sensitivity_specificity,
+    unpaired_auc_test,
+    youden_threshold,
+)
+
+__all__ = [
+    "AucResult", "CalibrationFit", "ClassificationSummary", "DelongTest", "GroupTest", "HosmerLemeshow",
+    "SmoothCalibration", "StatisticsInputError", "UnpairedAucTest", "binned_calibration", "brier_score",
+    "calibration_intercept_slope", "compare_categorical", "compare_continuous", "delong_test",
+    "hosmer_lemeshow", "net_benefit", "roc_auc_ci", "roc_curve_frame", "sensitivity_specificity",
+    "smooth_calibration", "unpaired_auc_test", "youden_threshold",
+]
