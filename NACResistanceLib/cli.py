@@ -17,6 +17,7 @@ from . import RESEARCH_USE_ONLY, __version__
 from .errors import NACResistanceError, describe
 
 COMMANDS: dict[str, str] = {
+    "extract": "extract",
 }
 """Subcommand name -> module under ``NACResistanceLib.commands``, in the order ``--help`` lists them."""
 
