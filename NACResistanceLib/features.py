@@ -1,0 +1,165 @@
+"""Radiomics feature extraction with pyradiomics, from a parameter file, with provenance.
+
+This module applies only what the pyradiomics parameters say; preprocessing (resampling,
+normalisation, denoising) is the job of :mod:`NACResistanceLib.preprocessing`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import SimpleITK as sitk
+import yaml
+
+from . import __version__
+from .errors import ConfigError, ImageError
+from .io.images import read_image
+
+SEED_PARAMS = Path(__file__).resolve().parent / "params" / "seed_851.yaml"
+"""The shipped 851-feature pyradiomics parameter file (Original + Wavelet, all feature classes)."""
+
+PARAM_SECTIONS = ("setting", "imageType", "featureClass", "voxelSetting")
+"""Top-level keys of a pyradiomics parameter file."""
+
+logger = logging.getLogger(__name__)
+
+
+class RadiomicsFeatures(Mapping):
+    """Feature values by pyradiomics name (``original_firstorder_Mean``, ...), in extraction order."""
+
+    def __init__(self, values: Mapping[str, float], provenance: Mapping[str, Any]) -> None:
+        self._values = dict(values)
+        self.provenance: dict[str, Any] = dict(provenance)
+        """Library and pyradiomics versions, parameter hash, image and mask hashes, preprocessing steps."""
+
+    def __getitem__(self, name: str) -> float:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"RadiomicsFeatures({len(self)} features, pyradiomics {self.provenance.get('pyradiomics_version')})"
+
+
+def extract(image: sitk.Image | str | Path, mask: sitk.Image | str | Path, params: str | Path | Mapping = SEED_PARAMS,
+            label: int = 1, *, preprocessing_steps: Sequence[Mapping[str, Any]] = ()) -> RadiomicsFeatures:
+    """Extract pyradiomics features of the ROI ``label`` of ``mask`` from ``image``.
+
+    Parameters
+    ----------
+    image : SimpleITK.Image, str or Path
+        3D scalar image, or a file / DICOM folder read with :func:`~NACResistanceLib.io.read_image`.
+    mask : SimpleITK.Image, str or Path
+        Label image on the image grid (within pyradiomics' geometry tolerance), or its file.
+    params : str, Path or mapping
+        A pyradiomics parameter file (YAML) or the same structure as a dict; validated against
+        pyradiomics' schema. Default: :data:`SEED_PARAMS`.
+    label : int
+        Label value of the ROI in ``mask``.
+    preprocessing_steps : sequence of mapping
+        Steps already applied to ``image`` (``Preprocessed.steps``), copied into the provenance.
+
+    Returns
+    -------
+    RadiomicsFeatures
+        Features (pyradiomics ``diagnostics_*`` entries left out) and ``.provenance``.
+
+    Raises
+    ------
+    ConfigError
+        If the parameters are not a valid pyradiomics configuration (the message names the file).
+    ImageError
+        If pyradiomics rejects the image/mask pair (for example an empty label or a geometry mismatch).
+    """
+    parameters, params_source = _load_params(params)
+    image = read_image(image) if isinstance(image, (str, Path)) else image
+    mask = read_image(mask) if isinstance(mask, (str, Path)) else mask
+    with pyradiomics_context() as radiomics:
+        extractor = _make_extractor(radiomics, parameters, params_source)
+        try:
+            result = extractor.execute(image, mask, label=label)
+        except (ValueError, RuntimeError) as error:
+            raise ImageError(f"pyradiomics could not extract label {label}: {error}") from error
+        version = radiomics.__version__
+    values = {k: float(v) for k, v in result.items() if not k.startswith("diagnostics_")}
+    provenance = {
+        "library": "NACResistanceLib", "library_version": __version__, "pyradiomics_version": version,
+        "params_source": params_source, "params_sha256": params_hash(parameters),
+        "image_hash_sha1": sitk.Hash(image), "mask_hash_sha1": sitk.Hash(mask), "label": label,
+        "preprocessing_steps": [dict(step) for step in preprocessing_steps],
+    }
+    return RadiomicsFeatures(values, provenance)
+
+
+def params_hash(parameters: Mapping[str, Any]) -> str:
+    """SHA-256 of the parameters as canonical JSON (sorted keys), so a file and an equal dict hash alike."""
+    return hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@contextlib.contextmanager
+def pyradiomics_context() -> Iterator[Any]:
+    """Import pyradiomics and undo its process-wide settings on exit.
+
+    pyradiomics adds a stderr handler to its ``radiomics`` logger at import, attaches that handler to the
+    ``pykwalify.core`` logger each time an extractor is built, and sets SimpleITK's global coordinate and
+    direction tolerances when the setting ``geometryTolerance`` is given. Inside the context its handlers
+    are muted and the ``radiomics`` logger level is WARNING, so messages reach only the application's
+    handlers; on exit handler levels, logger levels, the ``pykwalify.core`` handlers and both SimpleITK
+    tolerances are restored.
+    """
+    import radiomics
+
+    loggers = [logging.getLogger("radiomics"), logging.getLogger("pykwalify.core")]
+    saved_loggers = [(lg, lg.level, list(lg.handlers)) for lg in loggers]
+    saved_handlers = [(h, h.level) for h in loggers[0].handlers]
+    coordinate = sitk.ProcessObject.GetGlobalDefaultCoordinateTolerance()
+    direction = sitk.ProcessObject.GetGlobalDefaultDirectionTolerance()
+    for handler, _ in saved_handlers:
+        handler.setLevel(logging.CRITICAL + 1)
+    loggers[0].setLevel(logging.WARNING)
+    try:
+        yield radiomics
+    finally:
+        for handler, level in saved_handlers:
+            handler.setLevel(level)
+        for lg, level, handlers in saved_loggers:
+            lg.setLevel(level)
+            lg.handlers[:] = handlers
+        sitk.ProcessObject.SetGlobalDefaultCoordinateTolerance(coordinate)
+        sitk.ProcessObject.SetGlobalDefaultDirectionTolerance(direction)
+
+
+def _load_params(params: str | Path | Mapping) -> tuple[dict[str, Any], str]:
+    if isinstance(params, Mapping):
+        parameters, source = json.loads(json.dumps(dict(params), default=list)), "<dict>"
+    else:
+        source = str(params)
+        try:
+            parameters = yaml.safe_load(Path(params).read_text())
+        except (OSError, yaml.YAMLError) as error:
+            raise ConfigError(f"cannot read pyradiomics parameter file {source}: {error}") from error
+    if not isinstance(parameters, dict):
+        raise ConfigError(f"pyradiomics parameters {source} must be a mapping with keys {PARAM_SECTIONS}")
+    unknown = sorted(set(parameters) - set(PARAM_SECTIONS))
+    if unknown:
+        raise ConfigError(f"unknown section(s) {unknown} in pyradiomics parameters {source}; known: {PARAM_SECTIONS}")
+    return parameters, source
+
+
+def _make_extractor(radiomics: Any, parameters: dict[str, Any], source: str) -> Any:
+    from radiomics.featureextractor import RadiomicsFeatureExtractor
+
+    try:
+        return RadiomicsFeatureExtractor(parameters)
+    except Exception as error:  # pykwalify raises its own SchemaError; any failure here is a bad file
+        raise ConfigError(f"invalid pyradiomics parameters {source}: {error}") from error

@@ -1,0 +1,125 @@
+"""Input checks: each failure raises :class:`ImageError` naming the file and the problem."""
+
+from __future__ import annotations
+
+import numpy as np
+import SimpleITK as sitk
+
+from ..errors import ImageError
+
+SPACING_TOLERANCE = 1e-4
+"""Relative tolerance on spacing for "same grid"."""
+ORIGIN_TOLERANCE = 1e-3
+"""Tolerance on origin for "same grid", in units of the largest voxel spacing."""
+DIRECTION_TOLERANCE = 1e-5
+
+
+def check_image_and_mask(image: sitk.Image, mask: sitk.Image, *, image_source: str, mask_source: str,
+                         min_voxels: int) -> None:
+    """Refuse an image/mask pair that cannot give meaningful features.
+
+    Parameters
+    ----------
+    image : SimpleITK.Image
+        3D scalar image.
+    mask : SimpleITK.Image
+        3D binary mask (nonzero inside), on the image grid or any grid overlapping it.
+    image_source, mask_source : str
+        Where the image and mask came from (file paths), for the messages.
+    min_voxels : int
+        Smallest accepted number of ROI voxels, counted on the mask's grid.
+
+    Raises
+    ------
+    ImageError
+        If the image has NaN or infinite voxels, the mask is empty, has fewer than ``min_voxels`` voxels,
+        the two physical spaces do not overlap, or ROI voxels lie outside the image.
+    """
+    check_finite(image, image_source)
+    n_roi = int(np.count_nonzero(sitk.GetArrayViewFromImage(mask)))
+    if n_roi == 0:
+        raise ImageError(f"mask {mask_source} is empty (no nonzero voxel); check the segment or label chosen")
+    if n_roi < min_voxels:
+        raise ImageError(
+            f"mask {mask_source} has {n_roi} ROI voxels, fewer than the minimum {min_voxels} "
+            "(preprocessing key min_roi_voxels)"
+        )
+    if not boxes_overlap(image, mask):
+        raise ImageError(
+            f"image {image_source} and mask {mask_source} occupy physical spaces that do not overlap "
+            f"(image origin {_fmt(image.GetOrigin())} mm, mask origin {_fmt(mask.GetOrigin())} mm); "
+            "the mask was probably drawn on another exam or saved with a wrong origin"
+        )
+    outside = roi_voxels_outside(image, mask)
+    if outside:
+        raise ImageError(
+            f"{outside} of {n_roi} ROI voxels of mask {mask_source} lie outside image {image_source}; "
+            "the mask extends beyond the image field of view"
+        )
+
+
+def check_finite(image: sitk.Image, source: str) -> None:
+    """Raise :class:`ImageError` if a float image holds NaN or infinite voxels (checked slice by slice)."""
+    if image.GetPixelID() not in (sitk.sitkFloat32, sitk.sitkFloat64):
+        return
+    array = sitk.GetArrayViewFromImage(image)
+    bad = sum(int(np.count_nonzero(~np.isfinite(plane))) for plane in array)
+    if bad:
+        raise ImageError(f"image {source} has {bad} NaN or infinite voxels; fix or mask them before analysis")
+
+
+def same_grid(a: sitk.Image, b: sitk.Image) -> bool:
+    """True when ``a`` and ``b`` share size, spacing, origin and direction (within the tolerances above)."""
+    spacing = np.asarray(a.GetSpacing())
+    return (
+        a.GetSize() == b.GetSize()
+        and np.allclose(spacing, b.GetSpacing(), rtol=SPACING_TOLERANCE, atol=0)
+        and np.all(np.abs(np.subtract(a.GetOrigin(), b.GetOrigin())) <= ORIGIN_TOLERANCE * spacing.max())
+        and np.allclose(a.GetDirection(), b.GetDirection(), atol=DIRECTION_TOLERANCE)
+    )
+
+
+def physical_box(image: sitk.Image) -> tuple[np.ndarray, np.ndarray]:
+    """Axis-aligned physical bounding box (min, max corners, mm) of the image's voxel extent."""
+    size = np.asarray(image.GetSize())
+    corners = [
+        image.TransformContinuousIndexToPhysicalPoint([float(c) for c in np.where(bits, size - 0.5, -0.5)])
+        for bits in np.ndindex(2, 2, 2)
+    ]
+    corners = np.asarray(corners)
+    return corners.min(axis=0), corners.max(axis=0)
+
+
+def boxes_overlap(a: sitk.Image, b: sitk.Image) -> bool:
+    """True when the physical bounding boxes of ``a`` and ``b`` intersect."""
+    a_min, a_max = physical_box(a)
+    b_min, b_max = physical_box(b)
+    return bool(np.all(a_min < b_max) and np.all(b_min < a_max))
+
+
+def roi_voxels_outside(image: sitk.Image, mask: sitk.Image) -> int:
+    """Number of ROI voxel centres of ``mask`` outside the voxel extent of ``image``."""
+    if same_grid(image, mask):
+        return 0
+    zyx = np.argwhere(sitk.GetArrayViewFromImage(mask) != 0)
+    physical = index_to_physical(mask, zyx[:, ::-1])
+    index = physical_to_continuous_index(image, physical)
+    size = np.asarray(image.GetSize())
+    inside = np.all((index >= -0.5) & (index <= size - 0.5), axis=1)
+    return int(np.count_nonzero(~inside))
+
+
+def index_to_physical(image: sitk.Image, index_xyz: np.ndarray) -> np.ndarray:
+    """``(n, 3)`` voxel indices (x, y, z) -> ``(n, 3)`` physical points, mm (vectorised)."""
+    matrix = np.asarray(image.GetDirection()).reshape(3, 3) * np.asarray(image.GetSpacing())
+    return index_xyz @ matrix.T + np.asarray(image.GetOrigin())
+
+
+def physical_to_continuous_index(image: sitk.Image, points: np.ndarray) -> np.ndarray:
+    """``(n, 3)`` physical points, mm -> ``(n, 3)`` continuous indices (x, y, z) of ``image``."""
+    matrix = np.asarray(image.GetDirection()).reshape(3, 3) * np.asarray(image.GetSpacing())
+    return np.linalg.solve(matrix, (points - np.asarray(image.GetOrigin())).T).T
+
+
+def _fmt(values) -> str:
+    return "(" + ", ".join(f"{v:.1f}" for v in values) + ")"

@@ -1,0 +1,57 @@
+"""Crop to the ROI bounding box plus a margin, so that resampling and filters touch only that region."""
+
+from __future__ import annotations
+
+import numpy as np
+import SimpleITK as sitk
+
+from .resampling import Grid
+
+INTERPOLATION_MARGIN_VOXELS = {"bspline": 20, "linear": 2, "nearest": 1}
+"""Extra input voxels kept around the region an interpolator samples. The cubic B-spline prefilter is
+recursive (pole 2 - sqrt(3) = -0.268), so cropping changes its coefficients by at most about
+0.268**20 = 4e-12 of the intensity range at 20 voxels; linear and nearest interpolation are local."""
+
+
+def roi_box(mask: sitk.Image) -> tuple[np.ndarray, np.ndarray]:
+    """First and last voxel index (x, y, z) of the nonzero voxels of ``mask`` (inclusive).
+
+    Raises ``ValueError`` if the mask is empty (callers check this first with a clearer message).
+    """
+    inside = sitk.GetArrayViewFromImage(mask) != 0
+    lo, hi = [], []
+    for keep in (2, 1, 0):  # numpy axes of x, y, z
+        present = np.nonzero(np.any(inside, axis=tuple(a for a in range(3) if a != keep)))[0]
+        lo.append(int(present[0]))
+        hi.append(int(present[-1]))
+    return np.asarray(lo), np.asarray(hi)
+
+
+def box_on_grid(source: Grid, lo: np.ndarray, hi: np.ndarray, target: Grid,
+                margin_voxels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index and size of the ``target`` voxels covering voxels ``lo..hi`` of ``source``, plus a margin.
+
+    The physical extent of the source box (voxel corners) is mapped to ``target`` continuous indices;
+    every target voxel whose centre can fall in it is kept, ``margin_voxels`` (x, y, z) are added on
+    each side, and the result is clipped to the target grid.
+    """
+    corners = np.array([np.where(bits, hi + 0.5, lo - 0.5) for bits in np.ndindex(2, 2, 2)], dtype=float)
+    index = target.to_index(source.to_physical(corners))
+    first = np.floor(index.min(axis=0)).astype(int) - margin_voxels
+    last = np.ceil(index.max(axis=0)).astype(int) + margin_voxels
+    first = np.clip(first, 0, np.asarray(target.size) - 1)
+    last = np.clip(last, 0, np.asarray(target.size) - 1)
+    return first, last - first + 1
+
+
+def crop(image: sitk.Image, index: np.ndarray, size: np.ndarray) -> sitk.Image:
+    """The sub-image starting at voxel ``index`` (x, y, z) with ``size`` voxels (physical positions kept)."""
+    return sitk.RegionOfInterest(image, [int(v) for v in size], [int(v) for v in index])
+
+
+def crop_for_grid(image: sitk.Image, grid: Grid, interpolator: str) -> sitk.Image:
+    """Crop ``image`` to the voxels an ``interpolator`` needs to fill ``grid`` identically to the uncropped image."""
+    margin = np.full(3, INTERPOLATION_MARGIN_VOXELS[interpolator])
+    last = np.asarray(grid.size) - 1
+    index, size = box_on_grid(grid, np.zeros(3, int), last, Grid.of(image), margin)
+    return crop(image, index, size)
