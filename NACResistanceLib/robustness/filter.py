@@ -1,0 +1,131 @@
+"""Keep only reproducible features: an ICC threshold, usable as the first step of the selection funnel."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+from .icc import ICC_ABSOLUTE, ICC_TYPES, IccResult
+
+ICC_STATISTICS = ("icc", "ci_low")
+"""What is compared with the threshold: the ICC estimate, or the lower bound of its confidence interval."""
+PYRADIOMICS_CLASSES = ("shape", "shape2D", "firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm")
+_PYRADIOMICS_NAME = re.compile(r"^(?P<image>[^_]+)_(?P<cls>" + "|".join(PYRADIOMICS_CLASSES) + r")_.+$")
+
+
+def feature_class(name: str) -> str:
+    """Feature class of a column name: the pyradiomics class (``original_glcm_Contrast`` -> ``glcm``),
+    else the namespace before the first ``_`` (``adc_mean`` -> ``adc``, ``dce_ser_mean`` -> ``dce``)."""
+    match = _PYRADIOMICS_NAME.match(name)
+    if match:
+        return match.group("cls")
+    return name.split("_", 1)[0]
+
+
+def _check(threshold: float, icc_type: str, statistic: str) -> None:
+    if icc_type not in ICC_TYPES:
+        raise ConfigError(f"icc_type must be one of {ICC_TYPES}, got {icc_type!r} (option --icc-type)")
+    if statistic not in ICC_STATISTICS:
+        raise ConfigError(f"ICC statistic must be one of {ICC_STATISTICS}, got {statistic!r}")
+    if not -1.0 <= threshold <= 1.0:
+        raise ConfigError(f"ICC threshold must be in [-1, 1], got {threshold} (option --icc-threshold)")
+
+
+@dataclass(frozen=True)
+class IccFilterDecision:
+    """Which features an ICC filter keeps and removes, and why."""
+
+    table: pd.DataFrame
+    """One row per assessed feature: ``feature, feature_class, icc, ci_low, ci_high, kept, reason``."""
+    threshold: float
+    icc_type: str
+    statistic: str
+
+    @property
+    def kept(self) -> tuple[str, ...]:
+        return tuple(self.table.loc[self.table["kept"], "feature"])
+
+    @property
+    def removed(self) -> tuple[str, ...]:
+        return tuple(self.table.loc[~self.table["kept"], "feature"])
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+
+def icc_filter(result: IccResult, threshold: float = 0.75, *, icc_type: str = ICC_ABSOLUTE,
+               statistic: str = "icc") -> IccFilterDecision:
+    """Decide, per feature, whether its ICC reaches ``threshold``.
+
+    Parameters
+    ----------
+    result : IccResult
+        ICCs between readers or perturbations (:func:`robustness.icc`).
+    threshold : float
+        Minimum ICC kept (0.75 = "good" reliability, Koo & Li 2016).
+    icc_type : {"ICC(2,1)", "ICC(3,1)"}
+        Absolute agreement (default) or consistency.
+    statistic : {"icc", "ci_low"}
+        Compare the estimate, or (stricter) the lower bound of its confidence interval.
+
+    Returns
+    -------
+    IccFilterDecision
+        A feature with an undefined (NaN) ICC is removed with reason ``"ICC undefined"``.
+    """
+    _check(threshold, icc_type, statistic)
+    rows = result.table[result.table["icc_type"] == icc_type]
+    value = rows[statistic].to_numpy(dtype=float)
+    kept = np.nan_to_num(value, nan=-np.inf) >= threshold
+    reason = np.where(np.isnan(value), "ICC undefined",
+                      np.where(kept, "", f"{icc_type} {statistic} < {threshold:g}"))
+    table = pd.DataFrame({
+        "feature": rows["feature"].to_numpy(), "feature_class": [feature_class(f) for f in rows["feature"]],
+        "icc": rows["icc"].to_numpy(), "ci_low": rows["ci_low"].to_numpy(), "ci_high": rows["ci_high"].to_numpy(),
+        "kept": kept, "reason": reason,
+    })
+    return IccFilterDecision(table=table, threshold=threshold, icc_type=icc_type, statistic=statistic)
+
+
+class IccFilter:
+    """Selection step that drops the features an :class:`IccFilterDecision` removed (scikit-learn style).
+
+    Columns the ICC study did not assess (e.g. clinical variables) pass through and are listed in
+    ``not_assessed_``. ``fit`` learns nothing from the outcome: the decision is made before training.
+
+    Parameters
+    ----------
+    decision : IccFilterDecision
+        From :func:`icc_filter`.
+    """
+
+    name = "icc"
+
+    def __init__(self, decision: IccFilterDecision):
+        self.decision = decision
+
+    def fit(self, X: pd.DataFrame, y: Sequence[int] | None = None) -> IccFilter:
+        removed = set(self.decision.removed)
+        assessed = set(self.decision.table["feature"])
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.support_ = np.array([c not in removed for c in X.columns], dtype=bool)
+        self.removed_ = tuple(c for c in X.columns if c in removed)
+        self.not_assessed_ = tuple(c for c in X.columns if c not in assessed)
+        return self
+
+    def get_support(self) -> np.ndarray:
+        return self.support_
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return self.feature_names_in_[self.support_]
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        return X.loc[:, list(self.get_feature_names_out())]
+
+    def fit_transform(self, X: pd.DataFrame, y: Sequence[int] | None = None) -> pd.DataFrame:
+        return self.fit(X, y).transform(X)

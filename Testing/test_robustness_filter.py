@@ -1,0 +1,66 @@
+"""The ICC filter keeps exactly the features at or above the threshold, and says why it removed the others."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from NACResistanceLib.errors import ConfigError
+from NACResistanceLib.robustness.filter import IccFilter, feature_class, icc_filter
+from NACResistanceLib.robustness.icc import ICC_ABSOLUTE, ICC_CONSISTENCY, IccResult
+
+
+def _result(rows: list[tuple[str, float, float, float]]) -> IccResult:
+    """ICC table with the given (feature, icc(2,1), ci_low(2,1), icc(3,1)) rows."""
+    records = []
+    for name, absolute, low, consistency in rows:
+        records.append({"feature": name, "icc_type": ICC_ABSOLUTE, "icc": absolute, "ci_low": low, "ci_high": 1.0})
+        records.append({"feature": name, "icc_type": ICC_CONSISTENCY, "icc": consistency, "ci_low": low,
+                        "ci_high": 1.0})
+    return IccResult(table=pd.DataFrame(records), confidence=0.95)
+
+
+RESULT = _result([
+    ("original_shape_Sphericity", 0.95, 0.80, 0.96),
+    ("original_glcm_Contrast", 0.75, 0.55, 0.90),   # exactly at the threshold: kept
+    ("wavelet-LLH_glszm_ZoneEntropy", 0.60, 0.30, 0.80),
+    ("adc_mean", float("nan"), float("nan"), float("nan")),
+])
+
+
+def test_threshold_on_estimate_and_on_lower_bound():
+    decision = icc_filter(RESULT, 0.75)
+    assert decision.kept == ("original_shape_Sphericity", "original_glcm_Contrast")
+    assert decision.removed == ("wavelet-LLH_glszm_ZoneEntropy", "adc_mean")
+    reasons = decision.table.set_index("feature")["reason"]
+    assert reasons["adc_mean"] == "ICC undefined" and reasons["wavelet-LLH_glszm_ZoneEntropy"].startswith("ICC(2,1)")
+    assert icc_filter(RESULT, 0.75, statistic="ci_low").kept == ("original_shape_Sphericity",)
+    assert icc_filter(RESULT, 0.75, icc_type=ICC_CONSISTENCY).removed == ("adc_mean",)
+
+
+def test_filter_step_drops_removed_columns_and_passes_unassessed_ones():
+    X = pd.DataFrame(np.ones((3, 4)), columns=["ki67_pct", "original_glcm_Contrast", "adc_mean",
+                                              "wavelet-LLH_glszm_ZoneEntropy"])
+    step = IccFilter(icc_filter(RESULT, 0.75)).fit(X, [0, 1, 0])
+    assert list(step.transform(X).columns) == ["ki67_pct", "original_glcm_Contrast"]
+    assert step.get_support().tolist() == [True, True, False, False]
+    assert step.removed_ == ("adc_mean", "wavelet-LLH_glszm_ZoneEntropy")
+    assert step.not_assessed_ == ("ki67_pct",)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("original_shape_Sphericity", "shape"), ("wavelet-LLH_glcm_Idm", "glcm"), ("log-sigma-1-0-mm-3D_gldm_DN", "gldm"),
+    ("adc_mean", "adc"), ("dki_rMK", "dki"), ("dce_ser_mean", "dce"), ("tumor_volume_mm3", "tumor"),
+])
+def test_feature_class(name, expected):
+    assert feature_class(name) == expected
+
+
+def test_bad_settings_raise():
+    with pytest.raises(ConfigError, match="icc_type"):
+        icc_filter(RESULT, icc_type="ICC(1,1)")
+    with pytest.raises(ConfigError, match="threshold"):
+        icc_filter(RESULT, 1.5)
+    with pytest.raises(ConfigError, match="statistic"):
+        icc_filter(RESULT, statistic="ci_high")
