@@ -180,3 +180,47 @@ def feature_sets(features: pd.DataFrame, names: Sequence[str] = ("baseline", "fo
         frames[name] = frame.drop(columns=incomplete).rename_axis("patient_id")
         dropped[name] = tuple(incomplete)
     return FeatureSets(frames=frames, dropped_columns=dropped, delta=delta)
+
+
+@dataclass(frozen=True)
+class AucComparison:
+    """AUCs of models trained on different feature sets, and paired DeLong tests between them."""
+
+    aucs: pd.DataFrame
+    """One row per model: ``model, auc, ci_low, ci_high, n_cases, n_controls`` (DeLong CI)."""
+    tests: pd.DataFrame
+    """One row per pair: ``model_a, model_b, auc_a, auc_b, difference, ci_low, ci_high, z, p_value``."""
+
+
+def compare_aucs(y_true, scores: dict[str, Sequence[float]], *, level: float = 0.95) -> AucComparison:
+    """AUC with DeLong CI for every model, and a paired DeLong test for every pair (later vs earlier).
+
+    Parameters
+    ----------
+    y_true : (n,) array of 0/1
+        Outcome of the same ``n`` patients for every model (1 = resistant).
+    scores : dict of str to (n,) array
+        Model name -> predicted probability (or any score, higher = more likely resistant), in the order
+        the report lists them (e.g. baseline, followup, delta); pair ``(a, b)`` tests the later model
+        ``a`` against the earlier ``b``.
+    level : float
+        Confidence level of the AUC and difference intervals.
+    """
+    from .stats import delong_test, roc_auc_ci
+
+    names = list(scores)
+    aucs = []
+    for name in names:
+        result = roc_auc_ci(y_true, scores[name], level)
+        aucs.append([name, result.auc, result.low, result.high, result.n_cases, result.n_controls])
+    tests = []
+    for j, b in enumerate(names):
+        for a in names[j + 1:]:
+            test = delong_test(y_true, scores[a], scores[b], level=level)
+            tests.append([a, b, test.auc_a, test.auc_b, test.difference, test.difference_low,
+                          test.difference_high, test.z, test.p_value])
+    return AucComparison(
+        aucs=pd.DataFrame(aucs, columns=["model", "auc", "ci_low", "ci_high", "n_cases", "n_controls"]),
+        tests=pd.DataFrame(tests, columns=["model_a", "model_b", "auc_a", "auc_b", "difference", "ci_low",
+                                           "ci_high", "z", "p_value"]),
+    )

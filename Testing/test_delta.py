@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from NACResistanceLib.delta import delta_features, feature_sets
+from NACResistanceLib.delta import compare_aucs, delta_features, feature_sets
 from NACResistanceLib.errors import ManifestError
 
 
@@ -73,3 +73,17 @@ def test_bad_tables_raise():
         delta_features(FEATURES, followup="cycle4")
     with pytest.raises(ManifestError, match="unknown feature set"):
         feature_sets(FEATURES, ["rs3"])
+
+
+def test_compare_aucs_matches_exact_auc_and_delong_symmetry():
+    y = np.array([0, 0, 0, 1, 1, 1, 0, 1])
+    perfect = np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9, 0.15, 0.6])
+    partial = np.array([0.1, 0.5, 0.3, 0.2, 0.8, 0.9, 0.15, 0.6])  # case 0.2 ranks below controls 0.3, 0.5
+    result = compare_aucs(y, {"baseline": partial, "followup": perfect})
+    aucs = result.aucs.set_index("model")["auc"]
+    # Mann-Whitney count: 16 case-control pairs; the case scored 0.2 loses to 0.3 and 0.5 -> 14/16.
+    assert aucs["baseline"] == 14 / 16 and aucs["followup"] == 1.0
+    test = result.tests.iloc[0]
+    assert (test["model_a"], test["model_b"]) == ("followup", "baseline")
+    assert test["difference"] == pytest.approx(2 / 16)
+    assert 0 < test["p_value"] < 1 and test["ci_low"] < test["difference"] < test["ci_high"]

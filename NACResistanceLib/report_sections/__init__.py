@@ -1,0 +1,7 @@
+"""Report sections contributed by analyses outside the main study (reproducibility, delta radiomics)."""
+
+from __future__ import annotations
+
+from .reproducibility import ReportSection, delta_section, reproducibility_section, standalone_page
+
+__all__ = ["ReportSection", "delta_section", "reproducibility_section", "standalone_page"]

@@ -1,0 +1,149 @@
+"""Report sections of the reproducibility and delta-radiomics analyses: HTML fragments plus their tables.
+
+Each function returns a :class:`ReportSection`; the study report can include ``section.html`` as is,
+and ``section.tables`` are written next to it as CSV. :func:`standalone_page` wraps sections in a
+self-contained HTML page when no study report is produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..delta import AucComparison
+from ..report import html
+from ..robustness.filter import IccFilterDecision
+from ..robustness.icc import IccResult
+
+MAX_ROWS = 60
+"""Longest table shown in the page; the full table is in the CSV."""
+SEED_ICC = "The seed study reports an ICC of 0.89 (95% CI 0.82–0.94) between two radiologists' outlines of 30 patients."
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One report section: an HTML fragment (``<section>``) and the tables it shows."""
+
+    anchor: str
+    """HTML id of the section (for the table of contents)."""
+    title: str
+    html: str
+    """The ``<section>`` element, already escaped."""
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    """File stem -> full table shown (possibly truncated) in the section."""
+
+
+def icc_by_class(decision: IccFilterDecision) -> pd.DataFrame:
+    """Per feature class: number of features, ICC quartiles and how many the filter kept and removed."""
+    groups = decision.table.groupby("feature_class", sort=True)
+    frame = pd.DataFrame({
+        "features": groups.size(),
+        "icc_median": groups["icc"].median(),
+        "icc_q1": groups["icc"].quantile(0.25),
+        "icc_q3": groups["icc"].quantile(0.75),
+        "kept": groups["kept"].sum().astype(int),
+    })
+    frame["removed"] = frame["features"] - frame["kept"]
+    return frame.rename_axis("feature_class")
+
+
+def icc_class_figure(decision: IccFilterDecision) -> Figure:
+    """Box plot of the ICC per feature class with every feature as a dot and the threshold as a line."""
+    table = decision.table.dropna(subset=["icc"])
+    classes = sorted(table["feature_class"].unique())
+    fig = html.new_figure(max(5.0, 0.8 * len(classes) + 2.0), 4.2)
+    axes = fig.add_subplot(1, 1, 1)
+    values = [table.loc[table["feature_class"] == c, "icc"].to_numpy() for c in classes]
+    axes.boxplot(values, showfliers=False)
+    offsets = np.random.default_rng(0).uniform(-0.18, 0.18, size=len(table))  # fixed jitter, drawing only
+    positions = np.array([classes.index(c) + 1 for c in table["feature_class"]]) + offsets
+    colours = np.where(table["kept"].to_numpy(), "#2ca02c", "#d62728")
+    axes.scatter(positions, table["icc"], s=8, c=colours, alpha=0.6, lw=0)
+    axes.axhline(decision.threshold, color="#555555", ls="--", lw=1)
+    axes.set_xticks(range(1, len(classes) + 1), classes, rotation=30, ha="right")
+    axes.set_ylabel(decision.icc_type)
+    axes.set_ylim(min(-0.05, float(table["icc"].min()) - 0.05) if len(table) else -0.05, 1.02)
+    fig.tight_layout()
+    return fig
+
+
+def _summary(result: IccResult, decision: IccFilterDecision, source: str) -> str:
+    rows = result.table[result.table["icc_type"] == decision.icc_type]
+    n_subjects, n_raters = int(rows["n_subjects"].max()), int(rows["n_raters"].max())
+    quartiles = rows["icc"].quantile([0.25, 0.5, 0.75]).to_numpy()
+    return (f"{decision.icc_type} of {len(rows)} features between {n_raters} {source} on {n_subjects} exams: "
+            f"median {quartiles[1]:.3f} (IQR {quartiles[0]:.3f}–{quartiles[2]:.3f}). The filter "
+            f"({decision.icc_type} {decision.statistic} ≥ {decision.threshold:g}) keeps {len(decision.kept)} and "
+            f"removes {len(decision.removed)} features before selection.")
+
+
+def reproducibility_section(result: IccResult, decision: IccFilterDecision, *, source: str,
+                            perturbations: pd.DataFrame | None = None) -> ReportSection:
+    """The reproducibility section: summary, ICC per class (table and figure), removed features.
+
+    Parameters
+    ----------
+    result : IccResult
+        Per-feature ICCs.
+    decision : IccFilterDecision
+        The filter applied to ``result``.
+    source : str
+        What the raters are, e.g. ``"readers"`` or ``"segmentation perturbations"``.
+    perturbations : DataFrame, optional
+        Per perturbation voxel changes (columns ``perturbation``, ``voxels_added``, ...), shown as a table.
+    """
+    by_class = icc_by_class(decision)
+    removed = decision.table.loc[~decision.table["kept"]].sort_values("icc").drop(columns="kept")
+    parts = [html.paragraph(_summary(result, decision, source)), html.paragraph(SEED_ICC, "note")]
+    parts += [html.paragraph(w, "note") for w in result.warnings]
+    parts.append(html.table(by_class, f"{decision.icc_type} per feature class"))
+    parts.append(html.figure(icc_class_figure(decision), f"{decision.icc_type} per feature class; green = kept, "
+                             f"red = removed; dashed line = threshold {decision.threshold:g}.",
+                             "Box plots of intraclass correlation per feature class"))
+    caption = f"Features removed by the ICC filter ({len(removed)}"
+    caption += f"; the {MAX_ROWS} least reproducible shown)" if len(removed) > MAX_ROWS else ")"
+    parts.append(html.table(removed.head(MAX_ROWS), caption, index=False))
+    tables = {"icc": result.to_frame(), "icc_by_class": by_class, "icc_filter": decision.to_frame()}
+    if perturbations is not None:
+        parts.append(html.table(perturbations, "Segmentation perturbations (voxel changes, mean over exams)",
+                                index=False, digits=1))
+        tables["perturbations"] = perturbations
+    return ReportSection("reproducibility", "Feature reproducibility", html.section(
+        "reproducibility", "Feature reproducibility", parts), tables)
+
+
+def delta_section(comparison: AucComparison, roc_curves: pd.DataFrame | None = None, *,
+                  notes: Sequence[str] = ()) -> ReportSection:
+    """The RS1 / RS2 / Delta RS comparison: AUCs with DeLong CIs, paired DeLong tests, ROC curves.
+
+    ``roc_curves`` is a long table ``model, fpr, tpr`` (as :func:`stats.roc_curve_frame` gives per model).
+    """
+    parts = [html.paragraph("Models trained on baseline features (RS1), features after two cycles (RS2) and "
+                            "their change (Delta RS), evaluated on the same patients; AUCs compared with "
+                            "DeLong's test for paired ROC curves.")]
+    parts += [html.paragraph(note, "note") for note in notes]
+    parts.append(html.table(comparison.aucs, "AUC (95% CI, DeLong) per feature set", index=False))
+    parts.append(html.table(comparison.tests, "Paired DeLong tests (difference = AUC a − AUC b)", index=False,
+                            p_columns=("p_value",)))
+    if roc_curves is not None:
+        from ..report.figures import roc_figure
+
+        parts.append(html.figure(roc_figure({"RS1 / RS2 / Delta RS": roc_curves}),
+                                 "ROC curves of the models per feature set.", "ROC curves per feature set"))
+    tables = {"delta_auc": comparison.aucs, "delta_delong": comparison.tests}
+    return ReportSection("delta-radiomics", "Delta radiomics (RS1 / RS2 / Delta RS)", html.section(
+        "delta-radiomics", "Delta radiomics (RS1 / RS2 / Delta RS)", parts), tables)
+
+
+def standalone_page(title: str, sections: Sequence[ReportSection], *, preamble: Sequence[str] = ()) -> str:
+    """A self-contained HTML page (no network, no JavaScript) holding ``sections``."""
+    from .. import RESEARCH_USE_ONLY
+
+    body = [f"<h1>{html.text(title)}</h1>", html.paragraph(RESEARCH_USE_ONLY, "ruo")]
+    body += [html.paragraph(p) for p in preamble]
+    body += [s.html for s in sections]
+    return html.page(title, "\n".join(body))
