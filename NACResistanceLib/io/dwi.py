@@ -1,0 +1,202 @@
+"""Read a diffusion-weighted series: 3D files per volume, one 4D file with FSL bval/bvec, or DICOM.
+
+b-values are in s/mm². Gradient directions are returned as LPS unit vectors (world space). No
+b=0 volume is required: every fit of :mod:`NACResistanceLib.diffusion` estimates S0 as a parameter.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from ..errors import AcquisitionError, InputFileError
+from .dce import split_4d
+from .dicom import list_dicom_series
+from .exam import DwiSeries
+from .images import read_image
+
+B_VALUE_TAGS = (
+    ("0018|9087", "standard DiffusionBValue"),
+    ("0019|100c", "Siemens B_value"),
+    ("0043|1039", "GE slop_int_6 (first value; 10⁹ offset removed)"),
+    ("2001|1003", "Philips DiffusionBValue"),
+)
+"""DICOM tags read for the b-value of a file, in this order (those GDCM/SimpleITK exposes)."""
+GRADIENT_TAG = "0018|9089"
+"""Standard DiffusionGradientOrientation (patient LPS frame)."""
+UNIT_TOLERANCE = 0.05
+"""Allowed deviation of a b > 0 gradient vector's norm from 1 before it is renormalised."""
+B0_LIMIT = 50.0
+"""Volumes with b <= this (s/mm²) may have a zero gradient vector."""
+
+
+def read_dwi(source: str | Path | Sequence[str | Path], bvals: Sequence[float] | str | Path | None = None,
+             bvecs: str | Path | np.ndarray | None = None) -> DwiSeries:
+    """Read a DWI series.
+
+    Parameters
+    ----------
+    source : one 4D NIfTI/NRRD file (volumes on the 4th axis), a sequence of 3D files (one per
+        volume, e.g. trace images per b-value), or a DICOM folder of one diffusion series.
+    bvals : (n_volumes,) b-values in s/mm², or the path of an FSL ``bval`` file. ``None`` only for
+        DICOM, where each file's b-value is read from (0018,9087) or the vendor tags of :data:`B_VALUE_TAGS`.
+    bvecs : path of an FSL ``bvec`` file (3 rows; voxel axes, first axis flipped when the image's
+        direction matrix has a positive determinant, as FSL defines it), an ``(n_volumes, 3)`` LPS
+        array, or ``None`` for trace-weighted volumes. DICOM: read from (0018,9089) when every file has it.
+
+    Returns
+    -------
+    DwiSeries
+        Volumes in input order (DICOM: by b-value, then direction), LPS unit ``bvecs`` or ``None``.
+
+    Raises
+    ------
+    InputFileError
+        Unreadable file, missing b-values, malformed bval/bvec file.
+    AcquisitionError
+        Count mismatch, negative b, volumes not on one grid, zero or non-unit gradient vectors.
+    """
+    label = str(source) if isinstance(source, (str, Path)) else "; ".join(str(s) for s in source)
+    if isinstance(source, (str, Path)) and Path(source).is_dir():
+        volumes, dicom_bvals, dicom_bvecs = read_dicom_dwi(Path(source))
+        bvals = dicom_bvals if bvals is None else bvals
+        bvecs = dicom_bvecs if bvecs is None else bvecs
+    elif isinstance(source, (str, Path)):
+        volumes = split_4d(read_image(source), str(source))
+    else:
+        volumes = [read_image(path) for path in source]
+    if bvals is None:
+        raise InputFileError(f"DWI {label}: b-values are required (list or FSL bval file) for image files")
+    b = _read_numbers(bvals).ravel() if isinstance(bvals, (str, Path)) else np.asarray(bvals, dtype=float)
+    _check_same_grid(volumes, label)
+    if b.size != len(volumes):
+        raise AcquisitionError(f"DWI {label} holds {len(volumes)} volumes but {b.size} b-values were given")
+    vectors = None if bvecs is None else _gradient_vectors(bvecs, volumes[0], b, label)
+    return DwiSeries(tuple(volumes), tuple(float(v) for v in b), vectors)
+
+
+def _read_numbers(path: str | Path) -> np.ndarray:
+    try:
+        return np.loadtxt(str(path), dtype=float, ndmin=2)
+    except (OSError, ValueError) as error:
+        raise InputFileError(f"cannot read numbers from {path}: {error}") from error
+
+
+def _gradient_vectors(bvecs, reference: sitk.Image, bvals: np.ndarray, label: str) -> np.ndarray:
+    if isinstance(bvecs, (str, Path)):
+        vectors = fsl_bvecs_to_lps(_read_numbers(bvecs), reference)
+    else:
+        vectors = np.asarray(bvecs, dtype=float)
+    if vectors.shape != (bvals.size, 3):
+        raise AcquisitionError(f"DWI {label}: bvecs have shape {vectors.shape}, expected ({bvals.size}, 3)")
+    norms = np.linalg.norm(vectors, axis=1)
+    weighted = bvals > B0_LIMIT
+    bad = weighted & (np.abs(norms - 1.0) > UNIT_TOLERANCE)
+    if np.any(bad):
+        raise AcquisitionError(
+            f"DWI {label}: gradient vectors of volumes {np.flatnonzero(bad).tolist()} (b > {B0_LIMIT:.0f} s/mm²) "
+            f"have norms {np.round(norms[bad], 3).tolist()}, not 1; fix the bvec file"
+        )
+    return np.divide(vectors, norms[:, None], out=np.zeros_like(vectors), where=norms[:, None] > 0)
+
+
+def fsl_bvecs_to_lps(table: np.ndarray, reference: sitk.Image) -> np.ndarray:
+    """FSL bvec table (``(3, n)`` or ``(n, 3)``, voxel axes) -> ``(n, 3)`` LPS world directions.
+
+    FSL stores gradients along the image's voxel axes, with the first axis negated when the
+    voxel-to-world matrix has a positive determinant (FSL FDT documentation). The world direction
+    is then ``D @ g`` with ``D`` the image's LPS direction matrix (its first three axes).
+    """
+    table = table.T if table.shape[0] == 3 and table.shape[1] != 3 else table
+    if table.ndim != 2 or table.shape[1] != 3:
+        raise InputFileError(f"a bvec table must have 3 rows (FSL) or 3 columns, got shape {table.shape}")
+    dim = reference.GetDimension()
+    direction = np.asarray(reference.GetDirection(), dtype=float).reshape(dim, dim)[:3, :3]
+    voxel = table.copy()
+    if np.linalg.det(direction) > 0:
+        voxel[:, 0] *= -1
+    return voxel @ direction.T
+
+
+def _check_same_grid(volumes: list[sitk.Image], label: str) -> None:
+    first = volumes[0]
+    for index, volume in enumerate(volumes[1:], start=1):
+        same = (volume.GetSize() == first.GetSize()
+                and np.allclose(volume.GetSpacing(), first.GetSpacing(), atol=1e-4)
+                and np.allclose(volume.GetOrigin(), first.GetOrigin(), atol=1e-3)
+                and np.allclose(volume.GetDirection(), first.GetDirection(), atol=1e-5))
+        if not same:
+            raise AcquisitionError(
+                f"DWI volume {index} of {label} is not on the grid of volume 0 (size {volume.GetSize()} vs "
+                f"{first.GetSize()}, spacing {volume.GetSpacing()} vs {first.GetSpacing()} mm)"
+            )
+
+
+def read_dicom_dwi(folder: Path) -> tuple[list[sitk.Image], np.ndarray, np.ndarray | None]:
+    """Read a DICOM diffusion series, grouping its files into volumes by (b-value, gradient direction).
+
+    Returns the volumes, their b-values (s/mm²) and LPS directions (``None`` when not every file
+    carries (0018,9089), i.e. trace-weighted or vendor-only gradient tags).
+    """
+    series = list_dicom_series(folder)
+    if len(series) != 1:
+        raise InputFileError(
+            f"DICOM folder {folder} holds {len(series)} series; a DWI folder must hold exactly one "
+            f"({', '.join(str(s) for s in series) or 'none'})"
+        )
+    groups: dict[tuple, list[str]] = {}
+    for path in series[0].files:
+        groups.setdefault(_file_key(path), []).append(path)
+    keys = sorted(groups, key=lambda key: (key[0], key[1] or ()))
+    volumes = [_read_files(groups[key]) for key in keys]
+    bvals = np.array([key[0] for key in keys])
+    directions = None if any(key[1] is None for key in keys) else np.array([key[1] for key in keys])
+    return volumes, bvals, directions
+
+
+def _file_key(path: str) -> tuple[float, tuple[float, float, float] | None]:
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(path)
+    reader.ReadImageInformation()
+    b = dicom_b_value(reader, path)
+    gradient = None
+    if reader.HasMetaDataKey(GRADIENT_TAG):
+        values = _numbers(reader.GetMetaData(GRADIENT_TAG))
+        gradient = tuple(round(v, 4) for v in values[:3]) if len(values) >= 3 else None
+    return b, gradient
+
+
+def dicom_b_value(reader: sitk.ImageFileReader, path: str) -> float:
+    """b-value (s/mm²) of one DICOM file from the first tag of :data:`B_VALUE_TAGS` it has."""
+    for tag, _ in B_VALUE_TAGS:
+        if reader.HasMetaDataKey(tag):
+            values = _numbers(reader.GetMetaData(tag))
+            if values:
+                b = values[0] % 1e9 if tag == "0043|1039" else values[0]
+                return float(b)
+    raise InputFileError(
+        f"DICOM file {path} has no readable diffusion b-value; looked for "
+        + ", ".join(f"({t.replace('|', ',')}) {name}" for t, name in B_VALUE_TAGS)
+        + "; pass the b-values explicitly"
+    )
+
+
+def _numbers(text: str) -> list[float]:
+    """Numbers of a DICOM value: backslash-separated text, or 4/8-byte little-endian binary (private FL/FD)."""
+    try:
+        return [float(part) for part in text.replace("\\", " ").split()]
+    except ValueError:
+        raw = text.encode("latin-1", errors="ignore")
+        if len(raw) in (4, 8):
+            return [struct.unpack("<f" if len(raw) == 4 else "<d", raw)[0]]
+        return []
+
+
+def _read_files(files: list[str]) -> sitk.Image:
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(files)
+    return reader.Execute()

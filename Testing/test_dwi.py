@@ -1,0 +1,123 @@
+"""DWI reader: 4D + FSL files, per-volume files, DICOM b-value tags, validation."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import nibabel
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from NACResistanceLib.errors import AcquisitionError, InputFileError
+from NACResistanceLib.io import read_dwi
+from NACResistanceLib.io.dwi import dicom_b_value, fsl_bvecs_to_lps
+
+BVALS = [0.0, 800.0, 800.0, 1000.0]
+
+
+def volume(value: float, spacing=(2.0, 2.0, 4.0)) -> sitk.Image:
+    image = sitk.GetImageFromArray(np.full((3, 4, 5), value, np.float32))
+    image.SetSpacing(spacing)
+    return image
+
+
+def test_4d_nifti_with_fsl_files(tmp_path):
+    series = sitk.JoinSeries([volume(v) for v in (100, 60, 55, 50)])
+    sitk.WriteImage(series, str(tmp_path / "dwi.nii.gz"))
+    (tmp_path / "dwi.bval").write_text("0 800 800 1000\n")
+    (tmp_path / "dwi.bvec").write_text("0 1 0 0\n0 0 1 0\n0 0 0 1\n")
+    dwi = read_dwi(tmp_path / "dwi.nii.gz", tmp_path / "dwi.bval", tmp_path / "dwi.bvec")
+    assert dwi.bvals == tuple(BVALS) and len(dwi.volumes) == 4
+    np.testing.assert_allclose(dwi.signal_array()[1, 2, 3], [100, 60, 55, 50])
+    # the NIfTI written from an identity LPS image has a positive determinant: FSL's x flip applies
+    np.testing.assert_allclose(dwi.bvecs, [[0, 0, 0], [-1, 0, 0], [0, 1, 0], [0, 0, 1]], atol=1e-6)
+
+
+def test_fsl_flip_follows_determinant():
+    flipped = volume(1)
+    flipped.SetDirection((-1, 0, 0, 0, 1, 0, 0, 0, 1))  # det < 0: no flip, then world = D @ g
+    np.testing.assert_allclose(fsl_bvecs_to_lps(np.array([[1.0], [0.0], [0.0]]), flipped), [[-1, 0, 0]])
+    np.testing.assert_allclose(fsl_bvecs_to_lps(np.array([[0.0, 1.0, 0.0]]), volume(1)), [[0, 1, 0]])
+
+
+def test_per_volume_files_trace(tmp_path):
+    paths = []
+    for value, b in ((100, 0), (40, 800)):
+        paths.append(tmp_path / f"b{b}.nrrd")
+        sitk.WriteImage(volume(value), str(paths[-1]))
+    dwi = read_dwi(paths, [0, 800])
+    assert dwi.is_trace and dwi.bvals == (0.0, 800.0)
+
+
+def test_validation_errors(tmp_path):
+    paths = [tmp_path / "a.nrrd", tmp_path / "b.nrrd"]
+    sitk.WriteImage(volume(100), str(paths[0]))
+    sitk.WriteImage(volume(50, spacing=(1.0, 1.0, 4.0)), str(paths[1]))
+    with pytest.raises(AcquisitionError, match="not on the grid of volume 0"):
+        read_dwi(paths, [0, 800])
+    sitk.WriteImage(volume(50), str(paths[1]))
+    with pytest.raises(AcquisitionError, match="2 volumes but 3 b-values"):
+        read_dwi(paths, [0, 800, 1000])
+    with pytest.raises(AcquisitionError, match="non-negative"):
+        read_dwi(paths, [0, -800])
+    with pytest.raises(AcquisitionError, match=r"volumes \[1\].*norms \[0.5\]"):
+        read_dwi(paths, [0, 800], np.array([[0, 0, 0], [0.5, 0, 0]]))
+    with pytest.raises(InputFileError, match="b-values are required"):
+        read_dwi(paths, None)
+
+
+def write_dicom_slice(path: Path, value: float, z: int, b: float, number: int) -> None:
+    image = sitk.GetImageFromArray(np.full((1, 4, 5), value, np.int16))
+    image.SetSpacing((1.5, 1.5, 3.0))
+    image.SetOrigin((0.0, 0.0, 3.0 * z))
+    tags = {"0008|0060": "MR", "0020|000d": "1.2.826.0.1.3680043.9.7433.1",
+            "0020|000e": "1.2.826.0.1.3680043.9.7433.2", "0020|0013": str(number),
+            "0020|0032": f"0\\0\\{3.0 * z}", "0020|0037": "1\\0\\0\\0\\1\\0", "0018|9087": str(b)}
+    for key, text in tags.items():
+        image.SetMetaData(key, text)
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    writer.SetFileName(str(path))
+    writer.Execute(image)
+
+
+def test_dicom_series_grouped_by_standard_bvalue_tag(tmp_path):
+    number = 0
+    for b, value in ((1000, 30), (0, 100), (800, 45)):
+        for z in range(3):
+            number += 1
+            write_dicom_slice(tmp_path / f"{number:03d}.dcm", value, z, b, number)
+    dwi = read_dwi(tmp_path)
+    assert dwi.bvals == (0.0, 800.0, 1000.0) and dwi.is_trace
+    np.testing.assert_allclose(dwi.signal_array()[2, 1, 1], [100, 45, 30])
+    assert dwi.volumes[0].GetSize() == (5, 4, 3)
+
+
+class FakeHeader:
+    """Stands in for sitk.ImageFileReader: vendor tags cannot be written with SimpleITK."""
+
+    def __init__(self, tags):
+        self.tags = tags
+
+    def HasMetaDataKey(self, key):  # noqa: N802  SimpleITK's name
+        return key in self.tags
+
+    def GetMetaData(self, key):  # noqa: N802
+        return self.tags[key]
+
+
+def test_vendor_bvalue_tags():
+    assert dicom_b_value(FakeHeader({"0019|100c": "800 "}), "x") == 800.0
+    assert dicom_b_value(FakeHeader({"0043|1039": "1000000800\\8\\0\\0"}), "x") == 800.0
+    philips_binary = np.float32(1000.0).tobytes().decode("latin-1")
+    assert dicom_b_value(FakeHeader({"2001|1003": philips_binary}), "x") == 1000.0
+
+
+def test_real_siemens_mosaic_without_bvalue_tags_is_refused(tmp_path):
+    """nibabel's real Siemens DWI files keep b in the CSA header only: we refuse, naming the tags we tried."""
+    source = Path(nibabel.__file__).parent / "nicom" / "tests" / "data" / "siemens_dwi_1000.dcm.gz"
+    (tmp_path / "dwi.dcm").write_bytes(gzip.decompress(source.read_bytes()))
+    with pytest.raises(InputFileError, match=r"no readable diffusion b-value.*\(0018,9087\).*\(0019,100c\) Siemens"):
+        read_dwi(tmp_path)
