@@ -14,11 +14,13 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
-from NACResistanceLib.errors import AcquisitionError, ConfigError, ImageError
+from NACResistanceLib.errors import AcquisitionError, ClinicalDataError, ConfigError, ImageError
 from NACResistanceLib.io import (
     ImageGeometry,
     array_from_image,
     bvecs_from_measurement_frame,
+    clinical_input_specs,
+    clinical_values,
     contribution_columns,
     curve_columns,
     exam_from_arrays,
@@ -176,3 +178,24 @@ def test_table_columns_carry_units_and_descriptions():
     assert [c.name for c in features] == ["patient_id", "timepoint", "adc_mean"]
     assert features[2].unit == "mm²/s" and features[2].values == (1.1e-3,)
     assert prediction_text(0.6234, 0.41, "resistant") == "Probability of resistance 0.62 (threshold 0.41): resistant"
+
+
+def test_clinical_input_specs_follow_the_manifest_and_model_variables():
+    specs = {s.name: s for s in clinical_input_specs(["adc_mean", "er", "age_years", "er_positive", "ki67_pct"])}
+    assert list(specs) == ["er", "age_years", "er_positive", "ki67_pct"]  # image features are not asked for
+    assert specs["er"].choices == ("positive", "negative")
+    assert (specs["age_years"].minimum, specs["age_years"].maximum) == (0.0, 120.0)
+    assert (specs["er_positive"].minimum, specs["er_positive"].maximum) == (0.0, 1.0)
+    assert specs["er_positive"].description == "1 = oestrogen receptor positive"
+    values = clinical_values({"er": "negative", "age_years": " 51.5 ", "er_positive": ""}, list(specs.values()))
+    assert values == {"er": "negative", "age_years": 51.5}
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"er": "pos"}, r"'er': 'pos' is not one of \['positive', 'negative'\]"),
+    ({"age_years": "old"}, "'age_years': 'old' is not a number"),
+    ({"age_years": "130"}, r"'age_years': 130 is outside \[0, 120\]"),
+])
+def test_clinical_values_refuse_bad_input(raw, message):
+    with pytest.raises(ClinicalDataError, match=message):
+        clinical_values(raw, clinical_input_specs(["er", "age_years"]))

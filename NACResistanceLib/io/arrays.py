@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-from ..errors import AcquisitionError, ConfigError, ImageError
+from ..clinical import CLINICAL_CODES, MODEL_VARIABLES, NUMERIC_RANGES
+from ..errors import AcquisitionError, ClinicalDataError, ConfigError, ImageError
 from .exam import DceSeries, DwiSeries, Exam
 
 LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0])
@@ -211,7 +212,8 @@ def _scaled_adc(adc, geometry, scale) -> sitk.Image | None:
         raise AcquisitionError("an ADC map was given without its geometry")
     if not (math.isfinite(scale) and scale > 0):
         raise ConfigError(f"adc_scale must be a positive factor to mm²/s, got {scale}")
-    return image_from_array(np.asarray(adc, dtype=np.float64) * scale, geometry, name="ADC map")
+    array = np.asarray(adc) if scale == 1.0 else np.asarray(adc, dtype=np.float64) * scale
+    return image_from_array(array, geometry, name="ADC map")
 
 
 def parse_number_list(text: str, *, field: str) -> tuple[float, ...]:
@@ -346,3 +348,67 @@ def curve_columns(curves) -> tuple[TableColumn, ...]:
 def prediction_text(probability: float, threshold: float, predicted_class: str) -> str:
     """One line for a panel: ``"Probability of resistance 0.62 (threshold 0.41): resistant"``."""
     return f"Probability of resistance {probability:.2f} (threshold {threshold:.2f}): {predicted_class}"
+
+
+@dataclass(frozen=True)
+class ClinicalInput:
+    """How a panel asks for one clinical input of a model (a choice of codes or a number in a range)."""
+
+    name: str
+    description: str
+    choices: tuple[str, ...] = ()
+    """Allowed codes of a categorical manifest column; empty for a number."""
+    minimum: float = -math.inf
+    maximum: float = math.inf
+
+
+def clinical_input_specs(required_inputs: Sequence[str]) -> tuple[ClinicalInput, ...]:
+    """The clinical inputs among a model's required inputs (image features are left out).
+
+    A manifest column (docs/manifest.md) becomes a choice of its codes or a number in its range; an
+    encoded model variable (``clinical.MODEL_VARIABLES``, e.g. ``er_positive``) becomes a number whose
+    description says how it is coded.
+    """
+    specs = []
+    for name in required_inputs:
+        if name in CLINICAL_CODES:
+            specs.append(ClinicalInput(name, f"one of {', '.join(CLINICAL_CODES[name])}", CLINICAL_CODES[name]))
+        elif name in NUMERIC_RANGES:
+            low, high = NUMERIC_RANGES[name]
+            specs.append(ClinicalInput(name, f"number in [{low:g}, {high:g}] (docs/manifest.md)", (), low, high))
+        elif name in MODEL_VARIABLES:
+            indicator = MODEL_VARIABLES[name].startswith("1 = ")
+            specs.append(ClinicalInput(name, MODEL_VARIABLES[name], (), 0.0 if indicator else -math.inf,
+                                       1.0 if indicator else math.inf))
+    return tuple(specs)
+
+
+def clinical_values(raw: Mapping[str, str], specs: Sequence[ClinicalInput]) -> dict[str, object]:
+    """Typed clinical values from panel text: codes checked against their choices, numbers parsed and
+    range-checked. Inputs left empty are absent (the model refuses an exam that lacks one it needs).
+
+    Raises
+    ------
+    ClinicalDataError
+        If a code is not allowed or a number is malformed or out of range (names the input).
+    """
+    values: dict[str, object] = {}
+    for spec in specs:
+        text = str(raw.get(spec.name, "")).strip()
+        if text:
+            values[spec.name] = _clinical_value(spec, text)
+    return values
+
+
+def _clinical_value(spec: ClinicalInput, text: str) -> object:
+    if spec.choices:
+        if text not in spec.choices:
+            raise ClinicalDataError(f"clinical input {spec.name!r}: {text!r} is not one of {list(spec.choices)}")
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise ClinicalDataError(f"clinical input {spec.name!r}: {text!r} is not a number") from None
+    if not spec.minimum <= value <= spec.maximum:
+        raise ClinicalDataError(f"clinical input {spec.name!r}: {value:g} is outside [{spec.minimum:g}, {spec.maximum:g}]")
+    return value

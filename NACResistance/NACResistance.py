@@ -1,0 +1,865 @@
+"""NACResistance: predict resistance to neoadjuvant chemotherapy from pre-treatment breast MRI.
+
+A thin 3D Slicer front door over ``NACResistanceLib``: the Widget wires the panel to the parameter
+node, the Logic converts MRML nodes to numpy arrays (and back) and calls one library function per
+user action. Research use only.
+
+No ``from __future__ import annotations`` here: ``@parameterNodeWrapper`` reads the field annotations
+with ``typing.get_type_hints`` at class creation, and Slicer 5.8 runs Python 3.9, so the fields use
+``Optional[...]`` and every annotation in this file is valid when evaluated on Python 3.9.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import qt
+import slicer
+import vtk
+from slicer import (
+    vtkMRMLDiffusionWeightedVolumeNode,
+    vtkMRMLPlotChartNode,
+    vtkMRMLScalarVolumeNode,
+    vtkMRMLSegmentationNode,
+    vtkMRMLSequenceNode,
+    vtkMRMLTableNode,
+)
+from slicer.i18n import tr as _
+from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
+from slicer.ScriptedLoadableModule import (
+    ScriptedLoadableModule,
+    ScriptedLoadableModuleLogic,
+    ScriptedLoadableModuleTest,
+    ScriptedLoadableModuleWidget,
+)
+from slicer.util import VTKObservationMixin
+
+
+def _makeLibraryImportable() -> None:
+    """Loaded from the source tree, only this folder is on sys.path: add the repository root."""
+    try:
+        import NACResistanceLib  # noqa: F401
+    except ImportError:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        if os.path.isdir(os.path.join(root, "NACResistanceLib")) and root not in sys.path:
+            sys.path.insert(0, root)
+
+
+_makeLibraryImportable()
+from NACResistanceLib import RESEARCH_USE_ONLY  # noqa: E402  (light: no third-party imports)
+
+ADC_UNIT_SCALES = {"mm^2/s": 1.0, "10^-3 mm^2/s": 1e-3, "10^-6 mm^2/s": 1e-6}
+"""ADC unit choices of the panel and their factor to mm²/s (the library works in mm²/s)."""
+
+MAP_COLOR_NODE_IDS = {
+    "adc": "vtkMRMLColorTableNodeRainbow",
+    "kurt": "vtkMRMLColorTableNodeFilePlasma.txt",
+    "mk": "vtkMRMLColorTableNodeFilePlasma.txt",
+    "pe": "vtkMRMLColorTableNodeFileInferno.txt",
+    "ser": "vtkMRMLColorTableNodeFileColdToHotRainbow.txt",
+}
+"""Colour table for a parametric map, chosen by the first key contained in the map's name."""
+
+DEFAULT_MAP_COLOR_NODE_ID = "vtkMRMLColorTableNodeFileViridis.txt"
+CURVE_COLORS = {"tumor": (0.85, 0.2, 0.2), "reference": (0.2, 0.45, 0.85)}
+
+
+#
+# NACResistance
+#
+
+
+class NACResistance(ScriptedLoadableModule):
+    """Module description shown in Slicer's module list and help panel."""
+
+    def __init__(self, parent):
+        ScriptedLoadableModule.__init__(self, parent)
+        self.parent.title = _("NAC Resistance")
+        self.parent.categories = ["Quantification"]
+        self.parent.dependencies = ["Segmentations", "Sequences"]
+        self.parent.contributors = ["NACResistance developers"]
+        self.parent.helpText = _(
+            "Predicts whether a breast cancer will resist neoadjuvant chemotherapy from pre-treatment "
+            "DCE and diffusion MRI, a tumour and a reference-tissue segment, and clinical data. "
+            "Shows the probability, each term's contribution, all extracted values with units, "
+            "ADC / kurtosis / PE / SER maps and the time-intensity curves. "
+        ) + RESEARCH_USE_ONLY
+        self.parent.helpText += self.getDefaultModuleDocumentationLink()
+        self.parent.acknowledgementText = _(
+            "Built on SimpleITK, pyradiomics, DIPY, scikit-learn and statsmodels. "
+            "The bundled demo model was trained on synthetic (phantom) data only."
+        )
+
+
+#
+# NACResistanceParameterNode
+#
+
+
+@parameterNodeWrapper
+class NACResistanceParameterNode:
+    """Everything the panel holds; saved with the scene.
+
+    DCE: a sequence node or checked phase volumes, acquisition times (s) and the ROI phase index.
+    DWI: a sequence node, a diffusion-weighted volume node or checked per-b volumes, with b-values
+    (s/mm²). Segment IDs are stored as text (no GUI connector exists for segment selectors).
+    """
+
+    patientID: str = "exam"
+    dceSequence: Optional[vtkMRMLSequenceNode]
+    dcePhaseVolumes: list[vtkMRMLScalarVolumeNode]
+    dceTimes: str = ""
+    roiPhase: Annotated[int, WithinRange(0, 99)] = 1
+    dwiSequence: Optional[vtkMRMLSequenceNode]
+    dwiVolume: Optional[vtkMRMLDiffusionWeightedVolumeNode]
+    dwiPerBVolumes: list[vtkMRMLScalarVolumeNode]
+    bValues: str = ""
+    adcVolume: Optional[vtkMRMLScalarVolumeNode]
+    adcUnit: Annotated[str, Choice(list(ADC_UNIT_SCALES))] = "10^-6 mm^2/s"
+    segmentation: Optional[vtkMRMLSegmentationNode]
+    tumorSegmentID: str = ""
+    referenceSegmentID: str = ""
+    modelPath: Path
+    clinicalJson: str = "{}"
+    outputTable: Optional[vtkMRMLTableNode]
+    contributionsTable: Optional[vtkMRMLTableNode]
+    curvesTable: Optional[vtkMRMLTableNode]
+    curvesChart: Optional[vtkMRMLPlotChartNode]
+
+
+#
+# NACResistanceWidget
+#
+
+
+class NACResistanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
+    """The panel: binds the .ui to the parameter node and calls the Logic; no computation here."""
+
+    def __init__(self, parent=None) -> None:
+        ScriptedLoadableModuleWidget.__init__(self, parent)
+        VTKObservationMixin.__init__(self)
+        self.logic = None
+        self._parameterNode = None
+        self._parameterNodeGuiTag = None
+        self._clinicalWidgets = {}
+
+    def setup(self) -> None:
+        ScriptedLoadableModuleWidget.setup(self)
+        uiWidget = slicer.util.loadUI(self.resourcePath("UI/NACResistance.ui"))
+        self.layout.addWidget(uiWidget)
+        self.ui = slicer.util.childWidgetVariables(uiWidget)
+        uiWidget.setMRMLScene(slicer.mrmlScene)
+        self.logic = NACResistanceLogic()
+        self.ui.researchUseLabel.text = RESEARCH_USE_ONLY
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+        self.ui.dcePhasesSelector.connect("checkedNodesChanged()", self.onCheckedVolumesChanged)
+        self.ui.dwiVolumesSelector.connect("checkedNodesChanged()", self.onCheckedVolumesChanged)
+        self.ui.segmentationSelector.connect("currentNodeChanged(vtkMRMLNode*)", self.onSegmentationChanged)
+        self.ui.tumorSegmentSelector.connect("currentSegmentChanged(QString)", self.onSegmentsChanged)
+        self.ui.referenceSegmentSelector.connect("currentSegmentChanged(QString)", self.onSegmentsChanged)
+        self.ui.modelPathLineEdit.connect("currentPathChanged(QString)", self.onModelPathChanged)
+        self.ui.editSegmentsButton.connect("clicked(bool)", self.onEditSegments)
+        self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
+        self.ui.loadExampleButton.connect("clicked(bool)", self.onLoadExample)
+        self.ui.showTableButton.connect("clicked(bool)", self.onShowTable)
+        self.initializeParameterNode()
+
+    def cleanup(self) -> None:
+        self.removeObservers()
+
+    def enter(self) -> None:
+        self.initializeParameterNode()
+
+    def exit(self) -> None:
+        self.setParameterNode(None)
+
+    def onSceneStartClose(self, caller, event) -> None:
+        self.setParameterNode(None)
+
+    def onSceneEndClose(self, caller, event) -> None:
+        if self.parent.isEntered:
+            self.initializeParameterNode()
+
+    def initializeParameterNode(self) -> None:
+        self.setParameterNode(self.logic.getParameterNode())
+        if str(self._parameterNode.modelPath) in ("", "."):
+            self._parameterNode.modelPath = self.logic.defaultModelPath()
+
+    def setParameterNode(self, inputParameterNode: Optional[NACResistanceParameterNode]) -> None:
+        if self._parameterNode == inputParameterNode:
+            return
+        if self._parameterNode:
+            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGUI)
+        self._parameterNode = inputParameterNode
+        if self._parameterNode:
+            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGUI)
+            self._updateGUI()
+            self.onModelPathChanged()
+
+    def _updateGUI(self, caller=None, event=None) -> None:
+        """Hand-bound widgets (checkable lists, segment selectors) and the Apply button state."""
+        p = self._parameterNode
+        for selector, nodes in ((self.ui.dcePhasesSelector, p.dcePhaseVolumes),
+                                (self.ui.dwiVolumesSelector, p.dwiPerBVolumes)):
+            wasBlocked = selector.blockSignals(True)
+            for index in range(selector.nodeCount()):
+                node = selector.nodeFromIndex(index)
+                selector.setCheckState(node, qt.Qt.Checked if node in nodes else qt.Qt.Unchecked)
+            selector.blockSignals(wasBlocked)
+        for selector, segmentID in ((self.ui.tumorSegmentSelector, p.tumorSegmentID),
+                                    (self.ui.referenceSegmentSelector, p.referenceSegmentID)):
+            wasBlocked = selector.blockSignals(True)
+            selector.setCurrentNode(p.segmentation)
+            selector.setCurrentSegmentID(segmentID)
+            selector.blockSignals(wasBlocked)
+        hasDce = p.dceSequence is not None or len(p.dcePhaseVolumes) >= 2
+        canApply = hasDce and p.segmentation is not None and bool(p.tumorSegmentID)
+        self.ui.applyButton.enabled = canApply
+        self.ui.applyButton.toolTip = _("Analyse the exam and score it with the model") if canApply else _(
+            "Select the DCE series, a segmentation and its tumour segment")
+
+    def onCheckedVolumesChanged(self) -> None:
+        if self._parameterNode:
+            self._parameterNode.dcePhaseVolumes = list(self.ui.dcePhasesSelector.checkedNodes())
+            self._parameterNode.dwiPerBVolumes = list(self.ui.dwiVolumesSelector.checkedNodes())
+
+    def onSegmentationChanged(self, node) -> None:
+        self.ui.tumorSegmentSelector.setCurrentNode(node)
+        self.ui.referenceSegmentSelector.setCurrentNode(node)
+
+    def onSegmentsChanged(self, segmentID=None) -> None:
+        if self._parameterNode:
+            self._parameterNode.tumorSegmentID = self.ui.tumorSegmentSelector.currentSegmentID() or ""
+            self._parameterNode.referenceSegmentID = self.ui.referenceSegmentSelector.currentSegmentID() or ""
+
+    def onEditSegments(self) -> None:
+        with slicer.util.tryWithErrorDisplay(_("Cannot open the Segment Editor."), waitCursor=True):
+            p = self._parameterNode
+            p.segmentation = self.logic.openSegmentEditor(p.segmentation, self.logic.roiVolumeNode(p))
+
+    def onModelPathChanged(self, path=None) -> None:
+        """Show the model's name and rebuild the clinical form from the model's required inputs."""
+        if not self._parameterNode:
+            return
+        try:
+            model = self.logic.loadModel(self._parameterNode.modelPath)
+        except ImportError as error:
+            self.ui.modelInfoLabel.text = _("Press Apply once to install the library's packages ({error}).").format(
+                error=error)
+            return
+        except Exception as error:
+            self.ui.modelInfoLabel.text = _("Cannot read the model file: {error}").format(error=error)
+            return
+        self.ui.modelInfoLabel.text = self.logic.modelDescription(model, self._parameterNode.modelPath)
+        self._buildClinicalForm(self.logic.clinicalInputs(model))
+
+    def _buildClinicalForm(self, inputs) -> None:
+        layout = self.ui.clinicalGroupBox.layout()
+        while layout.rowCount() > 0:
+            layout.removeRow(0)
+        stored = json.loads(self._parameterNode.clinicalJson or "{}")
+        self._clinicalWidgets = {}
+        for spec in inputs:
+            widget = self._clinicalWidget(spec, stored.get(spec.name))
+            widget.toolTip = spec.description
+            layout.addRow(spec.name + ":", widget)
+            self._clinicalWidgets[spec.name] = widget
+
+    def _clinicalWidget(self, spec, value):
+        if spec.choices:
+            widget = qt.QComboBox()
+            widget.addItems(["", *spec.choices])
+            widget.setCurrentIndex(max(widget.findText("" if value is None else str(value)), 0))
+            widget.connect("currentIndexChanged(int)", self._storeClinicalValues)
+            return widget
+        widget = qt.QLineEdit()
+        widget.placeholderText = f"{spec.minimum:g} to {spec.maximum:g}"
+        widget.text = "" if value is None else str(value)
+        widget.connect("textChanged(QString)", self._storeClinicalValues)
+        return widget
+
+    def _storeClinicalValues(self, *args) -> None:
+        values = {name: (w.currentText if isinstance(w, qt.QComboBox) else w.text)
+                  for name, w in self._clinicalWidgets.items()}
+        self._parameterNode.clinicalJson = json.dumps({k: v for k, v in values.items() if v != ""})
+
+    def onApplyButton(self) -> None:
+        """Analyse and score the exam; progress can be cancelled, errors are shown in the panel too."""
+        self.ui.statusLabel.text = ""
+        try:
+            with slicer.util.tryWithErrorDisplay(_("Failed to analyse the exam."), waitCursor=True):
+                self.logic.ensureRequirements()
+                score = self._scoreWithProgress()
+        except Exception as error:
+            self.ui.statusLabel.text = self.logic.errorText(error)
+            return
+        self.onModelPathChanged()
+        if score is None:
+            self.ui.statusLabel.text = _("Cancelled.")
+        else:
+            self._showScore(score)
+
+    def _scoreWithProgress(self):
+        """The score, or None when the user cancelled (a cancel is not an error)."""
+        from NACResistanceLib.errors import CancelledError
+
+        try:
+            with ProgressDialog(_("Analysing the exam")) as progress:
+                return self.logic.scoreParameterNode(self._parameterNode, progress=progress)
+        except CancelledError:
+            return None
+
+    def _showScore(self, score) -> None:
+        prediction = score.prediction
+        self.ui.probabilityLabel.text = self.logic.predictionText(prediction)
+        self.ui.contributionsTableView.setMRMLTableNode(self._parameterNode.contributionsTable)
+        warnings = tuple(score.analysis.warnings)
+        self.ui.statusLabel.text = "\n".join(warnings) if warnings else _("Done.")
+
+    def onShowTable(self) -> None:
+        if self._parameterNode and self._parameterNode.outputTable:
+            self.logic.showTable(self._parameterNode.outputTable)
+
+    def onLoadExample(self) -> None:
+        self.ui.statusLabel.text = ""
+        try:
+            with slicer.util.tryWithErrorDisplay(_("Failed to build the synthetic example."), waitCursor=True):
+                self.logic.ensureRequirements()
+                self.logic.loadSyntheticExample(self._parameterNode)
+        except Exception as error:
+            self.ui.statusLabel.text = self.logic.errorText(error)
+            return
+        self.ui.statusLabel.text = _("Synthetic example loaded: press Apply.")
+
+
+class ProgressDialog:
+    """A cancellable ``slicer.util.createProgressDialog`` seen as the library's progress callback.
+
+    ``progress(message, fraction) -> bool`` updates the dialog and returns True once the user pressed
+    Cancel, which makes the library raise ``CancelledError``.
+    """
+
+    def __init__(self, title: str) -> None:
+        self._title = title
+        self._dialog = None
+
+    def __enter__(self) -> "ProgressDialog":
+        self._dialog = slicer.util.createProgressDialog(windowTitle=self._title, labelText=self._title,
+                                                        maximum=100, value=0)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self._dialog.close()
+        return False
+
+    def __call__(self, message: str, fraction: float) -> bool:
+        self._dialog.labelText = message
+        self._dialog.value = int(round(100 * min(max(fraction, 0.0), 1.0)))
+        slicer.app.processEvents()
+        return bool(self._dialog.wasCanceled)
+
+
+#
+# NACResistanceLogic
+#
+
+
+class NACResistanceLogic(ScriptedLoadableModuleLogic):
+    """MRML <-> numpy conversion and one library call per action; usable without the Widget.
+
+    Batch use (``Slicer --no-main-window --python-script``): see ``scoreNodes``, ``scoreManifestRow``,
+    ``runCohort`` and ``examples/slicer_batch.py``.
+    """
+
+    def __init__(self) -> None:
+        ScriptedLoadableModuleLogic.__init__(self)
+        self._parameterNode = None
+
+    def getParameterNode(self) -> NACResistanceParameterNode:
+        parameterNode = super().getParameterNode()
+        if not self._parameterNode or self._parameterNode.parameterNode != parameterNode:
+            self._parameterNode = NACResistanceParameterNode(parameterNode)
+        return self._parameterNode
+
+    @staticmethod
+    def resourcePath(relativePath: str) -> str:
+        return os.path.join(os.path.dirname(os.path.abspath(__file__)), "Resources", relativePath)
+
+    def defaultModelPath(self) -> Path:
+        """The bundled demo model (trained on synthetic data)."""
+        return Path(self.resourcePath("demo_model.json"))
+
+    # --- packages -------------------------------------------------------------------------------
+
+    def ensureRequirements(self, requirementsPath: Optional[str] = None) -> None:
+        """Install the library's missing packages from ``Resources/requirements.txt`` (never at import).
+
+        Uses ``slicer.packaging.pip_ensure`` (Slicer 5.11+; asks the user, skipped in testing mode) and
+        falls back to ``slicer.util.pip_install`` of the missing requirements on older Slicer.
+        """
+        path = requirementsPath or self.resourcePath("requirements.txt")
+        try:
+            import slicer.packaging as packaging
+        except ImportError:
+            missing = missingRequirements(path)
+            if missing:
+                slicer.util.pip_install(" ".join(missing))
+            return
+        packaging.pip_ensure(packaging.load_requirements(path), requester="NACResistance")
+
+    # --- model ----------------------------------------------------------------------------------
+
+    def loadModel(self, modelPath=None):
+        """The model of a JSON model file (validated by the library)."""
+        from NACResistanceLib import models
+
+        return models.load(str(modelPath or self.defaultModelPath()))
+
+    def modelDescription(self, model, modelPath) -> str:
+        """One line for the panel; flags the bundled demo model as trained on synthetic data."""
+        text = _("Model: {name}").format(name=model.name)
+        if Path(str(modelPath)).resolve() == self.defaultModelPath().resolve():
+            text += _(" (demo model trained on synthetic data: not for real patients)")
+        return text
+
+    @staticmethod
+    def clinicalInputs(model):
+        """The clinical inputs the model needs, as form specifications (names, codes, ranges)."""
+        from NACResistanceLib.io import clinical_input_specs
+
+        return clinical_input_specs(model.required_inputs)
+
+    # --- MRML -> exam ---------------------------------------------------------------------------
+
+    def roiVolumeNode(self, p: NACResistanceParameterNode):
+        """The scene volume the tumour is drawn on (a checked phase), or None for sequence input."""
+        volumes = list(p.dcePhaseVolumes)
+        return volumes[p.roiPhase] if p.roiPhase < len(volumes) else None
+
+    def examFromParameterNode(self, p: NACResistanceParameterNode, model):
+        """An exam from the nodes and values held by the parameter node (clinical inputs of ``model``)."""
+        from NACResistanceLib.io import parse_number_list
+
+        clinical = parseClinical(p.clinicalJson, self.clinicalInputs(model))
+        return self.examFromNodes(
+            segmentationNode=p.segmentation, tumorSegmentID=p.tumorSegmentID,
+            referenceSegmentID=p.referenceSegmentID, dceNode=p.dceSequence,
+            dcePhaseNodes=list(p.dcePhaseVolumes),
+            dceTimesS=parse_number_list(p.dceTimes, field="DCE acquisition times") or None,
+            roiPhase=p.roiPhase, dwiNode=p.dwiSequence or p.dwiVolume, dwiVolumeNodes=list(p.dwiPerBVolumes),
+            bValues=parse_number_list(p.bValues, field="b-values") or None, adcNode=p.adcVolume,
+            adcScale=ADC_UNIT_SCALES[p.adcUnit], clinical=clinical, patientID=p.patientID,
+        )
+
+    def examFromNodes(self, *, segmentationNode, tumorSegmentID: str, referenceSegmentID: str = "",
+                      dceNode=None, dcePhaseNodes=(), dceTimesS=None, roiPhase: int = 1, dwiNode=None,
+                      dwiVolumeNodes=(), bValues=None, adcNode=None, adcScale: float = 1.0,
+                      clinical=None, patientID: str = "exam"):
+        """Build a library ``Exam`` from MRML nodes.
+
+        ``dceNode`` is a sequence node (times from ``dceTimesS`` or its index values in s/ms/min) or
+        ``dcePhaseNodes`` are volumes in acquisition order. ``dwiNode`` is a sequence (b-values from
+        ``bValues`` or its index values) or a diffusion-weighted volume node; or ``dwiVolumeNodes``
+        with ``bValues`` (s/mm²). ``adcScale`` converts the ADC volume to mm²/s.
+        """
+        from NACResistanceLib.io import exam_from_arrays
+
+        phases, times, dceGeometry = dceArrays(dceNode, dcePhaseNodes, dceTimesS)
+        tumor, reference = segmentArrays(segmentationNode, tumorSegmentID, referenceSegmentID,
+                                         phases[roiPhase], dceGeometry)
+        dwi = dwiArrays(dwiNode, dwiVolumeNodes, bValues)
+        adc, adcGeometry = volumeArray(adcNode) if adcNode is not None else (None, None)
+        return exam_from_arrays(
+            patient_id=patientID, tumor_mask=tumor, reference_mask=reference, mask_geometry=dceGeometry,
+            dce_phases=phases, dce_times_s=times, dce_geometry=dceGeometry, roi_phase=roiPhase,
+            dwi_volumes=dwi[0], dwi_bvals=dwi[1], dwi_bvecs=dwi[2], dwi_geometry=dwi[3],
+            adc=adc, adc_geometry=adcGeometry, adc_scale=adcScale, clinical=clinical or {},
+        )
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def scoreParameterNode(self, p: NACResistanceParameterNode, progress=None):
+        """Apply: analyse and score the exam of the panel, write the output nodes, return the score."""
+        from NACResistanceLib import pipeline
+
+        model = self.loadModel(p.modelPath)
+        score = pipeline.score_exam(self.examFromParameterNode(p, model), model, progress=progress)
+        self.writeResultNodes(score, p)
+        return score
+
+    def scoreNodes(self, modelPath=None, progress=None, **nodes):
+        """Batch: score an exam given as nodes (keywords of ``examFromNodes``); returns the ExamScore.
+
+        No output nodes are created; call ``writeResultNodes`` to add them to the scene.
+        """
+        from NACResistanceLib import pipeline
+
+        return pipeline.score_exam(self.examFromNodes(**nodes), self.loadModel(modelPath), progress=progress)
+
+    def analyzeNodes(self, progress=None, **nodes):
+        """Batch: analyse (no model) an exam given as nodes; returns the library's ExamAnalysis."""
+        from NACResistanceLib import pipeline
+
+        return pipeline.analyze_exam(self.examFromNodes(**nodes), progress=progress)
+
+    def scoreManifestRow(self, manifestPath: str, row, modelPath=None, progress=None):
+        """Batch from files: score one exam of a cohort manifest (``row`` = index or (patient, timepoint))."""
+        from NACResistanceLib import io, pipeline
+
+        exam = io.load_exam(io.read_manifest(manifestPath), row)
+        return pipeline.score_exam(exam, self.loadModel(modelPath), progress=progress)
+
+    def runCohort(self, manifestPath: str, outDir: str, configPath=None, jobs: int = 1, progress=None):
+        """Batch: the ``nacresistance extract`` step on a whole manifest; writes the same files.
+
+        ``jobs=1`` analyses in Slicer's process (worker processes need a plain Python interpreter).
+        """
+        from NACResistanceLib.cohort import run_extraction
+
+        return run_extraction(manifestPath, outDir, configPath, jobs=jobs, progress=progress)
+
+    # --- results -> MRML ------------------------------------------------------------------------
+
+    def writeResultNodes(self, score, p: NACResistanceParameterNode) -> None:
+        """Values table (units, descriptions), contributions table, map volumes and the TIC plot."""
+        from NACResistanceLib.io import contribution_columns, curve_columns, feature_columns
+
+        analysis = score.analysis
+        name = analysis.patient_id
+        p.outputTable = fillTable(p.outputTable, f"{name} values", feature_columns(
+            analysis.features, analysis.units, analysis.descriptions,
+            patient_id=analysis.patient_id, timepoint=analysis.timepoint))
+        p.contributionsTable = fillTable(p.contributionsTable, f"{name} model contributions",
+                                         contribution_columns(score.prediction.contributions))
+        p.curvesTable = fillTable(p.curvesTable, f"{name} time-intensity curves", curve_columns(analysis.curves))
+        p.curvesChart = curveChart(p.curvesChart, p.curvesTable, name)
+        for mapName, image in analysis.maps.items():
+            mapVolume(image, f"{name} {mapName}", mapColorNodeID(mapName))
+
+    @staticmethod
+    def showTable(tableNode) -> None:
+        slicer.app.applicationLogic().GetSelectionNode().SetActiveTableID(tableNode.GetID())
+        slicer.app.applicationLogic().PropagateTableSelection()
+
+    @staticmethod
+    def predictionText(prediction) -> str:
+        from NACResistanceLib.io import prediction_text
+
+        return prediction_text(prediction.probability, prediction.threshold, prediction.predicted_class)
+
+    @staticmethod
+    def errorText(error) -> str:
+        """The error for the panel: type, message and notes (file, patient, field)."""
+        from NACResistanceLib.errors import describe
+
+        return describe(error)
+
+    # --- Segment Editor and synthetic example ---------------------------------------------------
+
+    @staticmethod
+    def openSegmentEditor(segmentationNode=None, sourceVolumeNode=None):
+        """Switch to the Segment Editor on ``segmentationNode`` (created if None); returns it."""
+        if segmentationNode is None:
+            segmentationNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "Segmentation")
+        slicer.util.selectModule("SegmentEditor")
+        editor = slicer.modules.segmenteditor.widgetRepresentation().self().editor
+        editor.setSegmentationNode(segmentationNode)
+        if sourceVolumeNode is not None:
+            editor.setSourceVolumeNode(sourceVolumeNode)
+        return segmentationNode
+
+    def loadSyntheticExample(self, p: NACResistanceParameterNode, seed: int = 0) -> None:
+        """Build one phantom exam (small protocol) in the scene and select it in the parameter node."""
+        from NACResistanceLib import phantom
+
+        exam = phantom.synthetic_exam(seed=seed)
+        nodes = examToNodes(exam)
+        with slicer.util.NodeModify(p):
+            p.patientID = exam.patient_id
+            p.dceSequence = None
+            p.dcePhaseVolumes = nodes["dcePhases"]
+            p.dceTimes = ", ".join(f"{t:g}" for t in exam.dce.times_s)
+            p.roiPhase = exam.dce.roi_phase
+            p.dwiSequence, p.dwiVolume = None, None
+            p.dwiPerBVolumes = nodes["dwiVolumes"]
+            p.bValues = ", ".join(f"{b:g}" for b in exam.dwi.bvals) if exam.dwi else ""
+            p.adcVolume = nodes["adc"]
+            p.segmentation = nodes["segmentation"]
+            p.tumorSegmentID, p.referenceSegmentID = nodes["tumorSegmentID"], nodes["referenceSegmentID"]
+            p.clinicalJson = json.dumps({k: str(v) for k, v in exam.clinical.items()})
+        slicer.util.setSliceViewerLayers(background=nodes["dcePhases"][exam.dce.roi_phase], fit=True)
+
+
+#
+# MRML <-> numpy helpers (no science: geometry conversion and units live in NACResistanceLib.io)
+#
+
+
+def missingRequirements(requirementsPath: str) -> list:
+    """Requirement lines of a requirements file whose distribution is not installed."""
+    import importlib.metadata
+    import re
+
+    missing = []
+    with open(requirementsPath, encoding="utf-8") as file:
+        for line in (raw.split("#")[0].strip() for raw in file):
+            name = re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0]
+            if not name:
+                continue
+            try:
+                importlib.metadata.distribution(name)
+            except importlib.metadata.PackageNotFoundError:
+                missing.append(line.replace(" ", ""))
+    return missing
+
+
+def parseClinical(clinicalJson: str, specs) -> dict:
+    """Clinical values typed in the panel, converted and range-checked by the library."""
+    from NACResistanceLib.io import clinical_values
+
+    return clinical_values(json.loads(clinicalJson or "{}"), specs)
+
+
+def volumeArray(volumeNode):
+    """A copy of the voxels ``(z, y, x)`` and the LPS geometry of a scalar volume node."""
+    from NACResistanceLib.errors import ImageError
+    from NACResistanceLib.io import ImageGeometry
+
+    if volumeNode.GetParentTransformNode() is not None:
+        raise ImageError(f"volume {volumeNode.GetName()!r} is under a transform: harden the transform first")
+    matrix = vtk.vtkMatrix4x4()
+    volumeNode.GetIJKToRASMatrix(matrix)
+    geometry = ImageGeometry.from_ijk_to_ras(slicer.util.arrayFromVTKMatrix(matrix))
+    return slicer.util.arrayFromVolume(volumeNode).copy(), geometry
+
+
+def sequenceVolumes(sequenceNode):
+    """The data nodes of a sequence and its index values and unit."""
+    count = sequenceNode.GetNumberOfDataNodes()
+    nodes = [sequenceNode.GetNthDataNode(i) for i in range(count)]
+    values = [sequenceNode.GetNthIndexValue(i) for i in range(count)]
+    return nodes, values, sequenceNode.GetIndexUnit()
+
+
+def volumesArrays(volumeNodes, name: str):
+    """Arrays of volumes that must share one grid, and that grid."""
+    from NACResistanceLib.errors import ImageError
+
+    pairs = [volumeArray(node) for node in volumeNodes]
+    if any(geometry != pairs[0][1] or array.shape != pairs[0][0].shape for array, geometry in pairs):
+        raise ImageError(f"the {name} volumes are not all on one grid; resample them to one volume first")
+    return [array for array, _ in pairs], pairs[0][1]
+
+
+def dceArrays(dceNode, dcePhaseNodes, dceTimesS):
+    """(phase arrays, times in s, geometry) from a sequence node or phase volumes."""
+    from NACResistanceLib.errors import AcquisitionError
+    from NACResistanceLib.io import times_from_index_values
+
+    if dceNode is not None:
+        nodes, values, unit = sequenceVolumes(dceNode)
+        times = dceTimesS or times_from_index_values(values, unit, field="DCE sequence index")
+    else:
+        nodes, times = list(dcePhaseNodes), dceTimesS
+    if len(nodes) < 2:
+        raise AcquisitionError("DCE needs a sequence or at least two phase volumes (pre- and post-contrast)")
+    if times is None:
+        raise AcquisitionError("type the DCE acquisition times (s), one per phase")
+    phases, geometry = volumesArrays(nodes, "DCE phase")
+    return phases, list(times), geometry
+
+
+def dwiArrays(dwiNode, dwiVolumeNodes, bValues):
+    """(volume arrays, b-values s/mm², bvecs LPS or None, geometry), all None without DWI."""
+    from NACResistanceLib.errors import AcquisitionError
+    from NACResistanceLib.io import parse_number_list
+
+    if isinstance(dwiNode, vtkMRMLDiffusionWeightedVolumeNode):
+        return diffusionNodeArrays(dwiNode)
+    if dwiNode is not None:
+        nodes, values, _unit = sequenceVolumes(dwiNode)
+        bValues = bValues or parse_number_list(" ".join(values), field="DWI sequence index (b-values)")
+    else:
+        nodes = list(dwiVolumeNodes)
+    if not nodes:
+        return None, None, None, None
+    if not bValues or len(bValues) != len(nodes):
+        raise AcquisitionError(f"give one b-value (s/mm²) per DWI volume: {len(nodes)} volumes, b-values {bValues}")
+    volumes, geometry = volumesArrays(nodes, "DWI")
+    return volumes, list(bValues), None, geometry
+
+
+def diffusionNodeArrays(dwiNode):
+    """Volumes, b-values, LPS gradient directions and geometry of a diffusion-weighted volume node."""
+    from vtk.util.numpy_support import vtk_to_numpy
+
+    from NACResistanceLib.io import bvecs_from_measurement_frame
+
+    data, geometry = volumeArray(dwiNode)
+    frame = vtk.vtkMatrix4x4()
+    dwiNode.GetMeasurementFrameMatrix(frame)
+    gradients = vtk_to_numpy(dwiNode.GetDiffusionGradients()).reshape(-1, 3)
+    bvecs = bvecs_from_measurement_frame(gradients, slicer.util.arrayFromVTKMatrix(frame))
+    bvals = vtk_to_numpy(dwiNode.GetBValues()).tolist()
+    volumes = [data[..., i] for i in range(data.shape[-1])]
+    return volumes, bvals, bvecs, geometry
+
+
+def segmentArrays(segmentationNode, tumorSegmentID, referenceSegmentID, roiArray, roiGeometry):
+    """Tumour and reference masks exported on the ROI phase's grid (a temporary reference volume)."""
+    from NACResistanceLib.errors import ImageError
+
+    if segmentationNode is None or not tumorSegmentID:
+        raise ImageError("select a segmentation and its tumour segment")
+    reference = slicer.util.addVolumeFromArray(roiArray, roiGeometry.ijk_to_ras(), "NACResistance ROI grid")
+    try:
+        tumor = slicer.util.arrayFromSegmentBinaryLabelmap(segmentationNode, tumorSegmentID, reference)
+        normal = (slicer.util.arrayFromSegmentBinaryLabelmap(segmentationNode, referenceSegmentID, reference)
+                  if referenceSegmentID else None)
+    finally:
+        slicer.mrmlScene.RemoveNode(reference)
+    return tumor, normal
+
+
+def fillTable(tableNode, name: str, columns):
+    """Replace a table node's content by library ``TableColumn``s (unit and description per column)."""
+    if tableNode is None:
+        tableNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode", name)
+    table = vtk.vtkTable()
+    for column in columns:
+        array = vtk.vtkStringArray() if column.is_text else vtk.vtkDoubleArray()
+        array.SetName(column.name)
+        for value in column.values:
+            array.InsertNextValue(value)
+        table.AddColumn(array)
+    with slicer.util.NodeModify(tableNode):
+        tableNode.SetAndObserveTable(table)
+        for column in columns:
+            tableNode.SetColumnUnitLabel(column.name, column.unit)
+            tableNode.SetColumnDescription(column.name, column.description)
+    return tableNode
+
+
+def curveChart(chartNode, curvesTable, name: str):
+    """A plot chart with the tumour and reference time-intensity curves of ``curvesTable``."""
+    if chartNode is None:
+        chartNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLPlotChartNode", f"{name} time-intensity curves")
+        for column, color in CURVE_COLORS.items():
+            series = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLPlotSeriesNode", f"{name} {column}")
+            series.SetXColumnName("time_s")
+            series.SetYColumnName(column)
+            series.SetPlotType(slicer.vtkMRMLPlotSeriesNode.PlotTypeScatter)
+            series.SetColor(*color)
+            chartNode.AddAndObservePlotSeriesNodeID(series.GetID())
+    for index in range(chartNode.GetNumberOfPlotSeriesNodes()):
+        chartNode.GetNthPlotSeriesNode(index).SetAndObserveTableNodeID(curvesTable.GetID())
+    chartNode.SetTitle(_("Time-intensity curves"))
+    chartNode.SetXAxisTitle(_("time after pre-contrast (s)"))
+    chartNode.SetYAxisTitle(_("mean signal (a.u.)"))
+    slicer.modules.plots.logic().ShowChartInLayout(chartNode)
+    return chartNode
+
+
+def mapColorNodeID(mapName: str) -> str:
+    lowered = mapName.lower()
+    return next((colorID for key, colorID in MAP_COLOR_NODE_IDS.items() if key in lowered), DEFAULT_MAP_COLOR_NODE_ID)
+
+
+def mapVolume(image, name: str, colorNodeID: str):
+    """A scalar volume node (replaced if one of that name exists) showing a parametric map in colour."""
+    from NACResistanceLib.io import array_from_image
+
+    array, geometry = array_from_image(image)
+    existing = slicer.mrmlScene.GetFirstNodeByName(name)
+    if existing is not None:
+        slicer.mrmlScene.RemoveNode(existing)
+    node = slicer.util.addVolumeFromArray(array, geometry.ijk_to_ras(), name)
+    node.CreateDefaultDisplayNodes()
+    node.GetDisplayNode().SetAndObserveColorNodeID(colorNodeID)
+    return node
+
+
+def examToNodes(exam) -> dict:
+    """Scene nodes for an in-memory exam: phase / DWI / ADC volumes and a two-segment segmentation."""
+    from NACResistanceLib.io import array_from_image
+
+    def addVolume(image, name):
+        array, geometry = array_from_image(image)
+        return slicer.util.addVolumeFromArray(array, geometry.ijk_to_ras(), name)
+
+    pid = exam.patient_id
+    phases = [addVolume(image, f"{pid} DCE {i}") for i, image in enumerate(exam.dce.phases)]
+    dwi = [addVolume(image, f"{pid} DWI b{b:g}") for image, b in zip(exam.dwi.volumes, exam.dwi.bvals)] if exam.dwi else []
+    adc = addVolume(exam.adc, f"{pid} ADC") if exam.adc is not None else None
+    roi = phases[exam.dce.roi_phase]
+    segmentation = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", f"{pid} segmentation")
+    segmentation.CreateDefaultDisplayNodes()
+    segmentation.SetReferenceImageGeometryParameterFromVolumeNode(roi)
+    ids = {}
+    for role, mask in (("tumor", exam.tumor_mask), ("reference", exam.reference_mask)):
+        if mask is not None:
+            ids[role] = segmentation.GetSegmentation().AddEmptySegment(role)
+            slicer.util.updateSegmentBinaryLabelmapFromArray(array_from_image(mask)[0], segmentation, ids[role], roi)
+    return {"dcePhases": phases, "dwiVolumes": dwi, "adc": adc, "segmentation": segmentation,
+            "tumorSegmentID": ids.get("tumor", ""), "referenceSegmentID": ids.get("reference", "")}
+
+
+#
+# NACResistanceTest
+#
+
+
+class NACResistanceTest(ScriptedLoadableModuleTest):
+    """Self-test with data built in memory (no download): Logic values == library values."""
+
+    def setUp(self):
+        slicer.mrmlScene.Clear()
+
+    def runTest(self):
+        self.setUp()
+        self.test_LogicMatchesLibrary()
+        self.setUp()
+        self.test_GeometryRoundTrip()
+
+    def test_GeometryRoundTrip(self):
+        """A volume pushed to the scene and pulled back keeps voxels and LPS geometry exactly."""
+        import numpy as np
+
+        from NACResistanceLib.io import ImageGeometry
+
+        geometry = ImageGeometry((0.7, 0.8, 4.0), (10.0, -20.0, 30.0), (0.0, 1.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0))
+        array = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+        node = slicer.util.addVolumeFromArray(array, geometry.ijk_to_ras(), "round trip")
+        back, backGeometry = volumeArray(node)
+        np.testing.assert_array_equal(back, array)
+        np.testing.assert_allclose(backGeometry.ijk_to_ras(), geometry.ijk_to_ras(), atol=1e-9)
+
+    def test_LogicMatchesLibrary(self):
+        """The Logic on scene nodes gives the values of ``pipeline.analyze_exam`` on the same arrays."""
+        from NACResistanceLib import phantom, pipeline
+
+        self.delayDisplay("Building a synthetic exam in memory")
+        exam = phantom.synthetic_exam(seed=7)
+        expected = pipeline.analyze_exam(exam)
+        nodes = examToNodes(exam)
+        analysis = NACResistanceLogic().analyzeNodes(
+            segmentationNode=nodes["segmentation"], tumorSegmentID=nodes["tumorSegmentID"],
+            referenceSegmentID=nodes["referenceSegmentID"], dcePhaseNodes=nodes["dcePhases"],
+            dceTimesS=list(exam.dce.times_s), roiPhase=exam.dce.roi_phase, dwiVolumeNodes=nodes["dwiVolumes"],
+            bValues=list(exam.dwi.bvals) if exam.dwi else None, adcNode=nodes["adc"],
+            clinical=dict(exam.clinical), patientID=exam.patient_id)
+        self.assertEqual(sorted(analysis.features), sorted(expected.features))
+        for name, value in expected.features.items():
+            self.assertTrue(_sameValue(analysis.features[name], value), f"{name}: {analysis.features[name]} != {value}")
+        self.delayDisplay("Logic values equal the library's")
+
+
+def _sameValue(a: float, b: float) -> bool:
+    import math
+
+    return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
