@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from NACResistanceLib.errors import ConfigError
-from NACResistanceLib.robustness.filter import IccFilter, feature_class, icc_filter
+from NACResistanceLib.robustness.filter import IccFilter, combine_decisions, feature_class, icc_filter
 from NACResistanceLib.robustness.icc import ICC_ABSOLUTE, ICC_CONSISTENCY, IccResult
 
 
@@ -64,3 +64,14 @@ def test_bad_settings_raise():
         icc_filter(RESULT, 1.5)
     with pytest.raises(ConfigError, match="statistic"):
         icc_filter(RESULT, statistic="ci_high")
+
+
+def test_combined_decision_removes_a_feature_any_source_removes():
+    readers = icc_filter(RESULT, 0.75, source="readers")
+    perturbed = icc_filter(_result([("original_shape_Sphericity", 0.5, 0.2, 0.6),
+                                    ("original_glcm_Contrast", 0.9, 0.8, 0.9)]), 0.75, source="perturbations")
+    combined = combine_decisions([readers, perturbed])
+    assert combined.kept == ("original_glcm_Contrast",)
+    assert combined.removed == ("wavelet-LLH_glszm_ZoneEntropy", "adc_mean", "original_shape_Sphericity")
+    with pytest.raises(ConfigError, match="different settings"):
+        combine_decisions([readers, icc_filter(RESULT, 0.9)])

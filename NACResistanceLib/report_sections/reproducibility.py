@@ -38,8 +38,8 @@ class ReportSection:
 
 
 def icc_by_class(decision: IccFilterDecision) -> pd.DataFrame:
-    """Per feature class: number of features, ICC quartiles and how many the filter kept and removed."""
-    groups = decision.table.groupby("feature_class", sort=True)
+    """Per source and feature class: features, ICC quartiles, and how many the filter kept and removed."""
+    groups = decision.table.groupby(["source", "feature_class"], sort=True)
     frame = pd.DataFrame({
         "features": groups.size(),
         "icc_median": groups["icc"].median(),
@@ -48,68 +48,76 @@ def icc_by_class(decision: IccFilterDecision) -> pd.DataFrame:
         "kept": groups["kept"].sum().astype(int),
     })
     frame["removed"] = frame["features"] - frame["kept"]
-    return frame.rename_axis("feature_class")
+    return frame
 
 
 def icc_class_figure(decision: IccFilterDecision) -> Figure:
-    """Box plot of the ICC per feature class with every feature as a dot and the threshold as a line."""
-    table = decision.table.dropna(subset=["icc"])
-    classes = sorted(table["feature_class"].unique())
-    fig = html.new_figure(max(5.0, 0.8 * len(classes) + 2.0), 4.2)
-    axes = fig.add_subplot(1, 1, 1)
-    values = [table.loc[table["feature_class"] == c, "icc"].to_numpy() for c in classes]
-    axes.boxplot(values, showfliers=False)
-    offsets = np.random.default_rng(0).uniform(-0.18, 0.18, size=len(table))  # fixed jitter, drawing only
-    positions = np.array([classes.index(c) + 1 for c in table["feature_class"]]) + offsets
-    colours = np.where(table["kept"].to_numpy(), "#2ca02c", "#d62728")
-    axes.scatter(positions, table["icc"], s=8, c=colours, alpha=0.6, lw=0)
-    axes.axhline(decision.threshold, color="#555555", ls="--", lw=1)
-    axes.set_xticks(range(1, len(classes) + 1), classes, rotation=30, ha="right")
-    axes.set_ylabel(decision.icc_type)
-    axes.set_ylim(min(-0.05, float(table["icc"].min()) - 0.05) if len(table) else -0.05, 1.02)
+    """Per source, a box plot of the ICC per feature class, every feature a dot, the threshold a line."""
+    sources = list(dict.fromkeys(decision.table["source"]))
+    classes = sorted(decision.table["feature_class"].unique())
+    fig = html.new_figure(max(5.0, 0.8 * len(classes) + 2.0) * len(sources), 4.2)
+    for position, source in enumerate(sources):
+        table = decision.table[(decision.table["source"] == source)].dropna(subset=["icc"])
+        axes = fig.add_subplot(1, len(sources), position + 1)
+        _class_boxes(axes, table, classes)
+        axes.axhline(decision.threshold, color="#555555", ls="--", lw=1)
+        axes.set_ylabel(decision.icc_type)
+        axes.set_title(source)
+        axes.set_ylim(min(-0.05, float(table["icc"].min()) - 0.05) if len(table) else -0.05, 1.02)
     fig.tight_layout()
     return fig
 
 
-def _summary(result: IccResult, decision: IccFilterDecision, source: str) -> str:
+def _class_boxes(axes, table: pd.DataFrame, classes: Sequence[str]) -> None:
+    values = [table.loc[table["feature_class"] == c, "icc"].to_numpy() for c in classes]
+    axes.boxplot(values, showfliers=False)
+    offsets = np.random.default_rng(0).uniform(-0.18, 0.18, size=len(table))  # fixed jitter, drawing only
+    positions = np.array([list(classes).index(c) + 1 for c in table["feature_class"]]) + offsets
+    colours = np.where(table["kept"].to_numpy(dtype=bool), "#2ca02c", "#d62728")
+    axes.scatter(positions, table["icc"], s=8, c=colours, alpha=0.6, lw=0)
+    axes.set_xticks(range(1, len(classes) + 1), classes, rotation=30, ha="right")
+
+
+def _summary(source: str, result: IccResult, decision: IccFilterDecision) -> str:
     rows = result.table[result.table["icc_type"] == decision.icc_type]
     n_subjects, n_raters = int(rows["n_subjects"].max()), int(rows["n_raters"].max())
     quartiles = rows["icc"].quantile([0.25, 0.5, 0.75]).to_numpy()
-    return (f"{decision.icc_type} of {len(rows)} features between {n_raters} {source} on {n_subjects} exams: "
-            f"median {quartiles[1]:.3f} (IQR {quartiles[0]:.3f}–{quartiles[2]:.3f}). The filter "
-            f"({decision.icc_type} {decision.statistic} ≥ {decision.threshold:g}) keeps {len(decision.kept)} and "
-            f"removes {len(decision.removed)} features before selection.")
+    return (f"{source}: {decision.icc_type} of {len(rows)} features between {n_raters} outlines of "
+            f"{n_subjects} exams: median {quartiles[1]:.3f} (IQR {quartiles[0]:.3f}–{quartiles[2]:.3f}).")
 
 
-def reproducibility_section(result: IccResult, decision: IccFilterDecision, *, source: str,
+def reproducibility_section(results: Mapping[str, IccResult], decision: IccFilterDecision, *,
                             perturbations: pd.DataFrame | None = None) -> ReportSection:
     """The reproducibility section: summary, ICC per class (table and figure), removed features.
 
     Parameters
     ----------
-    result : IccResult
-        Per-feature ICCs.
+    results : mapping of str to IccResult
+        Per source (``"readers"``, ``"perturbations"``) the per-feature ICCs.
     decision : IccFilterDecision
-        The filter applied to ``result``.
-    source : str
-        What the raters are, e.g. ``"readers"`` or ``"segmentation perturbations"``.
+        The (combined) filter decision over those sources.
     perturbations : DataFrame, optional
-        Per perturbation voxel changes (columns ``perturbation``, ``voxels_added``, ...), shown as a table.
+        Voxel changes per perturbation (e.g. :func:`robustness.cohort.perturbation_summary`), shown as a table.
     """
-    by_class = icc_by_class(decision)
     removed = decision.table.loc[~decision.table["kept"]].sort_values("icc").drop(columns="kept")
-    parts = [html.paragraph(_summary(result, decision, source)), html.paragraph(SEED_ICC, "note")]
-    parts += [html.paragraph(w, "note") for w in result.warnings]
+    parts = [html.paragraph(_summary(source, result, decision)) for source, result in results.items()]
+    parts.append(html.paragraph(
+        f"Filter: {decision.icc_type} {decision.statistic} ≥ {decision.threshold:g} for every source; it keeps "
+        f"{len(decision.kept)} and removes {len(decision.removed)} features before feature selection."))
+    parts.append(html.paragraph(SEED_ICC, "note"))
+    parts += [html.paragraph(f"{source}: {w}", "note") for source, r in results.items() for w in r.warnings]
+    by_class = icc_by_class(decision)
     parts.append(html.table(by_class, f"{decision.icc_type} per feature class"))
     parts.append(html.figure(icc_class_figure(decision), f"{decision.icc_type} per feature class; green = kept, "
                              f"red = removed; dashed line = threshold {decision.threshold:g}.",
                              "Box plots of intraclass correlation per feature class"))
-    caption = f"Features removed by the ICC filter ({len(removed)}"
+    caption = f"Features removed by the ICC filter ({len(removed)} rows"
     caption += f"; the {MAX_ROWS} least reproducible shown)" if len(removed) > MAX_ROWS else ")"
     parts.append(html.table(removed.head(MAX_ROWS), caption, index=False))
-    tables = {"icc": result.to_frame(), "icc_by_class": by_class, "icc_filter": decision.to_frame()}
+    tables = {f"icc_{source}": r.to_frame() for source, r in results.items()}
+    tables.update(icc_by_class=by_class, icc_filter=decision.to_frame())
     if perturbations is not None:
-        parts.append(html.table(perturbations, "Segmentation perturbations (voxel changes, mean over exams)",
+        parts.append(html.table(perturbations, "Segmentation perturbations: voxel changes (mean over exams)",
                                 index=False, digits=1))
         tables["perturbations"] = perturbations
     return ReportSection("reproducibility", "Feature reproducibility", html.section(

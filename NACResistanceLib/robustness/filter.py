@@ -41,25 +41,28 @@ class IccFilterDecision:
     """Which features an ICC filter keeps and removes, and why."""
 
     table: pd.DataFrame
-    """One row per assessed feature: ``feature, feature_class, icc, ci_low, ci_high, kept, reason``."""
+    """One row per (source, feature): ``source, feature, feature_class, icc, ci_low, ci_high, kept, reason``."""
     threshold: float
     icc_type: str
     statistic: str
 
     @property
     def kept(self) -> tuple[str, ...]:
-        return tuple(self.table.loc[self.table["kept"], "feature"])
+        """Features kept by every source, in table order."""
+        removed = set(self.removed)
+        return tuple(dict.fromkeys(f for f in self.table["feature"] if f not in removed))
 
     @property
     def removed(self) -> tuple[str, ...]:
-        return tuple(self.table.loc[~self.table["kept"], "feature"])
+        """Features removed by at least one source, in table order."""
+        return tuple(dict.fromkeys(self.table.loc[~self.table["kept"], "feature"]))
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
 
 def icc_filter(result: IccResult, threshold: float = 0.75, *, icc_type: str = ICC_ABSOLUTE,
-               statistic: str = "icc") -> IccFilterDecision:
+               statistic: str = "icc", source: str = "readers") -> IccFilterDecision:
     """Decide, per feature, whether its ICC reaches ``threshold``.
 
     Parameters
@@ -72,6 +75,8 @@ def icc_filter(result: IccResult, threshold: float = 0.75, *, icc_type: str = IC
         Absolute agreement (default) or consistency.
     statistic : {"icc", "ci_low"}
         Compare the estimate, or (stricter) the lower bound of its confidence interval.
+    source : str
+        What the raters were (``"readers"``, ``"perturbations"``), recorded in the table.
 
     Returns
     -------
@@ -85,10 +90,21 @@ def icc_filter(result: IccResult, threshold: float = 0.75, *, icc_type: str = IC
     reason = np.where(np.isnan(value), "ICC undefined",
                       np.where(kept, "", f"{icc_type} {statistic} < {threshold:g}"))
     table = pd.DataFrame({
-        "feature": rows["feature"].to_numpy(), "feature_class": [feature_class(f) for f in rows["feature"]],
+        "source": source, "feature": rows["feature"].to_numpy(), "feature_class": [feature_class(f) for f in rows["feature"]],
         "icc": rows["icc"].to_numpy(), "ci_low": rows["ci_low"].to_numpy(), "ci_high": rows["ci_high"].to_numpy(),
         "kept": kept, "reason": reason,
     })
+    return IccFilterDecision(table=table, threshold=threshold, icc_type=icc_type, statistic=statistic)
+
+
+def combine_decisions(decisions: Sequence[IccFilterDecision]) -> IccFilterDecision:
+    """One decision from several sources (e.g. readers and perturbations): a feature is kept only if every
+    source keeps it. The decisions must share threshold, ICC type and statistic."""
+    settings = {(d.threshold, d.icc_type, d.statistic) for d in decisions}
+    if len(settings) != 1:
+        raise ConfigError(f"cannot combine ICC filter decisions with different settings: {sorted(settings)}")
+    threshold, icc_type, statistic = settings.pop()
+    table = pd.concat([d.table for d in decisions], ignore_index=True)
     return IccFilterDecision(table=table, threshold=threshold, icc_type=icc_type, statistic=statistic)
 
 

@@ -1,0 +1,141 @@
+"""Reproducibility of a cohort's features: ICC between readers and over segmentation perturbations.
+
+:func:`run_reproducibility` writes the segmentation variants (:mod:`.variants`), analyses each with
+:func:`cohort.run_extraction` (same parameters, cache, workers), computes the ICC of every feature per
+source and the filter decision that the selection funnel applies first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ImageError
+from .filter import IccFilterDecision, combine_decisions, icc_filter
+from .icc import ICC_ABSOLUTE, IccResult, icc_between
+from .perturbation import PerturbationConfig
+from .variants import READER1, READER2, VariantSet, write_variants
+
+logger = logging.getLogger(__name__)
+
+READERS = "readers"
+PERTURBATIONS = "perturbations"
+
+
+@dataclass(frozen=True)
+class ReproducibilityResult:
+    """ICCs per source, the filter decision, the voxel changes of every variant and the failures."""
+
+    icc: dict[str, IccResult]
+    """``"readers"`` and/or ``"perturbations"`` -> per-feature ICCs."""
+    decision: IccFilterDecision
+    """Combined filter decision (a feature is kept only if every source keeps it)."""
+    variants: VariantSet
+    """Variant manifests, voxel changes and failures while making variants."""
+    extraction_failures: pd.DataFrame
+    """Exams whose analysis failed, per variant: ``variant, patient_id, timepoint, error_type, message``."""
+
+    def perturbation_summary(self) -> pd.DataFrame:
+        """Mean voxel changes per variant over exams: ``variant, exams, voxels_before, voxels_added,
+        voxels_removed, volume_change_pct`` (100 (after - before) / before)."""
+        changes = self.variants.changes.copy()
+        changes["volume_change_pct"] = 100.0 * (changes["voxels_added"] - changes["voxels_removed"]) / \
+            changes["voxels_before"]
+        grouped = changes.groupby("variant", sort=False)
+        summary = grouped[["voxels_before", "voxels_added", "voxels_removed", "volume_change_pct"]].mean()
+        return summary.assign(exams=grouped.size()).reset_index()[
+            ["variant", "exams", "voxels_before", "voxels_added", "voxels_removed", "volume_change_pct"]]
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write every table as CSV into ``out_dir``; returns name -> path."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        tables = {f"icc_{source}": r.to_frame() for source, r in self.icc.items()}
+        tables.update(icc_filter=self.decision.to_frame(), perturbations=self.perturbation_summary(),
+                      variant_changes=self.variants.changes,
+                      failures=pd.concat([self.variants.failures, self.extraction_failures], ignore_index=True))
+        paths = {}
+        for name, frame in tables.items():
+            paths[name] = out / f"{name}.csv"
+            frame.to_csv(paths[name], index=False, lineterminator="\n")
+        removed = out / "features_removed.txt"
+        removed.write_text("".join(f"{f}\n" for f in self.decision.removed), encoding="utf-8")
+        paths["features_removed"] = removed
+        return paths
+
+
+def _extract(variants: VariantSet, out_dir: Path, config, jobs: int, scheduler: str | None,
+             progress) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Analyse every variant manifest; returns variant -> feature frame, and the failures."""
+    from ..cohort import run_extraction
+
+    frames, failures = {}, []
+    for name, manifest_path in variants.manifests.items():
+        logger.info("analysing segmentation variant %s", name)
+        result = run_extraction(manifest_path, out_dir / name / "extraction", config, jobs=jobs,
+                                scheduler=scheduler, progress=progress)
+        frames[name] = result.features
+        failures.append(result.failures.assign(variant=name))
+    failure_frame = pd.concat(failures, ignore_index=True) if failures else pd.DataFrame()
+    return frames, failure_frame
+
+
+def _icc_per_source(frames: Mapping[str, pd.DataFrame], confidence: float) -> dict[str, IccResult]:
+    results = {}
+    if READER2 in frames:
+        results[READERS] = icc_between({READER1: frames[READER1], READER2: frames[READER2]}, confidence=confidence)
+    perturbed = [name for name in frames if name not in (READER1, READER2)]
+    if perturbed:
+        raters = {READER1: frames[READER1], **{name: frames[name] for name in perturbed}}
+        results[PERTURBATIONS] = icc_between(raters, confidence=confidence)
+    if not results:
+        raise ImageError("no ICC can be computed: no exam has a second reader (manifest column segmentation_reader2) "
+                         "and no perturbation was requested; add a second reader or use --perturb")
+    return results
+
+
+def run_reproducibility(manifest, out_dir: str | Path, config=None, *, readers: bool = True,
+                        perturbations: PerturbationConfig | None = None, timepoints=("baseline",),
+                        threshold: float = 0.75, icc_type: str = ICC_ABSOLUTE, statistic: str = "icc",
+                        confidence: float = 0.95, seed: int = 0, jobs: int = 1, scheduler: str | None = None,
+                        progress: Callable[[str, float], bool] | None = None) -> ReproducibilityResult:
+    """ICC of every feature between readers and/or over perturbations, and the ICC filter decision.
+
+    Parameters
+    ----------
+    manifest : str, Path or io.Manifest
+        The cohort; exams with ``segmentation_reader2`` give the reader ICC.
+    out_dir : str or Path
+        Work folder: ``variants/<variant>/`` (label maps, manifest, extraction cache).
+    config : pipeline.AnalysisConfig, dict, str, Path or None
+        Analysis parameters, as for ``cohort.run_extraction`` (the same for every variant).
+    readers, perturbations, timepoints, seed
+        As :func:`robustness.variants.write_variants`.
+    threshold, icc_type, statistic
+        The filter (:func:`robustness.filter.icc_filter`), applied to every source.
+    confidence : float
+        Confidence level of the ICC intervals.
+    jobs, scheduler, progress
+        As ``cohort.run_extraction``.
+
+    Raises
+    ------
+    ImageError
+        If neither a second reader nor perturbations give two outlines of any exam.
+    """
+    from .. import io
+
+    if isinstance(manifest, (str, Path)):
+        manifest = io.read_manifest(manifest)
+    work = Path(out_dir) / "variants"
+    variants = write_variants(manifest, work, readers=readers, perturbations=perturbations,
+                              timepoints=timepoints, seed=seed, progress=progress)
+    frames, failures = _extract(variants, work, config, jobs, scheduler, progress)
+    results = _icc_per_source(frames, confidence)
+    decision = combine_decisions([icc_filter(r, threshold, icc_type=icc_type, statistic=statistic, source=s)
+                                  for s, r in results.items()])
+    return ReproducibilityResult(icc=results, decision=decision, variants=variants, extraction_failures=failures)
