@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from NACResistanceLib.errors import ConfigError
-from NACResistanceLib.robustness.filter import IccFilter, combine_decisions, feature_class, icc_filter
+from NACResistanceLib.robustness.filter import combine_decisions, feature_class, funnel_step, icc_filter
 from NACResistanceLib.robustness.icc import ICC_ABSOLUTE, ICC_CONSISTENCY, IccResult
+from NACResistanceLib.selection.funnel import SelectionFunnel, SelectionSettings
 
 
 def _result(rows: list[tuple[str, float, float, float]]) -> IccResult:
@@ -39,14 +42,18 @@ def test_threshold_on_estimate_and_on_lower_bound():
     assert icc_filter(RESULT, 0.75, icc_type=ICC_CONSISTENCY).removed == ("adc_mean",)
 
 
-def test_filter_step_drops_removed_columns_and_passes_unassessed_ones():
-    X = pd.DataFrame(np.ones((3, 4)), columns=["ki67_pct", "original_glcm_Contrast", "adc_mean",
-                                              "wavelet-LLH_glszm_ZoneEntropy"])
-    step = IccFilter(icc_filter(RESULT, 0.75)).fit(X, [0, 1, 0])
-    assert list(step.transform(X).columns) == ["ki67_pct", "original_glcm_Contrast"]
-    assert step.get_support().tolist() == [True, True, False, False]
-    assert step.removed_ == ("adc_mean", "wavelet-LLH_glszm_ZoneEntropy")
-    assert step.not_assessed_ == ("ki67_pct",)
+def test_funnel_step_drops_removed_columns_first_and_is_recorded(rng):
+    names = ["ki67_pct", "original_glcm_Contrast", "adc_mean", "wavelet-LLH_glszm_ZoneEntropy",
+             "original_shape_Sphericity"]
+    y = np.tile([0, 1], 20)
+    X = pd.DataFrame(rng.normal(size=(40, 5)) + y[:, None] * np.array([1.5, 1.0, 1.0, 1.0, 0.0]), columns=names)
+    step = funnel_step(icc_filter(RESULT, 0.75))
+    assert step.keep(X, y) == ["ki67_pct", "original_glcm_Contrast", "original_shape_Sphericity"]
+    funnel = SelectionFunnel(SelectionSettings(screen_alpha=None, n_folds=5), leading_steps=[step]).fit(X, y)
+    first = funnel.steps_[0]
+    assert (first.name, first.n_in, first.n_removed) == ("icc_filter", 5, 2)
+    assert first.removed == ("adc_mean", "wavelet-LLH_glszm_ZoneEntropy")
+    assert pickle.loads(pickle.dumps(step.keep)) == step.keep  # usable by process workers
 
 
 @pytest.mark.parametrize(("name", "expected"), [

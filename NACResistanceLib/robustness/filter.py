@@ -108,40 +108,25 @@ def combine_decisions(decisions: Sequence[IccFilterDecision]) -> IccFilterDecisi
     return IccFilterDecision(table=table, threshold=threshold, icc_type=icc_type, statistic=statistic)
 
 
-class IccFilter:
-    """Selection step that drops the features an :class:`IccFilterDecision` removed (scikit-learn style).
+@dataclass(frozen=True)
+class KeepReproducible:
+    """Keep rule of the funnel step: every column except those an ICC filter removed (picklable).
 
-    Columns the ICC study did not assess (e.g. clinical variables) pass through and are listed in
-    ``not_assessed_``. ``fit`` learns nothing from the outcome: the decision is made before training.
-
-    Parameters
-    ----------
-    decision : IccFilterDecision
-        From :func:`icc_filter`.
+    Columns the ICC study did not assess (e.g. clinical variables) are kept.
     """
 
-    name = "icc"
+    removed: frozenset
 
-    def __init__(self, decision: IccFilterDecision):
-        self.decision = decision
+    def __call__(self, X: pd.DataFrame, y=None) -> list[str]:
+        return [c for c in X.columns if c not in self.removed]
 
-    def fit(self, X: pd.DataFrame, y: Sequence[int] | None = None) -> IccFilter:
-        removed = set(self.decision.removed)
-        assessed = set(self.decision.table["feature"])
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.support_ = np.array([c not in removed for c in X.columns], dtype=bool)
-        self.removed_ = tuple(c for c in X.columns if c in removed)
-        self.not_assessed_ = tuple(c for c in X.columns if c not in assessed)
-        return self
 
-    def get_support(self) -> np.ndarray:
-        return self.support_
+def funnel_step(decision: IccFilterDecision, name: str = "icc_filter"):
+    """The decision as the first step of :class:`selection.funnel.SelectionFunnel` (a ``LeadingStep``).
 
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        return self.feature_names_in_[self.support_]
+    The step is fixed (decided on the reproducibility data, not refitted on training folds) and is
+    recorded in the funnel table under ``name`` with the features it removed.
+    """
+    from ..selection.funnel import LeadingStep
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        return X.loc[:, list(self.get_feature_names_out())]
-
-    def fit_transform(self, X: pd.DataFrame, y: Sequence[int] | None = None) -> pd.DataFrame:
-        return self.fit(X, y).transform(X)
+    return LeadingStep(name=name, keep=KeepReproducible(frozenset(decision.removed)))
