@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,8 @@ def pyradiomics_context() -> Iterator[Any]:
     direction tolerances when the setting ``geometryTolerance`` is given. Inside the context its handlers
     are muted and the ``radiomics`` logger level is WARNING, so messages reach only the application's
     handlers; on exit handler levels, logger levels, the ``pykwalify.core`` handlers and both SimpleITK
-    tolerances are restored.
+    tolerances are restored. pykwalify's ``load_module`` DeprecationWarning, raised each time an extractor
+    validates its parameters, is silenced inside the context.
     """
     import radiomics
 
@@ -128,7 +130,9 @@ def pyradiomics_context() -> Iterator[Any]:
         handler.setLevel(logging.CRITICAL + 1)
     loggers[0].setLevel(logging.WARNING)
     try:
-        yield radiomics
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="the load_module", category=DeprecationWarning)
+            yield radiomics
     finally:
         for handler, level in saved_handlers:
             handler.setLevel(level)
