@@ -18,6 +18,7 @@ from .errors import NACResistanceError, describe
 
 COMMANDS: dict[str, str] = {
     "extract": "extract",
+    "reproducibility": "reproducibility",
 }
 """Subcommand name -> module under ``NACResistanceLib.commands``, in the order ``--help`` lists them."""
 

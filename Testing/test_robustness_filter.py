@@ -8,8 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from NACResistanceLib.errors import ConfigError
-from NACResistanceLib.robustness.filter import combine_decisions, feature_class, funnel_step, icc_filter
+from NACResistanceLib.errors import ConfigError, InputFileError
+from NACResistanceLib.robustness.filter import (
+    combine_decisions,
+    feature_class,
+    funnel_step,
+    icc_filter,
+    read_decision,
+    write_decision,
+)
 from NACResistanceLib.robustness.icc import ICC_ABSOLUTE, ICC_CONSISTENCY, IccResult
 from NACResistanceLib.selection.funnel import SelectionFunnel, SelectionSettings
 
@@ -82,3 +89,15 @@ def test_combined_decision_removes_a_feature_any_source_removes():
     assert combined.removed == ("wavelet-LLH_glszm_ZoneEntropy", "adc_mean", "original_shape_Sphericity")
     with pytest.raises(ConfigError, match="different settings"):
         combine_decisions([readers, icc_filter(RESULT, 0.9)])
+
+
+def test_decision_round_trips_through_csv(tmp_path):
+    decision = combine_decisions([icc_filter(RESULT, 0.8, statistic="ci_low", source="readers")])
+    path = write_decision(decision, tmp_path / "icc_filter.csv")
+    again = read_decision(path)
+    assert (again.threshold, again.icc_type, again.statistic) == (0.8, "ICC(2,1)", "ci_low")
+    assert again.kept == decision.kept and again.removed == decision.removed
+    pd.testing.assert_frame_equal(again.table, decision.table, check_dtype=False)
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(InputFileError, match="not an ICC filter decision"):
+        read_decision(tmp_path / "other.csv")

@@ -51,7 +51,8 @@ class ReproducibilityResult:
             ["variant", "exams", "voxels_before", "voxels_added", "voxels_removed", "volume_change_pct"]]
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write every table as CSV into ``out_dir``; returns name -> path."""
+        """Write every table as CSV into ``out_dir`` (``icc_filter.csv`` is readable by
+        :func:`robustness.read_decision`) and ``features_removed.txt``; returns name -> path."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         tables = {f"icc_{source}": r.to_frame() for source, r in self.icc.items()}

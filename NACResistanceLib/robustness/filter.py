@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputFileError
 from .icc import ICC_ABSOLUTE, ICC_TYPES, IccResult
 
+_DECISION_COLUMNS = ("source", "feature", "feature_class", "icc", "ci_low", "ci_high", "kept", "reason")
 ICC_STATISTICS = ("icc", "ci_low")
 """What is compared with the threshold: the ICC estimate, or the lower bound of its confidence interval."""
 PYRADIOMICS_CLASSES = ("shape", "shape2D", "firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm")
@@ -58,7 +60,39 @@ class IccFilterDecision:
         return tuple(dict.fromkeys(self.table.loc[~self.table["kept"], "feature"]))
 
     def to_frame(self) -> pd.DataFrame:
-        return self.table.copy()
+        """The table with the settings as constant columns ``threshold, icc_type, statistic``
+        (what :func:`write_decision` stores and :func:`read_decision` reads back)."""
+        return self.table.assign(threshold=self.threshold, icc_type=self.icc_type, statistic=self.statistic)
+
+
+def write_decision(decision: IccFilterDecision, path: str | Path) -> Path:
+    """Write the decision as CSV (``icc_filter.csv``), readable by :func:`read_decision`."""
+    decision.to_frame().to_csv(path, index=False, lineterminator="\n")
+    return Path(path)
+
+
+def read_decision(path: str | Path) -> IccFilterDecision:
+    """Read a decision written by :func:`write_decision` (e.g. to filter features in ``train``/``delta``).
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing or lacks the columns of a decision.
+    """
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (OSError, pd.errors.ParserError) as error:
+        raise InputFileError(f"cannot read ICC filter decision {path}: {error}") from error
+    missing = [c for c in _DECISION_COLUMNS + ("threshold", "icc_type", "statistic") if c not in frame.columns]
+    if missing or frame.empty:
+        raise InputFileError(f"{path} is not an ICC filter decision (missing columns {missing} or no rows); "
+                             "write it with `nacresistance reproducibility`")
+    first = frame.iloc[0]
+    table = frame[list(_DECISION_COLUMNS)].assign(reason=frame["reason"].fillna("").astype(str),
+                                                  kept=frame["kept"].astype(bool))
+    return IccFilterDecision(table=table,
+                             threshold=float(first["threshold"]), icc_type=str(first["icc_type"]),
+                             statistic=str(first["statistic"]))
 
 
 def icc_filter(result: IccResult, threshold: float = 0.75, *, icc_type: str = ICC_ABSOLUTE,
