@@ -577,7 +577,7 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
         """Build one phantom exam (small protocol) in the scene and select it in the parameter node."""
         from NACResistanceLib import phantom
 
-        exam = phantom.synthetic_exam(seed=seed)
+        exam = phantom.make_exam(0, seed, phantom.PhantomProtocol.small()).exam
         nodes = examToNodes(exam)
         with slicer.util.NodeModify(p):
             p.patientID = exam.patient_id
@@ -588,7 +588,7 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
             p.dwiSequence, p.dwiVolume = None, None
             p.dwiPerBVolumes = nodes["dwiVolumes"]
             p.bValues = ", ".join(f"{b:g}" for b in exam.dwi.bvals) if exam.dwi else ""
-            p.adcVolume = nodes["adc"]
+            p.adcVolume, p.adcUnit = nodes["adc"], "mm^2/s"  # the in-memory exam holds ADC in mm²/s
             p.segmentation = nodes["segmentation"]
             p.tumorSegmentID, p.referenceSegmentID = nodes["tumorSegmentID"], nodes["referenceSegmentID"]
             p.clinicalJson = json.dumps({k: str(v) for k, v in exam.clinical.items()})
@@ -844,7 +844,7 @@ class NACResistanceTest(ScriptedLoadableModuleTest):
         from NACResistanceLib import phantom, pipeline
 
         self.delayDisplay("Building a synthetic exam in memory")
-        exam = phantom.synthetic_exam(seed=7)
+        exam = phantom.make_exam(0, 7, phantom.PhantomProtocol.small()).exam
         expected = pipeline.analyze_exam(exam)
         nodes = examToNodes(exam)
         analysis = NACResistanceLogic().analyzeNodes(

@@ -1,0 +1,276 @@
+"""Static checks of the Slicer module, its .ui and the CMake packaging (Slicer cannot run here).
+
+What a real Slicer would reject at load or package time is checked from the source: Python 3.9
+grammar, names shared between the code and the .ui, scene connections of node selectors, declared
+custom widgets, CMake file lists against the disk, library names the module uses, and the lazy
+package installation. The module's own self-test (NACResistanceTest) runs inside Slicer.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULE_FILE = ROOT / "NACResistance" / "NACResistance.py"
+UI_FILE = ROOT / "NACResistance" / "Resources" / "UI" / "NACResistance.ui"
+REQUIREMENTS = ROOT / "NACResistance" / "Resources" / "requirements.txt"
+SCRIPTS_USING_LIBRARY = [MODULE_FILE, ROOT / "examples" / "slicer_batch.py"]
+SCENE_WIDGETS = {"qMRMLNodeComboBox", "qMRMLCheckableNodeComboBox", "qMRMLSegmentSelectorWidget", "qMRMLTableView"}
+SLICER_BUNDLED = {"numpy", "scipy", "simpleitk"}
+"""Library dependencies that every supported Slicer (5.8-5.12) ships, so requirements.txt omits them."""
+FIX = "run: python tools/update_cmake_lists.py"
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location("update_cmake_lists", ROOT / "tools" / "update_cmake_lists.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+@pytest.fixture(scope="module")
+def module_tree() -> ast.Module:
+    return ast.parse(MODULE_FILE.read_text(encoding="utf-8"), feature_version=(3, 9))
+
+
+@pytest.fixture(scope="module")
+def ui() -> ET.Element:
+    return ET.parse(UI_FILE).getroot()
+
+
+def _ui_widgets(ui: ET.Element) -> dict[str, str]:
+    return {w.get("name"): w.get("class") for w in ui.iter("widget")}
+
+
+def _annotations(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AnnAssign):
+            yield node.annotation
+        elif isinstance(node, ast.arg) and node.annotation is not None:
+            yield node.annotation
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            yield node.returns
+
+
+def _has_union_operator(annotation: ast.AST) -> bool:
+    return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.BitOr) for n in ast.walk(annotation))
+
+
+def _future_annotations(tree: ast.Module) -> bool:
+    return any(isinstance(n, ast.ImportFrom) and n.module == "__future__" and any(a.name == "annotations" for a in n.names)
+               for n in tree.body)
+
+
+def _python_files() -> list[Path]:
+    folders = [ROOT / "NACResistanceLib", ROOT / "examples", ROOT / "tools"]
+    return sorted([MODULE_FILE, *(p for folder in folders for p in folder.rglob("*.py") if "__pycache__" not in p.parts)])
+
+
+@pytest.mark.parametrize("path", _python_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_python_files_parse_with_the_python39_grammar(path):
+    """Slicer 5.8 runs Python 3.9; `X | Y` annotations need the __future__ import to stay unevaluated."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path), feature_version=(3, 9))
+    if path != MODULE_FILE and not _future_annotations(tree):
+        bad = [ast.unparse(a) for a in _annotations(tree) if _has_union_operator(a)]
+        assert not bad, f"{path.name}: `X | Y` annotations {bad} fail on Python 3.9 without `from __future__ import annotations`"
+
+
+def test_module_annotations_are_valid_when_evaluated_on_python39(module_tree):
+    """@parameterNodeWrapper evaluates the field annotations (typing.get_type_hints): no `|`, no __future__."""
+    assert not _future_annotations(module_tree)
+    bad = [ast.unparse(a) for a in _annotations(module_tree) if _has_union_operator(a)]
+    assert not bad, f"use Optional[...] instead of X | None in NACResistance.py: {bad}"
+
+
+def test_module_keeps_the_template_classes(module_tree):
+    classes = {c.name: c for c in module_tree.body if isinstance(c, ast.ClassDef)}
+    bases = {name: [ast.unparse(b) for b in c.bases] for name, c in classes.items()}
+    assert bases["NACResistance"] == ["ScriptedLoadableModule"]
+    assert bases["NACResistanceWidget"] == ["ScriptedLoadableModuleWidget", "VTKObservationMixin"]
+    assert bases["NACResistanceLogic"] == ["ScriptedLoadableModuleLogic"]
+    assert bases["NACResistanceTest"] == ["ScriptedLoadableModuleTest"]
+    decorators = [ast.unparse(d) for d in classes["NACResistanceParameterNode"].decorator_list]
+    assert decorators == ["parameterNodeWrapper"]
+    tests = [f.name for f in classes["NACResistanceTest"].body if isinstance(f, ast.FunctionDef)]
+    assert {"runTest", "test_LogicMatchesLibrary"} <= set(tests)
+
+
+def _parameter_fields(module_tree) -> set[str]:
+    cls = next(c for c in module_tree.body if isinstance(c, ast.ClassDef) and c.name == "NACResistanceParameterNode")
+    return {n.target.id for n in cls.body if isinstance(n, ast.AnnAssign)}
+
+
+def test_every_ui_name_used_in_the_module_exists_in_the_ui(module_tree, ui):
+    used = {n.attr for n in ast.walk(module_tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Attribute)
+            and n.value.attr == "ui" and isinstance(n.value.value, ast.Name) and n.value.value.id == "self"}
+    missing = sorted(used - set(_ui_widgets(ui)))
+    assert len(used) > 10 and not missing, f"self.ui.<name> not in NACResistance.ui: {missing}"
+
+
+def test_every_slicer_parameter_name_is_a_parameter_node_field(module_tree, ui):
+    names = [p.findtext("string") for p in ui.iter("property") if p.get("name") == "SlicerParameterName"]
+    unknown = sorted(set(names) - _parameter_fields(module_tree))
+    assert len(names) >= 10 and len(names) == len(set(names)), names
+    assert not unknown, f"SlicerParameterName values that are not NACResistanceParameterNode fields: {unknown}"
+
+
+def test_every_mrml_widget_is_connected_to_the_scene(ui):
+    root = ui.find("widget").get("name")
+    connected = {c.findtext("receiver") for c in ui.iter("connection")
+                 if c.findtext("sender") == root and c.findtext("signal") == "mrmlSceneChanged(vtkMRMLScene*)"
+                 and c.findtext("slot") == "setMRMLScene(vtkMRMLScene*)"}
+    needing = {name for name, cls in _ui_widgets(ui).items() if cls in SCENE_WIDGETS}
+    assert needing and not needing - connected, f"not connected to mrmlSceneChanged: {sorted(needing - connected)}"
+
+
+def test_custom_widget_classes_are_declared(ui):
+    declared = {c.findtext("class"): c.findtext("extends") for c in ui.iter("customwidget")}
+    used = {cls for cls in _ui_widgets(ui).values() if not cls.startswith("Q")}
+    assert not used - set(declared), f"undeclared custom widgets: {sorted(used - set(declared))}"
+    assert all(base.startswith("Q") or base in declared for base in declared.values()), declared
+    root = ui.find("widget")
+    assert root.get("class") == "qMRMLWidget" and root.get("name") == ui.findtext("class") == "NACResistance"
+
+
+def test_research_use_only_line_is_shown(module_tree, ui):
+    assert "researchUseLabel" in _ui_widgets(ui)
+    assigned = [ast.unparse(n) for n in ast.walk(module_tree) if isinstance(n, ast.Assign)]
+    assert "self.ui.researchUseLabel.text = RESEARCH_USE_ONLY" in assigned
+
+
+def _enclosing_functions(tree: ast.AST) -> dict[ast.AST, str]:
+    owner = {}
+    for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+        for child in ast.walk(function):
+            owner.setdefault(child, function.name) if child is function else owner.__setitem__(child, function.name)
+    return owner
+
+
+def test_packages_are_installed_only_inside_apply(module_tree):
+    owner = _enclosing_functions(module_tree)
+    calls = [n for n in ast.walk(module_tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+             and n.func.attr in {"pip_install", "pip_ensure"}]
+    assert {n.func.attr for n in calls} == {"pip_install", "pip_ensure"}
+    assert {owner.get(n) for n in calls} == {"ensureRequirements"}
+    callers = {owner.get(n) for n in ast.walk(module_tree) if isinstance(n, ast.Call)
+               and ast.unparse(n.func) == "self.logic.ensureRequirements"}
+    assert callers == {"onApplyButton", "onLoadExample"}
+
+
+def test_apply_runs_inside_try_with_error_display(module_tree):
+    apply = next(n for n in ast.walk(module_tree) if isinstance(n, ast.FunctionDef) and n.name == "onApplyButton")
+    contexts = [ast.unparse(item.context_expr) for w in ast.walk(apply) if isinstance(w, ast.With) for item in w.items]
+    assert any(c.startswith("slicer.util.tryWithErrorDisplay(") for c in contexts), contexts
+
+
+def _library_references(path: Path) -> set[tuple[str, str]]:
+    """``(module, attribute)`` pairs a script takes from NACResistanceLib (imports and module attributes)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    refs, aliases = set(), {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("NACResistanceLib"):
+            for alias in node.names:
+                refs.add((node.module, alias.name))
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    modules = {name: full for name, full in aliases.items() if _is_module(full)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
+            refs.add((modules[node.value.id], node.attr))
+    return refs
+
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _exists(module_name: str, attribute: str) -> bool:
+    module = importlib.import_module(module_name)
+    if hasattr(module, attribute):
+        return True
+    try:
+        importlib.import_module(f"{module_name}.{attribute}")
+    except ModuleNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("path", SCRIPTS_USING_LIBRARY, ids=lambda p: p.name)
+def test_every_library_name_the_scripts_use_exists(path):
+    refs = _library_references(path)
+    missing = sorted(f"{m}.{a}" for m, a in refs if importlib.util.find_spec(m) is not None and not _exists(m, a))
+    missing += sorted(m for m, _ in refs if importlib.util.find_spec(m) is None)
+    assert refs and not missing, f"{path.name} uses names NACResistanceLib does not have: {missing}"
+
+
+def test_cmake_lists_match_the_files_on_disk_both_ways():
+    tool = _load_tool()
+    problems = []
+    for (cmake_file, block), expected in tool.expected_blocks(ROOT).items():
+        listed = tool.listed_entries((ROOT / cmake_file).read_text(encoding="utf-8"), block)
+        for entry in sorted(set(expected) - set(listed)):
+            problems.append(f"{cmake_file} [{block}] does not list {entry} (on disk)")
+        for entry in sorted(set(listed) - set(expected)):
+            problems.append(f"{cmake_file} [{block}] lists {entry}, which is not on disk")
+    assert not problems, "\n".join(problems) + f"\n{FIX}"
+
+
+def test_module_scripts_and_extension_metadata():
+    module_cmake = (ROOT / "NACResistance" / "CMakeLists.txt").read_text(encoding="utf-8")
+    top = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
+    scripts = sorted(p.name for p in (ROOT / "NACResistance").glob("*.py"))
+    assert scripts == ["NACResistance.py"] and "${MODULE_NAME}.py" in module_cmake
+    assert "set(MODULE_NAME NACResistance)" in module_cmake and "WITH_GENERIC_TESTS" in module_cmake
+    assert "slicer_add_python_unittest(SCRIPT ${MODULE_NAME}.py)" in module_cmake
+    assert re.search(r"^project\(NACResistance\)", top, re.MULTILINE)
+    assert 'set(EXTENSION_CATEGORY "Quantification")' in top
+    assert top.index("add_subdirectory(NACResistanceLib)") < top.index("add_subdirectory(NACResistance)")
+    for url_path in re.findall(r"/raw/main/(\S+?\.png)", top):
+        assert (ROOT / url_path).is_file(), f"{url_path} referenced by CMakeLists.txt is missing"
+    assert (ROOT / "LICENSE").is_file()
+
+
+def test_update_tool_is_deterministic_and_finds_both_kinds_of_drift(tmp_path):
+    tool = _load_tool()
+    for relative in ["NACResistanceLib/b.py", "NACResistanceLib/a/z.py", "NACResistanceLib/params/p.yaml",
+                     "NACResistanceLib/__pycache__/b.cpython-311.pyc", "NACResistance/Resources/UI/NACResistance.ui"]:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("x")
+    for cmake, blocks in [("NACResistanceLib/CMakeLists.txt", ["scripts", "resources"]),
+                          ("NACResistance/CMakeLists.txt", ["resources"])]:
+        body = "".join(f"set(X\n  # BEGIN generated: {b}\n  gone.py\n  # END generated: {b}\n  )\n" for b in blocks)
+        (tmp_path / cmake).write_text(body)
+    stale = tool.stale_files(tmp_path)
+    assert set(stale) == {"NACResistanceLib/CMakeLists.txt", "NACResistance/CMakeLists.txt"}
+    assert tool.listed_entries(stale["NACResistanceLib/CMakeLists.txt"], "scripts") == ["a/z.py", "b.py"]
+    assert tool.listed_entries(stale["NACResistanceLib/CMakeLists.txt"], "resources") == ["params/p.yaml"]
+    assert tool.listed_entries(stale["NACResistance/CMakeLists.txt"], "resources") == ["Resources/UI/NACResistance.ui"]
+    for cmake, text in stale.items():
+        (tmp_path / cmake).write_text(text)
+    assert tool.stale_files(tmp_path) == {}
+
+
+def _requirement_names(lines) -> set[str]:
+    names = set()
+    for line in (raw.split("#")[0].strip() for raw in lines):
+        if line:
+            names.add(re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0].lower().replace("_", "-"))
+    return names
+
+
+def test_requirements_cover_the_library_dependencies_slicer_lacks():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the check itself is version-independent
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    needed = _requirement_names(project["dependencies"]) - SLICER_BUNDLED
+    lines = REQUIREMENTS.read_text(encoding="utf-8").splitlines()
+    assert _requirement_names(lines) == needed
+    assert not [line for line in lines if "==" in line], "requirements.txt must not pin exact versions"
