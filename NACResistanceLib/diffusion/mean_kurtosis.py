@@ -89,7 +89,9 @@ class MeanKurtosisModel:
         """(n, n_shells) positive direction-averaged signal -> (n, 3) array ``(S0, MD, MK)``."""
         weights = self.shells.counts[None, :] * mean_signal**2
         p = weighted_log_linear(np.log(mean_signal), self.design, weights)
-        return np.stack([np.exp(p[:, 0]), p[:, 1], p[:, 2] / p[:, 1] ** 2], axis=-1)
+        md_squared = p[:, 1] ** 2
+        mk = np.divide(p[:, 2], md_squared, out=np.full_like(md_squared, np.nan), where=md_squared > 0)
+        return np.stack([np.exp(p[:, 0]), p[:, 1], mk], axis=-1)  # MK is NaN where MD = 0 (flat signal)
 
 
 @dataclass(frozen=True, eq=False)

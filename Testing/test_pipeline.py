@@ -1,0 +1,202 @@
+"""analyze_exam / score_exam on a small in-memory exam with known kinetics and diffusion values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+
+from NACResistanceLib import pipeline
+from NACResistanceLib.dce import extended_tofts
+from NACResistanceLib.errors import AcquisitionError, CancelledError, ConfigError
+from NACResistanceLib.io import DceSeries, DwiSeries, Exam
+
+DCE_SHAPE = (10, 32, 32)  # (z, y, x), spacing (1, 1, 2) mm (x, y, z)
+TIMES = (0.0, 75.0, 150.0, 225.0, 300.0, 375.0, 450.0)
+TUMOR = (slice(3, 7), slice(8, 20), slice(8, 20))
+REFERENCE = (slice(3, 7), slice(8, 20), slice(22, 30))
+BVALS = (0.0, 500.0, 1000.0, 1500.0, 2000.0)
+TRUTH = {"tumor": (1.0e-3, 0.9), "reference": (1.8e-3, 0.45)}
+"""(MD mm²/s, MK) of the kurtosis-representation DWI signal of each region."""
+
+
+def image(array: np.ndarray, spacing, origin=(0.0, 0.0, 0.0)) -> sitk.Image:
+    result = sitk.GetImageFromArray(array)
+    result.SetSpacing(spacing)
+    result.SetOrigin(origin)
+    return result
+
+
+def region_mask(region) -> np.ndarray:
+    mask = np.zeros(DCE_SHAPE, np.uint8)
+    mask[region] = 1
+    return mask
+
+
+def dce_series() -> DceSeries:
+    washout = 1 + 2 * extended_tofts(np.array(TIMES), ktrans_per_min=1.0, kep_per_min=2.0, vp=0.05, onset_s=30.0)
+    persistent = 1 + 2 * extended_tofts(np.array(TIMES), ktrans_per_min=0.15, kep_per_min=0.05, vp=0.01, onset_s=30.0)
+    phases = []
+    for t in range(len(TIMES)):
+        array = np.full(DCE_SHAPE, 50.0)
+        array[TUMOR] = 200.0 * washout[t]
+        array[REFERENCE] = 300.0 * persistent[t]
+        phases.append(image(array, (1.0, 1.0, 2.0)))
+    return DceSeries(tuple(phases), TIMES, roi_phase=2)
+
+
+def dwi_series(bvecs=None) -> DwiSeries:
+    """Trace DWI on a 2 mm grid covering the DCE field of view (voxel i = DCE x 2i..2i+1)."""
+    b = np.array(BVALS)
+    volumes = []
+    for j in range(len(b)):
+        array = np.full((10, 16, 16), 5.0)
+        for region, (md, mk) in (("tumor", TRUTH["tumor"]), ("reference", TRUTH["reference"])):
+            z, y, x = TUMOR if region == "tumor" else REFERENCE
+            array[z, y.start // 2:y.stop // 2, x.start // 2:x.stop // 2] = 800 * np.exp(-b[j] * md + b[j] ** 2 * md**2 * mk / 6)
+        volumes.append(image(array, (2.0, 2.0, 2.0), origin=(0.5, 0.5, 0.0)))
+    return DwiSeries(tuple(volumes), BVALS, bvecs)
+
+
+def synthetic_exam(**changes) -> Exam:
+    fields = dict(patient_id="P001", tumor_mask=image(region_mask(TUMOR), (1.0, 1.0, 2.0)),
+                  reference_mask=image(region_mask(REFERENCE), (1.0, 1.0, 2.0)), dce=dce_series(), dwi=dwi_series(),
+                  clinical={"age": 50.0})
+    fields.update(changes)
+    return Exam(**fields)
+
+
+NO_RADIOMICS = {"radiomics": False, "diffusion": {"adc_method": "ols"}}
+
+
+@pytest.fixture(scope="module")
+def analysis() -> pipeline.ExamAnalysis:
+    return pipeline.analyze_exam(synthetic_exam(), NO_RADIOMICS)
+
+
+def test_diffusion_values_match_truth(analysis):
+    f = analysis.features
+    md_t, mk_t = TRUTH["tumor"]
+    md_r, mk_r = TRUTH["reference"]
+    assert f["dki_md_roi"] == pytest.approx(md_t, rel=1e-9) and f["dki_mk_roi"] == pytest.approx(mk_t, rel=1e-9)
+    assert f["dki_rMK"] == pytest.approx(mk_t / mk_r, rel=1e-9) and f["dki_rMD"] == pytest.approx(md_t / md_r, rel=1e-9)
+    b = np.array([0.0, 500.0, 1000.0])  # ADC uses b <= 1000 (analysis.yaml); OLS truth from numpy.polyfit
+    adc_t = -np.polyfit(b, -b * md_t + b**2 * md_t**2 * mk_t / 6, 1)[0]
+    adc_r = -np.polyfit(b, -b * md_r + b**2 * md_r**2 * mk_r / 6, 1)[0]
+    for key in ("adc_mean", "adc_median", "adc_p10", "adc_min_p5", "adc_max_p95"):
+        assert f[key] == pytest.approx(adc_t, rel=1e-9)
+    assert f["adc_rADC"] == pytest.approx(adc_t / adc_r, rel=1e-9)
+    assert analysis.units["adc_mean"] == "mm²/s" and "minimum" in analysis.descriptions["adc_min_p5"]
+    assert analysis.provenance["mean_kurtosis"]["feature_source"] == "roi_averaged_signal"
+
+
+def test_tensor_values_omitted_from_trace_dwi_with_warning(analysis):
+    assert "dki_rKa" not in analysis.features and "dki_rKr" not in analysis.features
+    assert any("dki_rKa, dki_rKr" in w and "trace-weighted" in w for w in analysis.warnings)
+
+
+def test_tensor_required_raises():
+    config = {"radiomics": False, "diffusion": {"tensor_kurtosis": "required"}}
+    with pytest.raises(AcquisitionError, match="required by the analysis configuration.*trace-weighted"):
+        pipeline.analyze_exam(synthetic_exam(), config)
+
+
+def test_dce_values_match_tofts_truth(analysis):
+    t = np.array(TIMES)
+    conc = extended_tofts(t, ktrans_per_min=1.0, kep_per_min=2.0, vp=0.05, onset_s=30.0)
+    f = analysis.features
+    assert f["dce_pe_mean"] == pytest.approx(200 * conc.max(), rel=1e-9)
+    assert f["dce_ie_mean"] == pytest.approx(200 * conc[2], rel=1e-9)
+    assert f["dce_ttp_mean"] == t[np.argmax(conc)]
+    assert f["dce_ser_mean"] == pytest.approx(conc[2] / conc[6], rel=1e-9)
+    assert f["dce_curve_washout_fraction"] == 1.0 and f["dce_ftv_mm3"] == 4 * 12 * 12 * 2.0
+    assert f["tumor_volume_mm3"] == 4 * 12 * 12 * 2.0
+    np.testing.assert_allclose(analysis.curves["tumor"], 200 * (1 + 2 * conc))
+    assert analysis.curves.columns.tolist() == ["time_s", "tumor", "reference"]
+
+
+def test_maps_are_on_source_grids(analysis):
+    adc = analysis.maps["adc"]
+    assert adc.GetSpacing() == (2.0, 2.0, 2.0)
+    index = adc.TransformPhysicalPointToIndex((2 * 5 + 0.5, 2 * 5 + 0.5, 8.0))  # a tumour voxel of the DWI grid
+    assert adc.GetPixel(index) == pytest.approx(analysis.features["adc_mean"], rel=1e-6)
+    ser = analysis.maps["dce_ser"]
+    assert ser.GetSpacing() == (1.0, 1.0, 2.0)
+    assert ser.GetPixel(ser.TransformPhysicalPointToIndex((10.0, 10.0, 8.0))) == pytest.approx(
+        analysis.features["dce_ser_mean"], rel=1e-6)
+
+
+def test_to_frame_and_config_round_trip(analysis):
+    frame = analysis.to_frame()
+    assert frame.index.tolist() == [("P001", "baseline")] and frame.loc[("P001", "baseline"), "dce_ser_mean"] > 1
+    config = pipeline.load_analysis_config(NO_RADIOMICS)
+    assert pipeline.load_analysis_config(config.to_dict()) == config
+    assert analysis.provenance["analysis_config"] == config.to_dict()
+
+
+def test_config_rejects_unknown_and_bad_values(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown analysis key\(s\) \['diffusion.adc_metod'\]"):
+        pipeline.load_analysis_config({"diffusion": {"adc_metod": "ols"}})
+    with pytest.raises(ConfigError, match="tensor_kurtosis must be one of"):
+        pipeline.load_analysis_config({"diffusion": {"tensor_kurtosis": "yes"}})
+    path = tmp_path / "a.yaml"
+    path.write_text("radiomics_maps: [adc, t2]\n")
+    with pytest.raises(ConfigError, match="radiomics_maps must be a subset"):
+        pipeline.load_analysis_config(path)
+
+
+def test_progress_can_cancel():
+    with pytest.raises(CancelledError):
+        pipeline.analyze_exam(synthetic_exam(), NO_RADIOMICS, progress=lambda message, fraction: fraction >= 0.3)
+
+
+@dataclass
+class TinyModel:
+    """Stands in for the stats engineer's StudyModel: logistic on dce_ser_mean and age."""
+
+    analysis_config: dict
+
+    def predict(self, row):
+        z = -3.0 + 1.5 * row["dce_ser_mean"] + 0.01 * row["age"]
+        return {"probability": 1 / (1 + np.exp(-z)), "row": dict(row)}
+
+
+def test_score_exam_uses_model_config_and_clinical():
+    model = TinyModel(analysis_config=pipeline.load_analysis_config(NO_RADIOMICS).to_dict())
+    score = pipeline.score_exam(synthetic_exam(), model)
+    ser = score.analysis.features["dce_ser_mean"]
+    assert score.prediction["probability"] == pytest.approx(1 / (1 + np.exp(3.0 - 1.5 * ser - 0.5)))
+    assert score.prediction["row"]["age"] == 50.0
+    assert isinstance(score.analysis.curves, pd.DataFrame)
+
+
+def directional_dwi() -> DwiSeries:
+    """b=0 + 20 directions on b=1000 and 2000 with isotropic kurtosis signals: tensor MK = Ka = Kr = MK."""
+    from dipy.data import get_sphere
+
+    dirs = get_sphere(name="repulsion100").vertices[:20]
+    bvals = np.concatenate([[0.0], np.full(20, 1000.0), np.full(20, 2000.0)])
+    bvecs = np.vstack([[0.0, 0.0, 0.0], dirs, dirs])
+    volumes = []
+    for b in bvals:
+        array = np.full((10, 16, 16), 5.0)
+        for region, (md, mk) in TRUTH.items():
+            z, y, x = TUMOR if region == "tumor" else REFERENCE
+            array[z, y.start // 2:y.stop // 2, x.start // 2:x.stop // 2] = 800 * np.exp(-b * md + b**2 * md**2 * mk / 6)
+        volumes.append(image(array, (2.0, 2.0, 2.0), origin=(0.5, 0.5, 0.0)))
+    return DwiSeries(tuple(volumes), tuple(bvals), bvecs)
+
+
+def test_tensor_kurtosis_from_directional_dwi():
+    config = {"radiomics": False, "diffusion": {"tensor_kurtosis": "required"}}
+    f = pipeline.analyze_exam(synthetic_exam(dwi=directional_dwi()), config).features
+    (md_t, mk_t), (md_r, mk_r) = TRUTH["tumor"], TRUTH["reference"]
+    for key in ("dki_tensor_mk_mean", "dki_tensor_ak_mean", "dki_tensor_rk_mean", "dki_mk_roi"):
+        assert f[key] == pytest.approx(mk_t, abs=1e-6)
+    for key in ("dki_rKa", "dki_rKr", "dki_rMK_tensor", "dki_rMK"):
+        assert f[key] == pytest.approx(mk_t / mk_r, rel=1e-5)
+    assert f["dki_tensor_md_mean"] == pytest.approx(md_t, rel=1e-6)
+    assert f["dki_rMD_tensor"] == pytest.approx(md_t / md_r, rel=1e-6)
