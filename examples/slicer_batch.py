@@ -1,0 +1,90 @@
+"""Batch use of the NACResistance Slicer module, without the GUI.
+
+Run with Slicer's own Python and application context (the scene exists, no window is shown):
+
+    Slicer --no-main-window --additional-module-paths NACResistance \\
+        --python-script examples/slicer_batch.py --example --out out/example
+    Slicer --no-main-window --additional-module-paths NACResistance \\
+        --python-script examples/slicer_batch.py --manifest cohort/manifest.csv --out out/cohort
+    Slicer --no-main-window --additional-module-paths NACResistance \\
+        --python-script examples/slicer_batch.py --manifest cohort/manifest.csv --row 0 --out out/one
+
+``--example`` builds one synthetic exam as scene nodes (as the panel's "Load synthetic example"
+button does), scores it through the Logic and saves the values table. ``--manifest`` alone runs the
+``nacresistance extract`` step on the whole cohort and writes the same files as the command line.
+With ``--row`` it scores one exam of the manifest with the model (``--model``, default: the demo
+model trained on synthetic data). Missing Python packages are installed first. Research use only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import slicer
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="slicer_batch.py", description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--example", action="store_true", help="score one synthetic exam built in the scene")
+    source.add_argument("--manifest", type=Path, help="cohort manifest CSV (docs/manifest.md)")
+    parser.add_argument("--row", type=int, help="with --manifest: score only this exam (0-based row)")
+    parser.add_argument("--model", type=Path, help="model file (default: the demo model)")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    return parser.parse_args(argv)
+
+
+def score_example(logic, out: Path) -> None:
+    """One synthetic exam through the scene: nodes -> Logic -> values table saved as TSV."""
+    parameters = logic.getParameterNode()
+    logic.loadSyntheticExample(parameters)
+    score = logic.scoreParameterNode(parameters)
+    print(logic.predictionText(score.prediction))
+    slicer.util.saveNode(parameters.outputTable, str(out / "values.tsv"))
+    score.prediction.contributions.to_csv(out / "contributions.csv", index=False)
+
+
+def score_manifest_row(logic, manifest: Path, row: int, model: Path | None, out: Path) -> None:
+    """One exam of a manifest read from its files and scored with the model."""
+    score = logic.scoreManifestRow(str(manifest), row, modelPath=model)
+    print(logic.predictionText(score.prediction))
+    score.analysis.to_frame().to_csv(out / "features.csv")
+    score.prediction.contributions.to_csv(out / "contributions.csv", index=False)
+
+
+def extract_cohort(logic, manifest: Path, out: Path) -> int:
+    """The ``nacresistance extract`` step: features.csv, failures.csv, feature_dictionary.csv, cache/."""
+    from NACResistanceLib.cohort.progress import LogProgress
+
+    result = logic.runCohort(str(manifest), str(out), jobs=1, progress=LogProgress())
+    print(f"features: {result.features_path} ({len(result.features)} exams)")
+    return 0 if result.ok else 1
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = parse_arguments(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    import NACResistance  # the scripted module; its folder is on sys.path once Slicer has loaded it
+
+    logic = NACResistance.NACResistanceLogic()
+    logic.ensureRequirements()
+    if args.example:
+        score_example(logic, args.out)
+        return 0
+    if args.row is not None:
+        score_manifest_row(logic, args.manifest, args.row, args.model, args.out)
+        return 0
+    return extract_cohort(logic, args.manifest, args.out)
+
+
+if __name__ == "__main__":
+    try:
+        status = main(sys.argv[1:])
+    except Exception:
+        logging.exception("NACResistance batch run failed")
+        status = 1
+    slicer.util.exit(status)
