@@ -200,3 +200,38 @@ def test_tensor_kurtosis_from_directional_dwi():
         assert f[key] == pytest.approx(mk_t / mk_r, rel=1e-5)
     assert f["dki_tensor_md_mean"] == pytest.approx(md_t, rel=1e-6)
     assert f["dki_rMD_tensor"] == pytest.approx(md_t / md_r, rel=1e-6)
+
+
+SMALL_PARAMS = """\
+imageType:
+  Original: {}
+featureClass:
+  firstorder:
+  glcm: [JointEnergy, Contrast]
+setting:
+  binWidth: 0.05
+  voxelArrayShift: 3
+  label: 1
+"""
+
+
+def test_radiomics_of_roi_phase_and_adc_map_equal_direct_calls(tmp_path, rng):
+    """analyze_exam passes the ROI phase (and the ADC map) through preprocess + extract unchanged."""
+    from NACResistanceLib import features, preprocessing
+
+    params = tmp_path / "small.yaml"
+    params.write_text(SMALL_PARAMS)
+    exam = synthetic_exam()
+    noisy = sitk.GetArrayFromImage(exam.dce.roi_image) * (1 + 0.05 * rng.standard_normal(DCE_SHAPE))
+    roi = image(noisy, (1.0, 1.0, 2.0))
+    exam = synthetic_exam(dce=DceSeries(exam.dce.phases[:2] + (roi,) + exam.dce.phases[3:], TIMES, roi_phase=2))
+    config = {"radiomics_params": str(params), "radiomics_maps": ["adc"], "diffusion": {"adc_method": "ols"}}
+    analysis = pipeline.analyze_exam(exam, config)
+    prepared = preprocessing.preprocess(roi, exam.tumor_mask)
+    direct = features.extract(prepared.image, prepared.mask, params, preprocessing_steps=prepared.steps)
+    assert len(direct) == 20
+    for name, value in direct.items():
+        assert analysis.features[name] == pytest.approx(value, rel=1e-12)
+    adc_prepared = preprocessing.preprocess(analysis.maps["adc"], exam.tumor_mask)
+    adc_direct = features.extract(adc_prepared.image, adc_prepared.mask, params)
+    assert analysis.features["adc_original_firstorder_Mean"] == pytest.approx(adc_direct["original_firstorder_Mean"], rel=1e-12)
