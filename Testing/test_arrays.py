@@ -199,3 +199,34 @@ def test_clinical_input_specs_follow_the_manifest_and_model_variables():
 def test_clinical_values_refuse_bad_input(raw, message):
     with pytest.raises(ClinicalDataError, match=message):
         clinical_values(raw, clinical_input_specs(["er", "age_years"]))
+
+
+def _through_slicer(image: sitk.Image) -> tuple[np.ndarray, ImageGeometry]:
+    """What the Slicer module gets back: the voxel array and the geometry parsed from IJK-to-RAS."""
+    array, geometry = array_from_image(image)
+    return array, ImageGeometry.from_ijk_to_ras(geometry.ijk_to_ras())
+
+
+@pytest.mark.slow
+def test_exam_rebuilt_from_slicer_arrays_gives_identical_analysis():
+    """The Logic's path (arrays + IJK-to-RAS -> exam_from_arrays) changes no value of analyze_exam."""
+    from NACResistanceLib import phantom, pipeline
+
+    exam = phantom.make_exam(0, 7, phantom.PhantomProtocol.small()).exam
+    phases = [_through_slicer(p) for p in exam.dce.phases]
+    dwi = [_through_slicer(v) for v in exam.dwi.volumes]
+    adc, adc_geometry = _through_slicer(exam.adc)
+    roi_geometry = phases[exam.dce.roi_phase][1]
+    rebuilt = exam_from_arrays(
+        patient_id=exam.patient_id, tumor_mask=_through_slicer(exam.tumor_mask)[0],
+        reference_mask=_through_slicer(exam.reference_mask)[0], mask_geometry=roi_geometry,
+        dce_phases=[a for a, _ in phases], dce_times_s=list(exam.dce.times_s), dce_geometry=roi_geometry,
+        roi_phase=exam.dce.roi_phase, dwi_volumes=[a for a, _ in dwi], dwi_bvals=list(exam.dwi.bvals),
+        dwi_geometry=dwi[0][1], adc=adc, adc_geometry=adc_geometry, clinical=dict(exam.clinical),
+    )
+    expected, actual = pipeline.analyze_exam(exam), pipeline.analyze_exam(rebuilt)
+    assert len(expected.features) > 800 and list(actual.features) == list(expected.features)
+    differing = [name for name, value in expected.features.items()
+                 if not (value == actual.features[name] or (math.isnan(value) and math.isnan(actual.features[name])))]
+    assert differing == []
+    pd.testing.assert_frame_equal(actual.curves, expected.curves)
