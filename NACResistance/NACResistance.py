@@ -543,6 +543,10 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
 
     @staticmethod
     def showTable(tableNode) -> None:
+        """Switch to a layout with a table view and show ``tableNode`` in it."""
+        layoutManager = slicer.app.layoutManager()
+        if layoutManager is not None:
+            layoutManager.setLayout(slicer.modules.tables.logic().GetLayoutWithTable(layoutManager.layout))
         slicer.app.applicationLogic().GetSelectionNode().SetActiveTableID(tableNode.GetID())
         slicer.app.applicationLogic().PropagateTableSelection()
 
@@ -761,7 +765,8 @@ def curveChart(chartNode, curvesTable, name: str):
     chartNode.SetTitle(_("Time-intensity curves"))
     chartNode.SetXAxisTitle(_("time after pre-contrast (s)"))
     chartNode.SetYAxisTitle(_("mean signal (a.u.)"))
-    slicer.modules.plots.logic().ShowChartInLayout(chartNode)
+    if slicer.app.layoutManager() is not None:  # no layout in --no-main-window batch runs
+        slicer.modules.plots.logic().ShowChartInLayout(chartNode)
     return chartNode
 
 
