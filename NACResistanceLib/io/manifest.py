@@ -1,0 +1,413 @@
+"""The cohort manifest: one CSV row per exam (docs/manifest.md), validated before any image is read.
+
+``read_manifest`` checks every row and column (codes, ranges, dates, list lengths, that files
+exist) and raises one :class:`~NACResistanceLib.errors.ManifestError` listing every problem, each
+naming the row (1-based, the header is row 1), the column and the value. ``load_exam`` then reads
+one row's images into an :class:`~NACResistanceLib.io.exam.Exam`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..clinical import CLINICAL_CODES, NUMERIC_RANGES
+from ..errors import ManifestError, NACResistanceError, add_context
+from .exam import Exam
+
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9_.\-]+$")
+MAX_LISTED_PROBLEMS = 25
+"""At most this many problems are spelled out in one ManifestError (the count is always given)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one manifest column is read and checked."""
+
+    kind: str
+    """``text``, ``identifier``, ``date``, ``paths``, ``path``, ``numbers``, ``bvals``, ``integer``,
+    ``number``, ``code`` or ``segment``."""
+    required: bool = False
+    default: str = ""
+    """Value used when the column is absent (cells left empty stay empty)."""
+    low: float = -math.inf
+    high: float = math.inf
+    codes: tuple[str, ...] = ()
+
+
+IDENTITY_COLUMNS = {
+    "patient_id": Column("identifier", required=True),
+    "timepoint": Column("identifier", default="baseline"),
+    "exam_date": Column("date", required=True),
+}
+IMAGING_COLUMNS = {
+    "dce_phases": Column("paths", required=True),
+    "dce_times_s": Column("numbers", required=True, low=0.0),
+    "dce_roi_phase": Column("integer", default="1", low=0),
+    "dwi": Column("paths"),
+    "dwi_bvals": Column("bvals", low=0.0),
+    "dwi_bvecs": Column("path"),
+    "adc": Column("path"),
+    "adc_unit": Column("code", default="mm2/s", codes=("mm2/s", "um2/s")),
+    "segmentation": Column("path", required=True),
+    "tumor_segment": Column("segment", default="1"),
+    "reference_segment": Column("segment", default="2"),
+    "segmentation_reader2": Column("path"),
+    "tumor_segment_reader2": Column("segment"),
+}
+CLINICAL_COLUMNS = {
+    **{name: Column("number", low=low, high=high) for name, (low, high) in NUMERIC_RANGES.items()},
+    **{name: Column("code", codes=codes) for name, codes in CLINICAL_CODES.items()},
+}
+OUTCOME_COLUMNS = {
+    "rcb_d1_mm": Column("number", low=0.0, high=500.0),
+    "rcb_d2_mm": Column("number", low=0.0, high=500.0),
+    "rcb_cellularity_pct": Column("number", low=0.0, high=100.0),
+    "rcb_in_situ_pct": Column("number", low=0.0, high=100.0),
+    "rcb_positive_nodes": Column("integer", low=0, high=200),
+    "rcb_largest_metastasis_mm": Column("number", low=0.0, high=200.0),
+    "mri_longest_diameter_post_mm": Column("number", low=0.0, high=500.0),
+}
+COLUMNS: dict[str, Column] = {**IDENTITY_COLUMNS, **IMAGING_COLUMNS, **CLINICAL_COLUMNS, **OUTCOME_COLUMNS}
+"""Every documented column (docs/manifest.md) in document order; other columns are kept unchecked."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated cohort manifest."""
+
+    frame: pd.DataFrame
+    """One row per exam (RangeIndex); numeric columns are float (NaN = empty), the others str (``""`` = empty).
+    Documented columns that the file lacks are added with their defaults."""
+    path: Path
+    """The CSV file (absolute)."""
+
+    @property
+    def directory(self) -> Path:
+        """Folder that relative paths are resolved against."""
+        return self.path.parent
+
+    def resolve(self, value: str) -> Path:
+        """A path cell resolved against :attr:`directory` (absolute paths stay as they are)."""
+        path = Path(value)
+        return path if path.is_absolute() else self.directory / path
+
+    def row_position(self, row: int | tuple[str, str]) -> int:
+        """0-based position of ``row`` (a position, or ``(patient_id, timepoint)``) in :attr:`frame`."""
+        if isinstance(row, tuple):
+            match = np.flatnonzero((self.frame["patient_id"] == row[0]) & (self.frame["timepoint"] == row[1]))
+            if len(match) != 1:
+                raise ManifestError(f"manifest {self.path} has no exam for patient {row[0]!r}, timepoint {row[1]!r}")
+            return int(match[0])
+        if not 0 <= int(row) < len(self.frame):
+            raise ManifestError(f"manifest {self.path} has {len(self.frame)} exams; row position {row} does not exist")
+        return int(row)
+
+
+def read_manifest(path: str | Path) -> Manifest:
+    """Read and validate a cohort manifest CSV (docs/manifest.md).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``manifest.csv`` file; relative paths inside it are relative to its folder.
+
+    Returns
+    -------
+    Manifest
+
+    Raises
+    ------
+    ManifestError
+        If the file cannot be read, a required column is missing, a column name looks like a
+        misspelt documented one, or any cell is invalid (every problem is listed with its row,
+        column and value), or ``(patient_id, timepoint)`` repeats.
+    """
+    path = Path(path).resolve()
+    raw = _read_csv(path)
+    problems = _column_problems(raw.columns) + ([] if len(raw) else ["it lists no exams"])
+    if problems:
+        raise ManifestError(f"manifest {path}: " + "; ".join(problems))
+    frame = raw.copy()
+    for name, column in COLUMNS.items():
+        if name not in frame.columns:
+            frame[name] = column.default
+    for position in range(len(frame)):
+        problems += _row_problems(frame.iloc[position], position, path.parent)
+    problems += _duplicate_problems(frame)
+    if problems:
+        listed = "\n  ".join(problems[:MAX_LISTED_PROBLEMS])
+        more = f"\n  ... and {len(problems) - MAX_LISTED_PROBLEMS} more" if len(problems) > MAX_LISTED_PROBLEMS else ""
+        raise ManifestError(f"manifest {path} has {len(problems)} invalid cell(s):\n  {listed}{more}")
+    return Manifest(_typed(frame), path)
+
+
+def write_manifest(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as a manifest CSV (UTF-8, ``\\n`` line ends, empty cells for NaN); returns the path.
+
+    Columns are written in document order (docs/manifest.md), then any others; floats use the
+    shortest representation that reads back to the same value, so the file is deterministic.
+    """
+    path = Path(path)
+    known = [name for name in COLUMNS if name in frame.columns]
+    ordered = frame[known + [name for name in frame.columns if name not in COLUMNS]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ordered.to_csv(path, index=False, lineterminator="\n", float_format=None, na_rep="")
+    return path
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise ManifestError(f"manifest {path} does not exist")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+        raise ManifestError(f"manifest {path} is not a readable CSV file: {error}") from error
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.apply(lambda column: column.str.strip())
+
+
+def _column_problems(columns) -> list[str]:
+    problems = [f"required column '{name}' is missing" for name, c in COLUMNS.items()
+                if c.required and name not in columns]
+    for name in columns:
+        if name not in COLUMNS:
+            close = difflib.get_close_matches(name, list(COLUMNS), n=1, cutoff=0.85)
+            if close and close[0] not in columns:
+                problems.append(f"column '{name}' is not documented; did you mean '{close[0]}'?")
+    return problems
+
+
+def _row_problems(row: pd.Series, position: int, directory: Path) -> list[str]:
+    where = f"row {position + 2}"
+    problems = []
+    for name, column in COLUMNS.items():
+        value = str(row[name])
+        if value == "":
+            if column.required:
+                problems.append(f"{where}, column '{name}': empty, but required")
+            continue
+        message = CHECKS[column.kind](value, column, directory)
+        if message:
+            problems.append(f"{where}, column '{name}': value {value!r} {message}")
+    return problems + _cross_problems(row, where)
+
+
+def _check_identifier(value: str, column: Column, directory: Path) -> str:
+    return "" if _IDENTIFIER.match(value) else "may only hold letters, digits, '_', '-' and '.'"
+
+
+def _check_date(value: str, column: Column, directory: Path) -> str:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return "is not a date YYYY-MM-DD"
+    return "" if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else "is not a date YYYY-MM-DD"
+
+
+def _check_number(value: str, column: Column, directory: Path) -> str:
+    number = _float(value)
+    if number is None:
+        return "is not a number"
+    return "" if column.low <= number <= column.high else f"is outside [{column.low:g}, {column.high:g}]"
+
+
+def _check_integer(value: str, column: Column, directory: Path) -> str:
+    number = _float(value)
+    if number is None or number != round(number):
+        return "is not a whole number"
+    return _check_number(value, column, directory)
+
+
+def _check_code(value: str, column: Column, directory: Path) -> str:
+    allowed = {code.lower(): code for code in column.codes}
+    return "" if value.lower() in allowed else f"is not one of {', '.join(column.codes)}"
+
+
+def _check_numbers(value: str, column: Column, directory: Path) -> str:
+    numbers = [_float(token) for token in value.split(";")]
+    if any(n is None for n in numbers):
+        return "is not a ';'-separated list of numbers"
+    return "" if all(column.low <= n <= column.high for n in numbers) else f"has a number below {column.low:g}"
+
+
+def _check_bvals(value: str, column: Column, directory: Path) -> str:
+    if all(_float(token) is not None for token in value.split(";")):
+        return _check_numbers(value, column, directory)
+    return _check_path(value, column, directory)
+
+
+def _check_path(value: str, column: Column, directory: Path) -> str:
+    path = Path(value) if Path(value).is_absolute() else directory / value
+    return "" if path.exists() else f"does not exist (looked for {path})"
+
+
+def _check_paths(value: str, column: Column, directory: Path) -> str:
+    missing = [token for token in value.split(";") if _check_path(token.strip(), column, directory)]
+    return f"lists files that do not exist: {', '.join(missing)}" if missing else ""
+
+
+def _check_segment(value: str, column: Column, directory: Path) -> str:
+    return ""
+
+
+CHECKS: dict[str, Callable[[str, Column, Path], str]] = {
+    "identifier": _check_identifier, "date": _check_date, "number": _check_number, "integer": _check_integer,
+    "code": _check_code, "numbers": _check_numbers, "bvals": _check_bvals, "path": _check_path,
+    "paths": _check_paths, "segment": _check_segment,
+}
+"""Column kind -> check returning "" or what is wrong with the value."""
+
+
+def _cross_problems(row: pd.Series, where: str) -> list[str]:
+    """Checks between columns: list lengths, increasing times, b-values with DWI, ROI phase index."""
+    problems = []
+    times = [_float(t) for t in str(row["dce_times_s"]).split(";")] if row["dce_times_s"] else []
+    files = [f for f in str(row["dce_phases"]).split(";") if f.strip()]
+    if times and None not in times:
+        if len(files) > 1 and len(files) != len(times):
+            problems.append(f"{where}, column 'dce_times_s': {len(times)} times for {len(files)} files in 'dce_phases'")
+        if any(b <= a for a, b in zip(times, times[1:])):
+            problems.append(f"{where}, column 'dce_times_s': value {row['dce_times_s']!r} does not increase strictly")
+        roi = _float(str(row["dce_roi_phase"]))
+        if roi is not None and roi >= len(times):
+            problems.append(f"{where}, column 'dce_roi_phase': value {row['dce_roi_phase']!r} is not a phase index "
+                            f"(0..{len(times) - 1})")
+    problems += _dwi_problems(row, where)
+    return problems
+
+
+def _dwi_problems(row: pd.Series, where: str) -> list[str]:
+    if not row["dwi"]:
+        return [f"{where}, column '{name}': set, but column 'dwi' is empty" for name in ("dwi_bvals", "dwi_bvecs")
+                if row[name]]
+    if not row["dwi_bvals"]:
+        return [f"{where}, column 'dwi_bvals': empty, but required with 'dwi'"]
+    files = [f for f in str(row["dwi"]).split(";") if f.strip()]
+    bvals = str(row["dwi_bvals"]).split(";")
+    if len(files) > 1 and all(_float(b) is not None for b in bvals) and len(bvals) != len(files):
+        return [f"{where}, column 'dwi_bvals': {len(bvals)} b-values for {len(files)} files in 'dwi'"]
+    return []
+
+
+def _duplicate_problems(frame: pd.DataFrame) -> list[str]:
+    keys = frame["patient_id"].astype(str) + "\t" + frame["timepoint"].replace("", "baseline").astype(str)
+    duplicated = np.flatnonzero(keys.duplicated().to_numpy())
+    return [f"row {i + 2}, columns 'patient_id'/'timepoint': {frame['patient_id'].iloc[i]!r} / "
+            f"{frame['timepoint'].iloc[i]!r} repeats an earlier row" for i in duplicated]
+
+
+def _float(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    typed = frame.copy()
+    typed["timepoint"] = typed["timepoint"].replace("", "baseline")
+    for name, column in COLUMNS.items():
+        if column.kind in ("number", "integer") and name not in ("dce_roi_phase",):
+            typed[name] = pd.to_numeric(typed[name].replace("", np.nan), errors="raise").astype(float)
+        elif column.kind == "code" and column.codes:
+            lookup = {code.lower(): code for code in column.codes}
+            typed[name] = typed[name].map(lambda v, lookup=lookup: lookup.get(v.lower(), v))
+    typed["dce_roi_phase"] = typed["dce_roi_phase"].replace("", "1").astype(float).astype(int)
+    return typed.reset_index(drop=True)
+
+
+def load_exam(manifest: Manifest, row: int | tuple[str, str]) -> Exam:
+    """Read the images of one manifest row into an :class:`Exam`.
+
+    Parameters
+    ----------
+    manifest : Manifest
+        From :func:`read_manifest`.
+    row : int or (str, str)
+        0-based row position in ``manifest.frame``, or ``(patient_id, timepoint)``.
+
+    Returns
+    -------
+    Exam
+        DCE phases, DWI volumes, the scanner ADC map in mm²/s (converted from 10⁻⁶ mm²/s when
+        ``adc_unit`` is ``um2/s``), tumour / reference / reader-2 masks, and ``clinical`` holding the
+        clinical columns of the row (NaN or ``""`` when empty).
+
+    Raises
+    ------
+    InputFileError, AcquisitionError, ImageError, ManifestError
+        From the readers; each carries a note naming the manifest row and patient.
+    """
+    position = manifest.row_position(row)
+    record = manifest.frame.iloc[position]
+    try:
+        return _exam_from_record(manifest, record)
+    except NACResistanceError as error:
+        add_context(error, f"manifest {manifest.path} row {position + 2}, patient {record['patient_id']}, "
+                           f"timepoint {record['timepoint']}")
+        raise
+
+
+def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
+    from . import read_dce, read_dwi, read_image, read_mask
+
+    sources = {}
+
+    def paths(name: str) -> list[Path]:
+        resolved = [manifest.resolve(token.strip()) for token in str(record[name]).split(";") if token.strip()]
+        sources[name] = ";".join(str(p) for p in resolved)
+        return resolved
+
+    dce_files = paths("dce_phases")
+    dce = read_dce(dce_files if len(dce_files) > 1 else dce_files[0], _numbers(record["dce_times_s"]),
+                   int(record["dce_roi_phase"]))
+    dwi = None
+    if record["dwi"]:
+        dwi_files = paths("dwi")
+        bvals = str(record["dwi_bvals"])
+        bvals_arg = _numbers(bvals) if _float(bvals.split(";")[0]) is not None else manifest.resolve(bvals)
+        bvecs = paths("dwi_bvecs")[0] if record["dwi_bvecs"] else None
+        dwi = read_dwi(dwi_files if len(dwi_files) > 1 else dwi_files[0], bvals_arg, bvecs)
+    adc = None
+    if record["adc"]:
+        adc = _adc_mm2_s(read_image(paths("adc")[0]), str(record["adc_unit"]))
+    segmentation = paths("segmentation")[0]
+    reference = _segment(record["reference_segment"])
+    reader2 = paths("segmentation_reader2")[0] if record["segmentation_reader2"] else None
+    tumor2 = _segment(record["tumor_segment_reader2"] or record["tumor_segment"])
+    return Exam(
+        patient_id=str(record["patient_id"]),
+        tumor_mask=read_mask(segmentation, _segment(record["tumor_segment"])),
+        dce=dce, dwi=dwi, adc=adc,
+        reference_mask=None if reference == "" else read_mask(segmentation, reference),
+        tumor_mask_reader2=None if reader2 is None else read_mask(reader2, tumor2),
+        timepoint=str(record["timepoint"]), exam_date=str(record["exam_date"]),
+        clinical={name: record[name] for name in CLINICAL_COLUMNS},
+        sources=sources,
+    )
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(token) for token in str(text).split(";")]
+
+
+def _segment(value: str) -> int | str:
+    text = str(value).strip()
+    return int(text) if re.fullmatch(r"\d+", text) else text
+
+
+def _adc_mm2_s(image, unit: str):
+    import SimpleITK as sitk
+
+    image = sitk.Cast(image, sitk.sitkFloat64)
+    return image * 1e-6 if unit == "um2/s" else image
