@@ -17,6 +17,7 @@ from . import RESEARCH_USE_ONLY, __version__
 from .errors import NACResistanceError, describe
 
 COMMANDS: dict[str, str] = {
+    "phantom": "phantom",
     "extract": "extract",
     "reproducibility": "reproducibility",
 }
