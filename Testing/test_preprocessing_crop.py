@@ -16,6 +16,7 @@ from NACResistanceLib.preprocessing import (
     gaussian_denoise,
     isotropic_grid,
     load_preprocessing_config,
+    nearest_mask_on_grid,
     preprocess,
     resample_to_grid,
     whole_image_statistics,
@@ -28,7 +29,7 @@ def naive_whole_volume(image: sitk.Image, mask: sitk.Image, config) -> tuple[sit
     resampled = resample_to_grid(image, grid, config.interpolator)
     normalised = zscore(resampled, whole_image_statistics(image))
     smoothed = gaussian_denoise(normalised, config.gaussian_sigma_mm, config.gaussian_truncate)
-    return smoothed, resample_to_grid(mask, grid, "nearest", sitk.sitkUInt8)
+    return smoothed, nearest_mask_on_grid(mask, grid)
 
 
 @pytest.mark.parametrize("case", ["breast1", pytest.param("brain1", marks=pytest.mark.slow)])

@@ -99,11 +99,11 @@ def _find_segment(segments: list[SegmentInfo], segment: int | str) -> list[Segme
 
 def _label_value(image: sitk.Image, segment: int | str, path) -> sitk.Image:
     values = sitk.GetArrayViewFromImage(image)
-    labels = np.unique(values[values != 0])
-    if not np.all(labels == np.round(labels)):
+    if values.dtype.kind == "f" and not np.all(np.mod(values, 1) == 0):
         raise InputFileError(f"label map {path} has non-integer voxel values; expected integer labels")
-    listing = ", ".join(str(int(v)) for v in labels) or "none (all voxels are 0)"
-    if isinstance(segment, str) or segment not in labels:
+    if isinstance(segment, str) or not np.any(values == segment):
+        labels = np.unique(values[values != 0])
+        listing = ", ".join(str(int(v)) for v in labels) or "none (all voxels are 0)"
         raise InputFileError(
             f"label {segment!r} is not in label map {path}; available label values: {listing} "
             "(segment names need a Slicer .seg.nrrd file)"

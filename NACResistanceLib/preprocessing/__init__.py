@@ -10,10 +10,10 @@ from .denoising import gaussian_denoise
 from .n4 import n4_correct
 from .normalisation import IntensityStatistics, whole_image_statistics, zscore
 from .preprocess import Preprocessed, preprocess
-from .resampling import Grid, isotropic_grid, resample_to_grid
+from .resampling import Grid, isotropic_grid, nearest_mask_on_grid, resample_to_grid
 
 __all__ = [
     "DEFAULTS_FILE", "Grid", "IntensityStatistics", "MaskTransfer", "Preprocessed", "PreprocessingConfig",
-    "check_image_and_mask", "gaussian_denoise", "isotropic_grid", "load_preprocessing_config", "n4_correct",
+    "check_image_and_mask", "gaussian_denoise", "isotropic_grid", "load_preprocessing_config", "n4_correct", "nearest_mask_on_grid",
     "preprocess", "resample_mask_to", "resample_to_grid", "same_grid", "whole_image_statistics", "zscore",
 ]

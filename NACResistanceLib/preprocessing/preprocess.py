@@ -16,7 +16,7 @@ from .cropping import box_on_grid, crop, crop_for_grid, roi_box
 from .denoising import gaussian_denoise, gaussian_radius_voxels
 from .n4 import n4_correct
 from .normalisation import whole_image_statistics, zscore
-from .resampling import Grid, isotropic_grid, resample_to_grid
+from .resampling import Grid, isotropic_grid, nearest_mask_on_grid, resample_to_grid
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def preprocess(image: sitk.Image, mask: sitk.Image, config: PreprocessingConfig 
     if enabled; background included, no mask); (5) crop: the output grid (``resample_spacing_mm``, outer
     corner of the first voxel kept) is restricted to the ROI bounding box plus ``crop_margin_mm`` plus the
     Gaussian radius; (6) the image is resampled onto that sub-grid from an input crop 20 voxels wider than
-    it needs (B-spline) and the mask with nearest neighbour; (7) z-score; (8) Gaussian denoising. Because
+    it needs (B-spline) and the mask with nearest neighbour (:func:`~.resampling.nearest_mask_on_grid`); (7) z-score; (8) Gaussian denoising. Because
     each output voxel depends only on nearby input voxels and the statistics come from the whole image,
     the result equals the same steps on the whole volume inside the ROI box plus the crop margin.
     """
@@ -114,7 +114,7 @@ def _crop_and_resample(image: sitk.Image, mask: sitk.Image, config: Preprocessin
         return sitk.Cast(crop(image, index, size), sitk.sitkFloat64), crop(mask, index, size)
     sub = target.sub_grid(index, size)
     resampled = resample_to_grid(crop_for_grid(image, sub, config.interpolator), sub, config.interpolator)
-    resampled_mask = resample_to_grid(crop_for_grid(mask, sub, "nearest"), sub, "nearest", sitk.sitkUInt8)
+    resampled_mask = nearest_mask_on_grid(mask, target, index, size)
     steps.append({"step": "resample", "spacing_mm": list(spacing), "interpolator": config.interpolator,
                   "mask_interpolator": "nearest", "grid_origin_mm": list(sub.origin)})
     return resampled, resampled_mask

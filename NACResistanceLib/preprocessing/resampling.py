@@ -70,3 +70,33 @@ def resample_to_grid(image: sitk.Image, grid: Grid, interpolator: str,
     """
     return sitk.Resample(image, list(grid.size), sitk.Transform(), INTERPOLATORS[interpolator], grid.origin,
                          grid.spacing, grid.direction, 0.0, pixel_type)
+
+
+def nearest_mask_on_grid(mask: sitk.Image, grid: Grid, index: np.ndarray | None = None,
+                         size: np.ndarray | None = None) -> sitk.Image:
+    """Nearest-neighbour resampling of ``mask`` onto voxels ``index .. index + size - 1`` of ``grid``.
+
+    ``grid`` must share the mask's direction (as :func:`isotropic_grid` does). The nearest source voxel is
+    found per axis from the *global* grid index ``J``: ``k = floor((shift + J t) / s + 1/2)`` (ties round up,
+    as ITK does), with ``shift`` the grid origin's offset from the mask origin along that axis. So a
+    sub-grid gets bit-for-bit the voxels of the whole grid, which ``sitk.Resample`` does not guarantee at
+    ties (its physical-point arithmetic depends on the output origin). Voxels outside the mask get 0.
+    """
+    index = np.zeros(3, int) if index is None else np.asarray(index)
+    size = np.asarray(grid.size) if size is None else np.asarray(size)
+    direction = np.asarray(mask.GetDirection()).reshape(3, 3)
+    shift = direction.T @ (np.asarray(grid.origin) - np.asarray(mask.GetOrigin()))
+    source = sitk.GetArrayViewFromImage(mask)
+    picks, valid = [], []
+    for axis in (2, 1, 0):  # numpy (z, y, x) order
+        nearest = np.floor((shift[axis] + (index[axis] + np.arange(size[axis])) * grid.spacing[axis])
+                           / mask.GetSpacing()[axis] + 0.5).astype(int)
+        valid.append((nearest >= 0) & (nearest < mask.GetSize()[axis]))
+        picks.append(np.clip(nearest, 0, mask.GetSize()[axis] - 1))
+    inside = valid[0][:, None, None] & valid[1][None, :, None] & valid[2][None, None, :]
+    out = sitk.GetImageFromArray(((source[np.ix_(*picks)] != 0) & inside).astype(np.uint8))
+    sub = grid.sub_grid(index, size)
+    out.SetOrigin(sub.origin)
+    out.SetSpacing(sub.spacing)
+    out.SetDirection(sub.direction)
+    return out

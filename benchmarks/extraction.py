@@ -1,0 +1,203 @@
+"""Benchmark: cropped preprocessing + extraction vs the naive whole-volume path, side by side.
+
+Builds a realistic breast DCE phase in memory (448 x 448 x 160 voxels at 0.7 x 0.7 x 1.0 mm, int16, a
+3 cm irregular enhancing lesion with a necrotic core), writes it and its mask as NRRD files, then runs
+each path in a fresh child process (so each peak RSS is its own):
+
+- naive: read, resample the whole volume to 1 mm (B-spline), z-score, Gaussian (1 mm), resample the
+  whole mask, pyradiomics on the whole volume (the 851-feature parameter file);
+- ours:  read, ``preprocessing.preprocess`` (checks, crop to the ROI box + margin, resample, z-score with
+  whole-image statistics, Gaussian), ``features.extract`` on the crop.
+
+Prints wall times, peak memory, their ratios, the share of our time outside pyradiomics (reading,
+checks, preprocessing) and the largest relative feature difference; writes
+``benchmarks/results/extraction.json``. Usage: ``python benchmarks/extraction.py`` (about a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results" / "extraction.json"
+SHAPE_ZYX = (160, 448, 448)
+SPACING_XYZ = (0.7, 0.7, 1.0)
+LESION_DIAMETER_MM = 30.0
+SEED = 20261122
+
+
+def build_exam(folder: Path) -> None:
+    """Write a synthetic breast exam (image, lesion mask) as NRRD files in ``folder``."""
+    import SimpleITK as sitk
+    from scipy import ndimage
+
+    rng = np.random.default_rng(SEED)
+    z, y, x = np.ogrid[: SHAPE_ZYX[0], : SHAPE_ZYX[1], : SHAPE_ZYX[2]]
+    zmm, ymm, xmm = z * SPACING_XYZ[2], y * SPACING_XYZ[1], x * SPACING_XYZ[0]
+    image = np.full(SHAPE_ZYX, 10.0, np.float32)  # air
+    image[ymm > 220.0 + 0 * xmm + 0 * zmm] = 350.0  # chest wall / body
+    for centre_x in (80.0, 235.0):  # two breasts: half-ellipsoids hanging anteriorly
+        breast = ((xmm - centre_x) / 70) ** 2 + ((ymm - 220) / 110) ** 2 + ((zmm - 80) / 75) ** 2 < 1
+        image[breast & (ymm <= 220)] = 200.0  # fat
+    texture = ndimage.gaussian_filter(rng.standard_normal((40, 112, 112)).astype(np.float32), 2.0)
+    glandular = ndimage.zoom(texture, 4, order=1)[: SHAPE_ZYX[0], : SHAPE_ZYX[1], : SHAPE_ZYX[2]] > 0.05
+    image[glandular & (image == 200.0)] = 480.0
+    lesion, core = lesion_masks(rng, zmm, ymm, xmm)
+    image[lesion] = 900.0
+    image[core] = 420.0
+    image += rng.normal(0.0, 25.0, SHAPE_ZYX).astype(np.float32)
+    for array, name in ((np.clip(image, 0, None).astype(np.int16), "t1_post.nrrd"),
+                        (lesion.astype(np.uint8), "lesion.nrrd")):
+        volume = sitk.GetImageFromArray(array)
+        volume.SetSpacing(SPACING_XYZ)
+        sitk.WriteImage(volume, str(folder / name))
+
+
+def lesion_masks(rng, zmm, ymm, xmm) -> tuple[np.ndarray, np.ndarray]:
+    """An irregular 3 cm lesion (radius modulated by low-order harmonics) and its necrotic core."""
+    centre = (80.0, 150.0, 90.0)  # z, y, x in mm, inside the right breast
+    dz, dy, dx = zmm - centre[0], ymm - centre[1], xmm - centre[2]
+    r = np.sqrt(dz**2 + dy**2 + dx**2)
+    theta, phi = np.arccos(np.clip(dz / np.maximum(r, 1e-9), -1, 1)), np.arctan2(dy, dx)
+    a = rng.uniform(0.05, 0.12, 3)
+    radius = LESION_DIAMETER_MM / 2 * (1 + a[0] * np.cos(3 * phi) + a[1] * np.cos(2 * theta) + a[2] * np.sin(5 * phi))
+    return r < radius, r < 0.35 * radius
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process, MB: ``VmHWM`` from /proc (reset at exec, unlike ``ru_maxrss``,
+    which a child inherits from the process that forked it), else ``getrusage`` ``ru_maxrss``."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(mode: str, image: Path, mask: Path, out: Path) -> None:
+    """One path in this (fresh) process; writes timings, peak RSS and features to ``out``."""
+    import SimpleITK as sitk
+
+    from NACResistanceLib.features import SEED_PARAMS, extract
+    from NACResistanceLib.io import read_image, read_mask
+    from NACResistanceLib.preprocessing import load_preprocessing_config, preprocess
+
+    config = load_preprocessing_config()
+    rss_after_imports = peak_rss_mb()
+    start = time.perf_counter()
+    image_in, mask_in = read_image(image), read_mask(mask, 1)
+    read_s = time.perf_counter() - start
+    if mode == "ours":
+        pre = preprocess(image_in, mask_in, config, source=str(image), mask_source=str(mask))
+        roi_image, roi_mask, steps = pre.image, pre.mask, pre.steps
+    else:
+        roi_image, roi_mask, steps = naive_preprocess(image_in, mask_in, config, sitk), None, ()
+        roi_image, roi_mask = roi_image
+    preprocess_s = time.perf_counter() - start - read_s
+    features = extract(roi_image, roi_mask, SEED_PARAMS, preprocessing_steps=steps)
+    total_s = time.perf_counter() - start
+    out.write_text(json.dumps({
+        "read_s": read_s, "preprocess_s": preprocess_s, "extract_s": total_s - read_s - preprocess_s,
+        "total_s": total_s, "peak_rss_mb": peak_rss_mb(),
+        "rss_after_imports_mb": rss_after_imports, "voxels_given_to_pyradiomics": roi_image.GetNumberOfPixels(),
+        "features": dict(features),
+    }))
+
+
+def naive_preprocess(image, mask, config, sitk):
+    """Whole-volume resample, z-score (whole native image statistics), Gaussian; whole mask resampled."""
+    from NACResistanceLib.preprocessing import (
+        gaussian_denoise,
+        isotropic_grid,
+        nearest_mask_on_grid,
+        resample_to_grid,
+        whole_image_statistics,
+        zscore,
+    )
+
+    grid = isotropic_grid(image, config.resample_spacing_mm)
+    smoothed = gaussian_denoise(zscore(resample_to_grid(image, grid, config.interpolator),
+                                       whole_image_statistics(image)), config.gaussian_sigma_mm)
+    return smoothed, nearest_mask_on_grid(mask, grid)
+
+
+def measure(mode: str, image: Path, mask: Path, folder: Path) -> dict:
+    out = folder / f"{mode}.json"
+    subprocess.run([sys.executable, __file__, "--child", mode, str(image), str(mask), str(out)], check=True)
+    return json.loads(out.read_text())
+
+
+def summarise(naive: dict, ours: dict) -> dict:
+    names = naive["features"]
+    relative = {n: abs(ours["features"][n] - naive["features"][n]) / max(abs(naive["features"][n]), 1e-12)
+                for n in names}
+    worst = max(relative, key=relative.get)
+    outside = (ours["read_s"] + ours["preprocess_s"]) / ours["total_s"]
+    return {
+        "image_voxels_zyx": list(SHAPE_ZYX), "spacing_mm_xyz": list(SPACING_XYZ), "lesion_diameter_mm": 30.0,
+        "n_features": len(names), "max_relative_feature_difference": relative[worst], "worst_feature": worst,
+        "naive": {k: v for k, v in naive.items() if k != "features"},
+        "ours": {k: v for k, v in ours.items() if k != "features"},
+        "speedup": naive["total_s"] / ours["total_s"],
+        "peak_memory_ratio": naive["peak_rss_mb"] / ours["peak_rss_mb"],
+        "ours_share_outside_pyradiomics": outside,
+        "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
+    }
+
+
+def report(summary: dict) -> str:
+    n, o = summary["naive"], summary["ours"]
+    lines = [
+        f"exam {summary['image_voxels_zyx']} voxels (z, y, x) at {summary['spacing_mm_xyz']} mm, 3 cm lesion",
+        f"{'path':<6} {'read s':>7} {'preproc s':>9} {'extract s':>9} {'total s':>8} {'peak MB':>8} {'imports MB':>10}",
+    ]
+    for name, r in (("naive", n), ("ours", o)):
+        lines.append(f"{name:<6} {r['read_s']:7.2f} {r['preprocess_s']:9.2f} {r['extract_s']:9.2f} "
+                     f"{r['total_s']:8.2f} {r['peak_rss_mb']:8.0f} {r['rss_after_imports_mb']:10.0f}")
+    lines += [
+        f"speed-up {summary['speedup']:.1f}x (target >= 3x); peak memory ratio {summary['peak_memory_ratio']:.1f}x "
+        f"(target >= 3x); our time outside pyradiomics {100 * summary['ours_share_outside_pyradiomics']:.0f}% "
+        "(target <= 30%)",
+        f"{summary['n_features']} features, max relative difference {summary['max_relative_feature_difference']:.1e} "
+        f"({summary['worst_feature']})",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", nargs=4, metavar=("MODE", "IMAGE", "MASK", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--build", metavar="FOLDER", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.build:
+        build_exam(Path(args.build))
+        return 0
+    if args.child:
+        mode, image, mask, out = args.child
+        run_child(mode, Path(image), Path(mask), Path(out))
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        subprocess.run([sys.executable, __file__, "--build", tmp], check=True)  # keeps this process small
+        image, mask = folder / "t1_post.nrrd", folder / "lesion.nrrd"
+        naive, ours = measure("naive", image, mask, folder), measure("ours", image, mask, folder)
+    summary = summarise(naive, ours)
+    print(report(summary))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"written {RESULTS}")
+    return 0 if summary["max_relative_feature_difference"] <= 1e-4 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
