@@ -32,10 +32,18 @@ def naive_whole_volume(image: sitk.Image, mask: sitk.Image, config) -> tuple[sit
     return smoothed, nearest_mask_on_grid(mask, grid)
 
 
-@pytest.mark.parametrize("case", ["breast1", pytest.param("brain1", marks=pytest.mark.slow)])
-def test_cropped_path_equals_whole_volume_path(data_dir, case):
+ROTATED = (0.0, -1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+"""A direction matrix with swapped, flipped in-plane axes (checks the grid arithmetic is not axis-aligned only)."""
+
+
+@pytest.mark.parametrize("case, direction", [("breast1", None), ("breast1", ROTATED),
+                                             pytest.param("brain1", None, marks=pytest.mark.slow)])
+def test_cropped_path_equals_whole_volume_path(data_dir, case, direction):
     image = sitk.ReadImage(str(data_dir / "pyradiomics" / f"{case}_image.nrrd"))
     mask = sitk.ReadImage(str(data_dir / "pyradiomics" / f"{case}_label.nrrd"))
+    if direction is not None:
+        image.SetDirection(direction)
+        mask.SetDirection(direction)
     config = load_preprocessing_config()
     ours = preprocess(image, mask, config)
     naive_image, naive_mask = naive_whole_volume(image, mask, config)
