@@ -246,8 +246,9 @@ class NACResistanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         """Show the model's name and rebuild the clinical form from the model's required inputs."""
         if not self._parameterNode:
             return
+        modelPath = path or self._parameterNode.modelPath  # the signal may arrive before the parameter node has it
         try:
-            model = self.logic.loadModel(self._parameterNode.modelPath)
+            model = self.logic.loadModel(modelPath)
         except ImportError as error:
             self.ui.modelInfoLabel.text = _("Press Apply once to install the library's packages ({error}).").format(
                 error=error)
@@ -255,7 +256,7 @@ class NACResistanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         except Exception as error:
             self.ui.modelInfoLabel.text = _("Cannot read the model file: {error}").format(error=error)
             return
-        self.ui.modelInfoLabel.text = self.logic.modelDescription(model, self._parameterNode.modelPath)
+        self.ui.modelInfoLabel.text = self.logic.modelDescription(model, modelPath)
         self._buildClinicalForm(self.logic.clinicalInputs(model))
 
     def _buildClinicalForm(self, inputs) -> None:

@@ -274,3 +274,26 @@ def test_requirements_cover_the_library_dependencies_slicer_lacks():
     lines = REQUIREMENTS.read_text(encoding="utf-8").splitlines()
     assert _requirement_names(lines) == needed
     assert not [line for line in lines if "==" in line], "requirements.txt must not pin exact versions"
+
+
+def test_the_module_can_load_before_the_packages_are_installed():
+    """NACResistance.py imports only the package root at load time; it must not pull in pip packages."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import NACResistanceLib; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'numpy', 'pandas', 'SimpleITK', 'scipy', 'sklearn', 'radiomics', 'dipy', 'yaml', 'jsonschema'}))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+    top_level = [ast.unparse(n) for n in ast.parse(MODULE_FILE.read_text(encoding="utf-8")).body
+                 if isinstance(n, (ast.Import, ast.ImportFrom)) and "NACResistanceLib" in ast.unparse(n)]
+    assert top_level == ["from NACResistanceLib import RESEARCH_USE_ONLY"]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "NACResistanceLib").rglob("*.py")), ids=lambda p: p.name)
+def test_library_never_imports_slicer_qt_ctk_or_vtk(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names}
+    imported |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0}
+    assert not imported & {"slicer", "qt", "ctk", "vtk", "sitkUtils"}
