@@ -134,8 +134,8 @@ def remove_leftovers(folder: Path) -> int:
 
 
 def write_entry(path: Path, payload: Mapping[str, object]) -> None:
-    """Store one finished exam (features, units, descriptions, warnings, provenance) atomically."""
-    write_atomic(path, json.dumps(payload, sort_keys=True, allow_nan=True, default=str))
+    """Store one finished exam (features, units, descriptions, warnings, provenance) atomically, keys in order."""
+    write_atomic(path, json.dumps(payload, allow_nan=True, default=str))
 
 
 def read_entry(path: Path) -> dict:

@@ -203,7 +203,7 @@ def _dask_outcomes(pending: Sequence[ExamTask], scheduler: str) -> Iterable[Exam
         futures = client.map(analyze_task, pending, key=keys, pure=False)
         tasks = dict(zip(keys, pending))
         try:
-            for future in dask_completed(futures):
+            for future in dask_completed(futures, loop=client.loop):
                 try:
                     yield future.result()
                 except Exception as error:  # a worker lost: record it, keep the cohort going

@@ -1,0 +1,152 @@
+"""Cohort extraction on a small synthetic cohort: reference values, parallel equivalence, resume, failures.
+
+The reference of every check is the uninterrupted in-process run (``jobs=1``), itself checked
+exam by exam against a direct call of ``pipeline.analyze_exam``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from NACResistanceLib import io, pipeline
+from NACResistanceLib.cli import main as cli_main
+from NACResistanceLib.cohort import run_extraction
+from NACResistanceLib.phantom import PhantomProtocol, make_cohort
+
+N_PATIENTS = 4
+LIGHT_PARAMS = Path(__file__).parent / "Data" / "cohort_radiomics_light.yaml"
+
+
+def light_config() -> dict:
+    """Shipped analysis defaults with a light pyradiomics file (fast exams, same code path)."""
+    return {"radiomics_params": str(LIGHT_PARAMS)}
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> Path:
+    """Four small synthetic exams (phantom small protocol, seed 11); returns manifest.csv."""
+    return make_cohort(N_PATIENTS, 11, tmp_path_factory.mktemp("cohort"), PhantomProtocol.small())
+
+
+@pytest.fixture(scope="module")
+def reference(cohort, tmp_path_factory):
+    """The uninterrupted in-process extraction."""
+    return run_extraction(cohort, tmp_path_factory.mktemp("reference"), light_config(), jobs=1)
+
+
+def test_cohort_rows_equal_direct_pipeline_calls(cohort, reference):
+    manifest = io.read_manifest(cohort)
+    config = pipeline.load_analysis_config(light_config())
+    assert reference.ok and reference.n_computed == N_PATIENTS and reference.n_cached == 0
+    assert list(reference.features.index.get_level_values("patient_id")) == list(manifest.frame["patient_id"])
+    for row in (0, N_PATIENTS - 1):
+        direct = pipeline.analyze_exam(io.load_exam(manifest, row), config).features
+        cached = reference.features.iloc[row]
+        assert list(cached.index) == list(direct)
+        assert cached.to_numpy().tolist() == pytest.approx(list(direct.values()), rel=0, abs=0, nan_ok=True)
+    written = pd.read_csv(reference.features_path, index_col=["patient_id", "timepoint"])
+    pd.testing.assert_frame_equal(written, reference.features, check_exact=True)
+    dictionary = pd.read_csv(reference.features_path.parent / "feature_dictionary.csv")
+    assert dictionary.loc[dictionary["feature"] == "tumor_volume_mm3", "unit"].item() == "mm³"
+
+
+def test_rerun_takes_every_exam_from_the_cache(cohort, reference, tmp_path):
+    out = tmp_path / "rerun"
+    shutil.copytree(reference.features_path.parent, out)
+    before = _cache_state(out)
+    again = run_extraction(cohort, out, light_config(), jobs=1)
+    assert (again.n_cached, again.n_computed) == (N_PATIENTS, 0)
+    assert _cache_state(out) == before
+    assert again.features_path.read_bytes() == reference.features_path.read_bytes()
+
+
+@pytest.mark.slow
+def test_two_worker_processes_give_the_same_table(cohort, reference, tmp_path):
+    result = run_extraction(cohort, tmp_path, light_config(), jobs=2)
+    assert result.n_computed == N_PATIENTS
+    assert result.features_path.read_bytes() == reference.features_path.read_bytes()
+
+
+@pytest.mark.slow
+def test_dask_cluster_on_loopback_gives_the_same_table(cohort, reference, tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://",
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        result = run_extraction(cohort, tmp_path, light_config(), scheduler=cluster.scheduler_address)
+    assert result.n_computed == N_PATIENTS
+    assert result.features_path.read_bytes() == reference.features_path.read_bytes()
+
+
+@pytest.mark.slow
+def test_sigkill_then_restart_gives_the_uninterrupted_table_without_recomputing(cohort, reference, tmp_path):
+    out, config = tmp_path / "killed", tmp_path / "light.yaml"
+    config.write_text(f"radiomics_params: {LIGHT_PARAMS}\n")
+    command = [sys.executable, "-m", "NACResistanceLib.cli", "extract", str(cohort), "--out", str(out),
+               "--config", str(config), "--jobs", "2", "--progress", "log"]
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    _kill_after_first_finished_exam(process, out / "cache")
+    finished = _cache_state(out)
+    assert 1 <= len(finished) < N_PATIENTS, "the run must be killed part-way"
+    (out / "cache" / ".tmp-interrupted.json").write_text('{"features": {')  # a write cut short
+    resumed = run_extraction(cohort, out, light_config(), jobs=1)
+    assert (resumed.n_cached, resumed.n_computed) == (len(finished), N_PATIENTS - len(finished))
+    after = _cache_state(out)
+    assert {name: after[name] for name in finished} == finished  # same inode and mtime: not rewritten
+    assert resumed.features_path.read_bytes() == reference.features_path.read_bytes()
+    assert not list((out / "cache").glob(".tmp-*"))
+
+
+def test_a_bad_exam_is_listed_and_the_rest_completes(cohort, reference, tmp_path, capsys):
+    broken = tmp_path / "cohort"
+    shutil.copytree(cohort.parent, broken)
+    manifest = io.read_manifest(broken / "manifest.csv")
+    segmentation = manifest.resolve(manifest.frame.loc[1, "segmentation"])
+    segmentation.write_bytes(b"not an image")
+    code = cli_main(["extract", str(broken / "manifest.csv"), "--out", str(tmp_path / "out"), "--jobs", "1",
+                     "--config", str(_light_yaml(tmp_path)), "--progress", "none"])
+    assert code == 1
+    assert "1 exams failed" in capsys.readouterr().err
+    failures = pd.read_csv(tmp_path / "out" / "failures.csv")
+    assert failures[["patient_id", "timepoint"]].values.tolist() == [[manifest.frame.loc[1, "patient_id"], "baseline"]]
+    assert segmentation.name in failures.loc[0, "message"] and "manifest row 3" in failures.loc[0, "message"]
+    assert failures.loc[0, "error_type"] == "InputFileError"
+    table = pd.read_csv(tmp_path / "out" / "features.csv", index_col=["patient_id", "timepoint"])
+    expected = reference.features.drop(index=reference.features.index[1])
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+
+
+def _light_yaml(folder: Path) -> Path:
+    path = folder / "light.yaml"
+    path.write_text(f"radiomics_params: {LIGHT_PARAMS}\n")
+    return path
+
+
+def _cache_state(out: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "cache").glob("*.json")
+            if not p.name.startswith(".tmp-")}
+
+
+def _kill_after_first_finished_exam(process: subprocess.Popen, cache_dir: Path, timeout_s: float = 240) -> None:
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if any(not p.name.startswith(".tmp-") for p in cache_dir.glob("*.json")):
+                break
+            time.sleep(0.02)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)  # the command and its worker processes
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL, f"extraction ended before the kill (exit {process.returncode})"
