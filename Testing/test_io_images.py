@@ -183,3 +183,36 @@ def test_read_dce_from_dicom_series_per_phase_and_temporal_positions(tmp_path, r
     np.testing.assert_array_equal(sitk.GetArrayFromImage(dce_one.phases[0]), ramp)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(dce_one.phases[1]), ramp + 10)
     np.testing.assert_allclose(dce_one.phases[1].GetSpacing(), SPACING, atol=1e-5)
+
+
+def test_read_mask_rejects_fractional_labels_and_lists_no_labels(tmp_path):
+    fractional = np.zeros((3, 4, 5), np.float32)
+    fractional[0, 0, 0] = 0.5
+    sitk.WriteImage(make_image(fractional), str(tmp_path / "prob.nii.gz"))
+    with pytest.raises(InputFileError, match=r"label map .*prob\.nii\.gz has non-integer voxel values"):
+        read_mask(tmp_path / "prob.nii.gz")
+    sitk.WriteImage(make_image(np.zeros((3, 4, 5), np.uint8)), str(tmp_path / "empty.nrrd"))
+    with pytest.raises(InputFileError, match=r"empty\.nrrd; available label values: none \(all voxels are 0\)"):
+        read_mask(tmp_path / "empty.nrrd")
+
+
+def test_read_mask_from_old_multi_layer_segmentation_without_label_fields(tmp_path):
+    """Before Slicer 4.11 each segment had its own layer, value 1, and no _LabelValue/_Layer fields."""
+    layers = np.zeros((2, 3, 4, 5), np.uint8)
+    layers[0, 0, 0, 0] = 1
+    layers[1, 2, 2, 2:4] = 1
+    image = sitk.GetImageFromArray(np.moveaxis(layers, 0, -1), isVector=True)
+    image.SetMetaData("Segment0_Name", "tumor")
+    image.SetMetaData("Segment1_Name", "fgt")
+    path = str(tmp_path / "old.seg.nrrd")
+    sitk.WriteImage(image, path)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(read_mask(path, "fgt")), layers[1])
+
+
+def test_unreadable_image_and_single_volume_dce(tmp_path, ramp):
+    (tmp_path / "broken.nrrd").write_bytes(b"NRRD0004\nthis is not a header\n")
+    with pytest.raises(InputFileError, match=r"cannot read image file .*broken\.nrrd"):
+        read_image(tmp_path / "broken.nrrd")
+    sitk.WriteImage(make_image(ramp), str(tmp_path / "one.nrrd"))
+    with pytest.raises(InputFileError, match=r"one\.nrrd is a single 3D volume; a time series needs a 4D file"):
+        read_dce(str(tmp_path / "one.nrrd"), [0, 60])

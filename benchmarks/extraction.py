@@ -5,7 +5,8 @@ Builds a realistic breast DCE phase in memory (448 x 448 x 160 voxels at 0.7 x 0
 each path in a fresh child process (so each peak RSS is its own):
 
 - naive: read, resample the whole volume to 1 mm (B-spline), z-score, Gaussian (1 mm), resample the
-  whole mask, pyradiomics on the whole volume (the 851-feature parameter file);
+  whole mask (with the same tie-exact nearest neighbour as ours), pyradiomics on the whole volume
+  (the 851-feature parameter file);
 - ours:  read, ``preprocessing.preprocess`` (checks, crop to the ROI box + margin, resample, z-score with
   whole-image statistics, Gaussian), ``features.extract`` on the crop.
 
@@ -86,8 +87,6 @@ def peak_rss_mb() -> float:
 
 def run_child(mode: str, image: Path, mask: Path, out: Path) -> None:
     """One path in this (fresh) process; writes timings, peak RSS and features to ``out``."""
-    import SimpleITK as sitk
-
     from NACResistanceLib.features import SEED_PARAMS, extract
     from NACResistanceLib.io import read_image, read_mask
     from NACResistanceLib.preprocessing import load_preprocessing_config, preprocess
@@ -101,8 +100,7 @@ def run_child(mode: str, image: Path, mask: Path, out: Path) -> None:
         pre = preprocess(image_in, mask_in, config, source=str(image), mask_source=str(mask))
         roi_image, roi_mask, steps = pre.image, pre.mask, pre.steps
     else:
-        roi_image, roi_mask, steps = naive_preprocess(image_in, mask_in, config, sitk), None, ()
-        roi_image, roi_mask = roi_image
+        (roi_image, roi_mask), steps = naive_preprocess(image_in, mask_in, config), ()
     preprocess_s = time.perf_counter() - start - read_s
     features = extract(roi_image, roi_mask, SEED_PARAMS, preprocessing_steps=steps)
     total_s = time.perf_counter() - start
@@ -114,7 +112,7 @@ def run_child(mode: str, image: Path, mask: Path, out: Path) -> None:
     }))
 
 
-def naive_preprocess(image, mask, config, sitk):
+def naive_preprocess(image, mask, config):
     """Whole-volume resample, z-score (whole native image statistics), Gaussian; whole mask resampled."""
     from NACResistanceLib.preprocessing import (
         gaussian_denoise,
