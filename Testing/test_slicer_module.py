@@ -297,3 +297,48 @@ def test_library_never_imports_slicer_qt_ctk_or_vtk(path):
     imported = {alias.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names}
     imported |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0}
     assert not imported & {"slicer", "qt", "ctk", "vtk", "sitkUtils"}
+
+
+PY39_LOAD_SCRIPT = r"""
+import importlib.util, sys, types, typing
+def module(name, **attrs):
+    m = types.ModuleType(name); m.__dict__.update(attrs); sys.modules[name] = m; return m
+def wrapper(cls):
+    cls.allParameters = typing.get_type_hints(cls, include_extras=True)  # what parameterNodeWrapper does
+    return cls
+nodes = {n: type(n, (), {}) for n in ("vtkMRMLDiffusionWeightedVolumeNode", "vtkMRMLPlotChartNode",
+         "vtkMRMLScalarVolumeNode", "vtkMRMLSegmentationNode", "vtkMRMLSequenceNode", "vtkMRMLTableNode")}
+module("vtk"); module("qt")
+slicer = module("slicer", **nodes)
+slicer.util = module("slicer.util", VTKObservationMixin=type("VTKObservationMixin", (), {}))
+module("slicer.i18n", tr=lambda text: text)
+module("slicer.parameterNodeWrapper", Choice=lambda *a: a, WithinRange=lambda *a: a, parameterNodeWrapper=wrapper)
+module("slicer.ScriptedLoadableModule", **{n: type(n, (), {}) for n in ("ScriptedLoadableModule",
+       "ScriptedLoadableModuleWidget", "ScriptedLoadableModuleLogic", "ScriptedLoadableModuleTest")})
+spec = importlib.util.spec_from_file_location("NACResistance", sys.argv[1])
+loaded = importlib.util.module_from_spec(spec); sys.modules["NACResistance"] = loaded; spec.loader.exec_module(loaded)
+print(sys.version_info[:2], sorted(loaded.NACResistanceParameterNode.allParameters))
+"""
+
+
+def _python39() -> str | None:
+    import shutil
+    import subprocess
+
+    candidates = [shutil.which("python3.9"), *map(str, sorted(Path.home().glob(".pyenv/versions/3.9*/bin/python")))]
+    for candidate in filter(None, candidates):
+        if subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+@pytest.mark.skipif(_python39() is None, reason="no working Python 3.9 interpreter on this machine")
+def test_module_loads_and_its_annotations_evaluate_on_python39(module_tree):
+    """Slicer 5.8's Python: the module executes and get_type_hints resolves every parameter-node field."""
+    import subprocess
+
+    result = subprocess.run([_python39(), "-c", PY39_LOAD_SCRIPT, str(MODULE_FILE)], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("(3, 9)")
+    assert all(f"'{name}'" in result.stdout for name in _parameter_fields(module_tree))
