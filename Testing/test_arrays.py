@@ -180,14 +180,13 @@ def test_table_columns_carry_units_and_descriptions():
     assert prediction_text(0.6234, 0.41, "resistant") == "Probability of resistance 0.62 (threshold 0.41): resistant"
 
 
-def test_clinical_input_specs_follow_the_manifest_and_model_variables():
-    specs = {s.name: s for s in clinical_input_specs(["adc_mean", "er", "age_years", "er_positive", "ki67_pct"])}
-    assert list(specs) == ["er", "age_years", "er_positive", "ki67_pct"]  # image features are not asked for
+def test_clinical_input_specs_follow_the_manifest_columns():
+    specs = {s.name: s for s in clinical_input_specs(["adc_mean", "er", "age_years", "dki_rMK", "ki67_pct"])}
+    assert list(specs) == ["er", "age_years", "ki67_pct"]  # image features are not asked for
     assert specs["er"].choices == ("positive", "negative")
     assert (specs["age_years"].minimum, specs["age_years"].maximum) == (0.0, 120.0)
-    assert (specs["er_positive"].minimum, specs["er_positive"].maximum) == (0.0, 1.0)
-    assert specs["er_positive"].description == "1 = oestrogen receptor positive"
-    values = clinical_values({"er": "negative", "age_years": " 51.5 ", "er_positive": ""}, list(specs.values()))
+    assert (specs["ki67_pct"].minimum, specs["ki67_pct"].maximum) == (0.0, 100.0)
+    values = clinical_values({"er": "negative", "age_years": " 51.5 ", "ki67_pct": ""}, list(specs.values()))
     assert values == {"er": "negative", "age_years": 51.5}
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-from ..clinical import CLINICAL_CODES, MODEL_VARIABLES, NUMERIC_RANGES
+from ..clinical import CLINICAL_CODES, NUMERIC_RANGES
 from ..errors import AcquisitionError, ClinicalDataError, ConfigError, ImageError
 from .exam import DceSeries, DwiSeries, Exam
 
@@ -363,11 +363,10 @@ class ClinicalInput:
 
 
 def clinical_input_specs(required_inputs: Sequence[str]) -> tuple[ClinicalInput, ...]:
-    """The clinical inputs among a model's required inputs (image features are left out).
+    """The clinical inputs among a model's required inputs (``StudyModel.required_inputs``).
 
-    A manifest column (docs/manifest.md) becomes a choice of its codes or a number in its range; an
-    encoded model variable (``clinical.MODEL_VARIABLES``, e.g. ``er_positive``) becomes a number whose
-    description says how it is coded.
+    Required inputs are manifest clinical columns (docs/manifest.md) and feature names; features are
+    left out. A categorical column becomes a choice of its codes, a numeric one a number in its range.
     """
     specs = []
     for name in required_inputs:
@@ -376,10 +375,6 @@ def clinical_input_specs(required_inputs: Sequence[str]) -> tuple[ClinicalInput,
         elif name in NUMERIC_RANGES:
             low, high = NUMERIC_RANGES[name]
             specs.append(ClinicalInput(name, f"number in [{low:g}, {high:g}] (docs/manifest.md)", (), low, high))
-        elif name in MODEL_VARIABLES:
-            indicator = MODEL_VARIABLES[name].startswith("1 = ")
-            specs.append(ClinicalInput(name, MODEL_VARIABLES[name], (), 0.0 if indicator else -math.inf,
-                                       1.0 if indicator else math.inf))
     return tuple(specs)
 
 
