@@ -162,9 +162,10 @@ class KineticsFit:
 
     @cached_property
     def curve_change(self) -> np.ndarray:
-        """100·(S_late − S_early)/S_early, %."""
+        """100·(S_late − S_early)/S_early, %; NaN where S_early <= 0 (such voxels are non-enhancing)."""
         early, late = self.samples[:, self.model.early], self.samples[:, self.model.late]
-        return self._map(100.0 * (late - early) / early)
+        change = np.divide(100.0 * (late - early), early, out=np.full_like(early, np.nan), where=early > 0)
+        return self._map(change)
 
     @cached_property
     def curve_type(self) -> np.ndarray:
