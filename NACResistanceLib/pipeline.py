@@ -109,7 +109,7 @@ def load_analysis_config(source: str | Path | Mapping[str, Any] | None = None) -
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"cannot read analysis file {path}: {error}") from error
     if not isinstance(data, dict):
