@@ -10,8 +10,9 @@ import contextlib
 import hashlib
 import json
 import logging
+import threading
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import yaml
 from . import __version__
 from .errors import ConfigError, ImageError
 from .io.images import read_image
+from .io.segmentation import read_mask
 
 SEED_PARAMS = Path(__file__).resolve().parent / "params" / "seed_851.yaml"
 """The shipped 851-feature pyradiomics parameter file (Original + Wavelet, all feature classes)."""
@@ -53,7 +55,7 @@ class RadiomicsFeatures(Mapping):
 
 
 def extract(image: sitk.Image | str | Path, mask: sitk.Image | str | Path, params: str | Path | Mapping = SEED_PARAMS,
-            label: int = 1, *, preprocessing_steps: Sequence[Mapping[str, Any]] = ()) -> RadiomicsFeatures:
+            label: int | str = 1, *, preprocessing_steps: Sequence[Mapping[str, Any]] = ()) -> RadiomicsFeatures:
     """Extract pyradiomics features of the ROI ``label`` of ``mask`` from ``image``.
 
     Parameters
@@ -61,12 +63,13 @@ def extract(image: sitk.Image | str | Path, mask: sitk.Image | str | Path, param
     image : SimpleITK.Image, str or Path
         3D scalar image, or a file / DICOM folder read with :func:`~NACResistanceLib.io.read_image`.
     mask : SimpleITK.Image, str or Path
-        Label image on the image grid (within pyradiomics' geometry tolerance), or its file.
+        Label image on the image grid (within pyradiomics' geometry tolerance), or a label map / Slicer
+        ``.seg.nrrd`` file read with :func:`~NACResistanceLib.io.read_mask` (``label`` then selects the segment).
     params : str, Path or mapping
         A pyradiomics parameter file (YAML) or the same structure as a dict; validated against
         pyradiomics' schema. Default: :data:`SEED_PARAMS`.
-    label : int
-        Label value of the ROI in ``mask``.
+    label : int or str
+        Label value of the ROI in ``mask``; a segment name is accepted when ``mask`` is a file.
     preprocessing_steps : sequence of mapping
         Steps already applied to ``image`` (``Preprocessed.steps``), copied into the provenance.
 
@@ -84,11 +87,15 @@ def extract(image: sitk.Image | str | Path, mask: sitk.Image | str | Path, param
     """
     parameters, params_source = _load_params(params)
     image = read_image(image) if isinstance(image, (str, Path)) else image
-    mask = read_image(mask) if isinstance(mask, (str, Path)) else mask
+    roi_label = label
+    if isinstance(mask, (str, Path)):
+        mask, roi_label = read_mask(mask, label), 1
+    elif not isinstance(label, int):
+        raise ConfigError(f"label must be an integer label value for an in-memory mask, got {label!r}")
     with pyradiomics_context() as radiomics:
         extractor = _make_extractor(radiomics, parameters, params_source)
         try:
-            result = extractor.execute(image, mask, label=label)
+            result = extractor.execute(image, mask, label=roi_label)
         except (ValueError, RuntimeError) as error:
             raise ImageError(f"pyradiomics could not extract label {label}: {error}") from error
         version = radiomics.__version__
@@ -107,6 +114,36 @@ def params_hash(parameters: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode()).hexdigest()
 
 
+class _ProcessStateGuard:
+    """Mutes pyradiomics on the first entry and restores the process state on the last exit.
+
+    Entries are counted under a lock, so threads extracting at the same time neither save each other's
+    muted state as "original" nor restore it while another thread is still inside.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._restore: Callable[[], None] | None = None
+
+    def enter(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                self._restore = _mute_pyradiomics()
+            self._depth += 1
+
+    def exit(self) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0 and self._restore is not None:
+                self._restore()
+                self._restore = None
+
+
+_GUARD = _ProcessStateGuard()
+"""The one guard of pyradiomics' process-wide state (it guards global state, so it is global itself)."""
+
+
 @contextlib.contextmanager
 def pyradiomics_context() -> Iterator[Any]:
     """Import pyradiomics and undo its process-wide settings on exit.
@@ -115,12 +152,19 @@ def pyradiomics_context() -> Iterator[Any]:
     ``pykwalify.core`` logger each time an extractor is built, and sets SimpleITK's global coordinate and
     direction tolerances when the setting ``geometryTolerance`` is given. Inside the context its handlers
     are muted and the ``radiomics`` logger level is WARNING, so messages reach only the application's
-    handlers; on exit handler levels, logger levels, the ``pykwalify.core`` handlers and both SimpleITK
-    tolerances are restored. pykwalify's ``load_module`` DeprecationWarning, raised each time an extractor
-    validates its parameters, is silenced inside the context.
+    handlers; when the last context (over all threads) exits, handler levels, logger levels, the
+    ``pykwalify.core`` handlers and both SimpleITK tolerances are restored.
     """
     import radiomics
 
+    _GUARD.enter()
+    try:
+        yield radiomics
+    finally:
+        _GUARD.exit()
+
+
+def _mute_pyradiomics() -> Callable[[], None]:
     loggers = [logging.getLogger("radiomics"), logging.getLogger("pykwalify.core")]
     saved_loggers = [(lg, lg.level, list(lg.handlers)) for lg in loggers]
     saved_handlers = [(h, h.level) for h in loggers[0].handlers]
@@ -129,11 +173,8 @@ def pyradiomics_context() -> Iterator[Any]:
     for handler, _ in saved_handlers:
         handler.setLevel(logging.CRITICAL + 1)
     loggers[0].setLevel(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="the load_module", category=DeprecationWarning)
-            yield radiomics
-    finally:
+
+    def restore() -> None:
         for handler, level in saved_handlers:
             handler.setLevel(level)
         for lg, level, handlers in saved_loggers:
@@ -141,6 +182,8 @@ def pyradiomics_context() -> Iterator[Any]:
             lg.handlers[:] = handlers
         sitk.ProcessObject.SetGlobalDefaultCoordinateTolerance(coordinate)
         sitk.ProcessObject.SetGlobalDefaultDirectionTolerance(direction)
+
+    return restore
 
 
 def _load_params(params: str | Path | Mapping) -> tuple[dict[str, Any], str]:
@@ -164,6 +207,8 @@ def _make_extractor(radiomics: Any, parameters: dict[str, Any], source: str) -> 
     from radiomics.featureextractor import RadiomicsFeatureExtractor
 
     try:
-        return RadiomicsFeatureExtractor(parameters)
+        with warnings.catch_warnings():  # pykwalify's load_module() DeprecationWarning, once per extractor
+            warnings.filterwarnings("ignore", message="the load_module", category=DeprecationWarning)
+            return RadiomicsFeatureExtractor(parameters)
     except Exception as error:  # pykwalify raises its own SchemaError; any failure here is a bad file
         raise ConfigError(f"invalid pyradiomics parameters {source}: {error}") from error

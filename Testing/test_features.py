@@ -95,3 +95,20 @@ def test_pyradiomics_global_settings_do_not_leak(breast1):
     assert ([(h, h.level) for h in radiomics_logger.handlers], radiomics_logger.level) == before
     assert logging.getLogger("pykwalify.core").handlers == pykwalify_handlers
     assert radiomics.handler in radiomics_logger.handlers  # pyradiomics' own state is left as it was
+
+
+def test_mask_file_with_segment_name(tmp_path, data_dir):
+    label_map = sitk.ReadImage(str(data_dir / "pyradiomics" / "breast1_label.nrrd"))
+    label_map.SetMetaData("Segment0_Name", "tumor")
+    label_map.SetMetaData("Segment0_LabelValue", "1")
+    label_map.SetMetaData("Segment0_Layer", "0")
+    segmentation = tmp_path / "breast1.seg.nrrd"
+    sitk.WriteImage(label_map, str(segmentation))
+    image = data_dir / "pyradiomics" / "breast1_image.nrrd"
+    params = {"setting": {"binWidth": 25}, "imageType": {"Original": {}}, "featureClass": {"firstorder": None}}
+    by_name = extract(image, segmentation, params, label="tumor")
+    by_value = extract(sitk.ReadImage(str(image)), label_map, params, label=1)
+    assert dict(by_name) == dict(by_value)
+    assert by_name["original_firstorder_Mean"] == pytest.approx(131.12587412587413, rel=1e-12)  # baseline_firstorder.csv
+    with pytest.raises(ConfigError, match=r"label must be an integer label value for an in-memory mask, got 'tumor'"):
+        extract(sitk.ReadImage(str(image)), label_map, params, label="tumor")
