@@ -155,6 +155,9 @@ def _execute(pending: Sequence[ExamTask], cache_dir: Path, jobs: int, scheduler:
 
 
 def _record(outcome: ExamOutcome, cache_dir: Path, failures: list[ExamOutcome]) -> None:
+    for record in outcome.log_records:  # a worker's warnings, through this process's logging setup
+        if logging.getLogger(record.name).isEnabledFor(record.levelno):
+            logging.getLogger(record.name).handle(record)
     if outcome.payload is None:
         failures.append(outcome)
         logger.warning("%s %s failed: %s", outcome.task.patient_id, outcome.task.timepoint, outcome.message)

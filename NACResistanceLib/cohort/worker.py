@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -47,6 +48,9 @@ class ExamOutcome:
     message: str = ""
     seconds: float = 0.0
     """Wall-clock time of the analysis, s."""
+    log_records: tuple[logging.LogRecord, ...] = ()
+    """WARNING and above logged during the analysis in a process without logging handlers (a worker),
+    for the parent to re-emit through its own configuration; empty when the process has handlers."""
 
 
 @contextlib.contextmanager
@@ -70,13 +74,45 @@ def single_threaded() -> Iterator[None]:
 def analyze_task(task: ExamTask) -> ExamOutcome:
     """Load and analyse one exam; any ``Exception`` becomes a failure outcome naming the exam."""
     start = time.perf_counter()
+    with collected_warnings() as records:
+        try:
+            with single_threaded():
+                payload = _analyze(task)
+        except Exception as error:  # one bad exam must never stop the cohort
+            add_context(error, f"patient {task.patient_id}, timepoint {task.timepoint}, manifest row {task.row + 2}")
+            return ExamOutcome(task, None, type(error).__name__, describe(error), time.perf_counter() - start,
+                               tuple(records))
+    return ExamOutcome(task, payload, seconds=time.perf_counter() - start, log_records=tuple(records))
+
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args, record.exc_info, record.exc_text = record.getMessage(), None, None, None
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def collected_warnings() -> Iterator[list[logging.LogRecord]]:
+    """Collect WARNING+ records (picklable) when the root logger has no handlers, i.e. in a worker.
+
+    Without this, warnings of spawned workers would reach Python's last-resort stderr handler and
+    bypass the application's logging configuration; the parent re-emits them instead. In a process
+    whose logging is configured (``jobs=1`` under the command line) nothing is collected.
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        yield []
+        return
+    collector = _Collector()
+    root.addHandler(collector)
     try:
-        with single_threaded():
-            payload = _analyze(task)
-    except Exception as error:  # one bad exam must never stop the cohort
-        add_context(error, f"patient {task.patient_id}, timepoint {task.timepoint}, manifest row {task.row + 2}")
-        return ExamOutcome(task, None, type(error).__name__, describe(error), time.perf_counter() - start)
-    return ExamOutcome(task, payload, seconds=time.perf_counter() - start)
+        yield collector.records
+    finally:
+        root.removeHandler(collector)
 
 
 def _analyze(task: ExamTask) -> dict:

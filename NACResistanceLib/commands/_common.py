@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -41,3 +42,21 @@ def existing_file(text: str) -> Path:
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"file not found: {path}")
     return path
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, fragment: str):
+        super().__init__()
+        self.fragment = fragment
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.fragment not in record.getMessage()
+
+
+def quiet_known_notices() -> None:
+    """Drop pyradiomics' per-image note that GLCM Sum Average equals 2 × Joint Average.
+
+    pyradiomics logs it as a WARNING for every image whose GLCM features are computed (9 times per
+    exam with wavelets), although nothing is wrong; every other message is kept.
+    """
+    logging.getLogger("radiomics.glcm").addFilter(_DropMessage("GLCM is symmetrical"))

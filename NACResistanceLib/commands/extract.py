@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ._common import add_parallel_options, existing_file, progress_from_args
+from ._common import add_parallel_options, existing_file, progress_from_args, quiet_known_notices
 
 HELP = "Analyse every exam of a manifest into a feature table (features.csv) and a failures file."
 
@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..cohort import run_extraction
 
+    quiet_known_notices()
     result = run_extraction(args.manifest, args.out, args.config, jobs=args.jobs,
                             scheduler=args.scheduler, progress=progress_from_args(args))
     print(f"features: {result.features_path} ({len(result.features)} exams; "
