@@ -71,7 +71,7 @@ def make_exam(
     state = _state(patient_index, seed, timepoint)
     noise_rng = stream(seed, patient_index, "noise", timepoint)
     dce_sample = _sample(state, protocol.dce_grid)
-    dce = _dce_series(state, protocol, dce_sample, noise_rng)
+    dce, tumor_curve = _dce_series(state, protocol, dce_sample, noise_rng)
     dwi_sample = _sample(state, protocol.dwi_grid)
     dwi, clean_tumor, adc = _dwi_series(state, protocol, dwi_sample, noise_rng)
     outline = reader_one(state.anatomy, dce_sample.points, dce_sample.tissues)
@@ -91,6 +91,7 @@ def make_exam(
         clinical={name: state.patient.clinical[name] for name in CLINICAL_COLUMNS},
     )
     truth = exam_truth(state, protocol, dce_sample, dwi_sample, (outline, outline2), clean_tumor, dwi.bvals)
+    truth.update({f"tumor_tic_{k}": float(v) for k, v in enumerate(tumor_curve)})
     return SyntheticExam(exam, truth, state.patient, segmentation, segmentation2,
                          to_image(dce_sample.tissues, grid, sitk.sitkUInt8),
                          to_image(dwi_sample.tissues, protocol.dwi_grid, sitk.sitkUInt8), adc)
@@ -124,11 +125,11 @@ def _binary(labels: sitk.Image, value: int) -> sitk.Image:
     return sitk.Cast(labels == value, sitk.sitkUInt8)
 
 
-def _dce_series(state: _State, protocol: PhantomProtocol, sample: GridSample, rng) -> DceSeries:
+def _dce_series(state: _State, protocol: PhantomProtocol, sample: GridSample, rng) -> tuple[DceSeries, np.ndarray]:
     clean = dce_signal(sample.tissues, sample.tumor_index, sample.tumor_params, state.biology, protocol)
     signal = noisy(clean, protocol.dce_noise_sd, rng)
     phases = tuple(to_image(signal[:, k], protocol.dce_grid, sitk.sitkInt16) for k in range(signal.shape[1]))
-    return DceSeries(phases, protocol.dce_times_s, roi_phase=1)
+    return DceSeries(phases, protocol.dce_times_s, roi_phase=1), clean[sample.tumor_index].mean(axis=0)
 
 
 def _dwi_series(state: _State, protocol: PhantomProtocol, sample: GridSample, rng):

@@ -99,18 +99,19 @@ def roi_adc(signal: np.ndarray, bvals: np.ndarray) -> float:
     return float(-slope)
 
 
-def bayes_auc(probabilities: np.ndarray) -> float:
+def bayes_auc(probabilities: np.ndarray) -> float | None:
     """Expected AUC of the true probabilities over the labels they generate (Bayes-optimal AUC).
 
     ``Σ_{i≠j} p_i (1 − p_j) [p_i > p_j] / Σ_{i≠j} p_i (1 − p_j)`` (exact pairwise sum in O(n log n);
-    tied probabilities, which continuous models do not produce, are ordered arbitrarily).
+    tied probabilities, which continuous models do not produce, are ordered arbitrarily); None for
+    fewer than two patients.
     """
     p = np.sort(np.asarray(probabilities, dtype=np.float64))
     positive, negative = p, 1.0 - p
     below_negative = np.cumsum(negative) - negative
     numerator = np.sum(positive * below_negative)
     total = positive.sum() * negative.sum() - np.sum(positive * negative)
-    return float(numerator / total)
+    return float(numerator / total) if total > 0 else None
 
 
 def realised_auc(probabilities, labels) -> float | None:
