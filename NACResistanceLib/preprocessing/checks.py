@@ -6,6 +6,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from ..errors import ImageError
+from .resampling import Grid
 
 SPACING_TOLERANCE = 1e-4
 """Relative tolerance on spacing for "same grid"."""
@@ -82,11 +83,7 @@ def same_grid(a: sitk.Image, b: sitk.Image) -> bool:
 def physical_box(image: sitk.Image) -> tuple[np.ndarray, np.ndarray]:
     """Axis-aligned physical bounding box (min, max corners, mm) of the image's voxel extent."""
     size = np.asarray(image.GetSize())
-    corners = [
-        image.TransformContinuousIndexToPhysicalPoint([float(c) for c in np.where(bits, size - 0.5, -0.5)])
-        for bits in np.ndindex(2, 2, 2)
-    ]
-    corners = np.asarray(corners)
+    corners = Grid.of(image).to_physical(np.array([np.where(bits, size - 0.5, -0.5) for bits in np.ndindex(2, 2, 2)]))
     return corners.min(axis=0), corners.max(axis=0)
 
 
@@ -102,23 +99,10 @@ def roi_voxels_outside(image: sitk.Image, mask: sitk.Image) -> int:
     if same_grid(image, mask):
         return 0
     zyx = np.argwhere(sitk.GetArrayViewFromImage(mask) != 0)
-    physical = index_to_physical(mask, zyx[:, ::-1])
-    index = physical_to_continuous_index(image, physical)
+    index = Grid.of(image).to_index(Grid.of(mask).to_physical(zyx[:, ::-1]))
     size = np.asarray(image.GetSize())
     inside = np.all((index >= -0.5) & (index <= size - 0.5), axis=1)
     return int(np.count_nonzero(~inside))
-
-
-def index_to_physical(image: sitk.Image, index_xyz: np.ndarray) -> np.ndarray:
-    """``(n, 3)`` voxel indices (x, y, z) -> ``(n, 3)`` physical points, mm (vectorised)."""
-    matrix = np.asarray(image.GetDirection()).reshape(3, 3) * np.asarray(image.GetSpacing())
-    return index_xyz @ matrix.T + np.asarray(image.GetOrigin())
-
-
-def physical_to_continuous_index(image: sitk.Image, points: np.ndarray) -> np.ndarray:
-    """``(n, 3)`` physical points, mm -> ``(n, 3)`` continuous indices (x, y, z) of ``image``."""
-    matrix = np.asarray(image.GetDirection()).reshape(3, 3) * np.asarray(image.GetSpacing())
-    return np.linalg.solve(matrix, (points - np.asarray(image.GetOrigin())).T).T
 
 
 def _fmt(values) -> str:

@@ -16,7 +16,7 @@ recursive (pole 2 - sqrt(3) = -0.268), so cropping changes its coefficients by a
 def roi_box(mask: sitk.Image) -> tuple[np.ndarray, np.ndarray]:
     """First and last voxel index (x, y, z) of the nonzero voxels of ``mask`` (inclusive).
 
-    Raises ``ValueError`` if the mask is empty (callers check this first with a clearer message).
+    The mask must not be empty (:func:`~.checks.check_image_and_mask` refuses empty masks first).
     """
     inside = sitk.GetArrayViewFromImage(mask) != 0
     lo, hi = [], []
