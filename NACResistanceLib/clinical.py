@@ -54,6 +54,15 @@ MODEL_VARIABLES: dict[str, str] = {
 }
 """Model variable made by :func:`encode_clinical` -> meaning."""
 
+VARIABLE_SOURCES: dict[str, str] = {
+    "age_years": "age_years", "postmenopausal": "menopause", "bmi_kg_m2": "bmi_kg_m2", "side_right": "side",
+    "tumor_size_mm": "tumor_size_mm", "t_stage": "t_stage", "node_positive": "n_stage", "grade_3": "grade",
+    "er_positive": "er", "pr_positive": "pr", "her2_positive": "her2", "ki67_ge_20": "ki67_pct",
+    "subtype_luminal_b": "subtype", "subtype_her2_enriched": "subtype", "subtype_triple_negative": "subtype",
+    "dose_intensity_pct": "dose_intensity_pct",
+}
+"""Model variable -> the manifest column it is computed from."""
+
 
 def normalise_codes(frame: pd.DataFrame) -> pd.DataFrame:
     """Return the categorical columns present in ``frame`` spelled exactly as in :data:`CLINICAL_CODES`.

@@ -1,0 +1,118 @@
+"""Fit the seed's three models on a training cohort: clinical, radiomics (Rad-score) and combined.
+
+1. Selection funnel on the radiomics features -> LASSO -> Rad-score (log-odds units).
+2. Clinical candidates with univariate logistic Wald p < ``clinical_screen_alpha`` form the pool
+   (the seed: "variables significant in univariate analysis entered the multivariable analysis").
+3. Clinical model: SPSS Forward-LR stepwise over the pool. Radiomics model: ``y ~ rad_score``.
+   Combined model: Forward-LR stepwise over the pool plus ``rad_score``.
+4. Each model's decision threshold is the Youden-optimal probability on the training cohort.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..selection import LeadingStep, SelectionFunnel, SelectionSettings
+from ..selection.filters import univariate_wald_p
+from ..stats.logit import fit_logit_newton, sigmoid
+from ..stats.roc import youden_threshold
+from .stepwise import StepwiseResult, forward_lr
+from .study_model import RAD_SCORE, RadScore, StudyModel, make_model
+
+MODEL_NAMES = ("clinical", "radiomics", "combined")
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """How the three models are built (defaults: NACResistanceLib/params/study.yaml)."""
+
+    clinical_candidates: tuple[str, ...] = (
+        "age_years", "postmenopausal", "bmi_kg_m2", "side_right", "tumor_size_mm", "t_stage", "node_positive",
+        "grade_3", "er_positive", "pr_positive", "her2_positive", "ki67_ge_20", "dose_intensity_pct",
+    )
+    clinical_screen_alpha: float | None = 0.05
+    """Univariate Wald p threshold for clinical candidates; None puts every candidate in the pool."""
+    p_enter: float = 0.05
+    p_remove: float = 0.10
+
+
+@dataclass(frozen=True)
+class FittedModels:
+    """The three models and how they were obtained."""
+
+    clinical: StudyModel
+    radiomics: StudyModel
+    combined: StudyModel
+    funnel: SelectionFunnel
+    clinical_univariate: pd.DataFrame
+    """``variable``, ``p_value`` (univariate Wald) of every clinical candidate, and ``in_pool``."""
+    stepwise: dict = field(default_factory=dict)
+    """Model name -> :class:`StepwiseResult` (clinical, combined)."""
+
+    def as_dict(self) -> dict[str, StudyModel]:
+        return {name: getattr(self, name) for name in MODEL_NAMES}
+
+
+def _fit_terms(design: pd.DataFrame, y: np.ndarray, terms: Sequence[str]) -> tuple[float, list[tuple[str, float]]]:
+    X = np.column_stack([np.ones(len(y)), design[list(terms)].to_numpy(dtype=float)])
+    params = fit_logit_newton(X, y).params
+    return float(params[0]), list(zip(terms, params[1:].tolist()))
+
+
+def _build(name, design, y, terms, radscore, training, analysis_config) -> StudyModel:
+    intercept, coefs = _fit_terms(design, y, terms)
+    eta = intercept + design[list(terms)].to_numpy(dtype=float) @ np.array([c for _, c in coefs]).reshape(-1)
+    prob = sigmoid(eta)
+    threshold = youden_threshold(y, prob) if np.ptp(prob) > 0 else 0.5  # constant model: no cut-off
+    threshold = float(np.clip(threshold, 0.0, 1.0))
+    return make_model(name, intercept, coefs, radscore=radscore if RAD_SCORE in terms else None,
+                      threshold=threshold, training=training, analysis_config=analysis_config)
+
+
+def clinical_pool(design: pd.DataFrame, y: np.ndarray, settings: ModelSettings) -> pd.DataFrame:
+    """Univariate Wald p of each clinical candidate and whether it enters the stepwise pool."""
+    candidates = list(settings.clinical_candidates)
+    p = univariate_wald_p(design[candidates].to_numpy(dtype=float), y) if candidates else np.array([])
+    alpha = settings.clinical_screen_alpha
+    return pd.DataFrame({"variable": candidates, "p_value": p,
+                         "in_pool": np.ones(len(candidates), bool) if alpha is None else p < alpha})
+
+
+def fit_models(design: pd.DataFrame, y, feature_names: Sequence[str], *, settings: ModelSettings | None = None,
+               selection: SelectionSettings | None = None, leading_steps: Sequence[LeadingStep] = (),
+               random_state: int = 0, training: dict | None = None,
+               analysis_config: dict | None = None) -> FittedModels:
+    """Fit the three models.
+
+    Parameters
+    ----------
+    design : DataFrame
+        One row per training patient: encoded clinical variables (``clinical.encode_clinical``) and
+        the radiomics feature columns ``feature_names``; no missing values in the columns used.
+    y : (n,) 0/1 resistance labels.
+    feature_names : the radiomics columns entering the selection funnel.
+    random_state : seed of the LASSO fold assignment.
+    training : dict recorded in each model's ``training`` block (must hold ``data``).
+    """
+    settings = settings or ModelSettings()
+    y = np.asarray(y, dtype=float)
+    training = {"data": "unspecified", **(training or {}), "n_patients": int(y.size), "n_resistant": int(y.sum())}
+    funnel = SelectionFunnel(selection, leading_steps, random_state).fit(design[list(feature_names)], y)
+    rad = RadScore(funnel.intercept_, tuple(zip(funnel.selected_, funnel.coef_.tolist())),
+                   funnel.lasso_.lambda_chosen)
+    full = design.assign(**{RAD_SCORE: rad.compute(design)})
+    univariate = clinical_pool(design, y, settings)
+    pool = list(univariate.loc[univariate["in_pool"], "variable"])
+    steps = {name: forward_lr(full[candidates], y, p_enter=settings.p_enter, p_remove=settings.p_remove)
+             if candidates else StepwiseResult((), pd.DataFrame())
+             for name, candidates in (("clinical", pool), ("combined", [*pool, RAD_SCORE]))}
+    models = {
+        "clinical": _build("clinical", full, y, steps["clinical"].selected, rad, training, analysis_config),
+        "radiomics": _build("radiomics", full, y, [RAD_SCORE], rad, training, analysis_config),
+        "combined": _build("combined", full, y, steps["combined"].selected, rad, training, analysis_config),
+    }
+    return FittedModels(**models, funnel=funnel, clinical_univariate=univariate, stepwise=steps)
