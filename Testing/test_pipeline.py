@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -153,23 +151,22 @@ def test_progress_can_cancel():
         pipeline.analyze_exam(synthetic_exam(), NO_RADIOMICS, progress=lambda message, fraction: fraction >= 0.3)
 
 
-@dataclass
-class TinyModel:
-    """Stands in for the stats engineer's StudyModel: logistic on dce_ser_mean and age."""
+def test_score_exam_with_study_model_file(tmp_path):
+    """A StudyModel saved and loaded as JSON: score_exam uses its analysis_config and predicts from the row."""
+    from NACResistanceLib import models
 
-    analysis_config: dict
-
-    def predict(self, row):
-        z = -3.0 + 1.5 * row["dce_ser_mean"] + 0.01 * row["age"]
-        return {"probability": 1 / (1 + np.exp(-z)), "row": dict(row)}
-
-
-def test_score_exam_uses_model_config_and_clinical():
-    model = TinyModel(analysis_config=pipeline.load_analysis_config(NO_RADIOMICS).to_dict())
-    score = pipeline.score_exam(synthetic_exam(), model)
-    ser = score.analysis.features["dce_ser_mean"]
-    assert score.prediction["probability"] == pytest.approx(1 / (1 + np.exp(3.0 - 1.5 * ser - 0.5)))
-    assert score.prediction["row"]["age"] == 50.0
+    config = pipeline.load_analysis_config(NO_RADIOMICS)
+    model = models.make_model("tiny", -3.0, [("dce_ser_mean", 1.5), ("dki_rMK", 0.5)], radscore=None, threshold=0.5,
+                              training={"data": "test", "n_patients": 10, "n_resistant": 4},
+                              analysis_config=config.to_dict())
+    models.save(model, tmp_path / "model.json")
+    loaded = models.load(tmp_path / "model.json")
+    score = pipeline.score_exam(synthetic_exam(), loaded)
+    f = score.analysis.features
+    assert score.analysis.provenance["analysis_config"] == config.to_dict()
+    expected = 1 / (1 + np.exp(3.0 - 1.5 * f["dce_ser_mean"] - 0.5 * f["dki_rMK"]))
+    assert score.prediction.probability == pytest.approx(expected, rel=1e-12)
+    assert score.prediction.predicted_class == ("resistant" if expected >= 0.5 else "sensitive")
     assert isinstance(score.analysis.curves, pd.DataFrame)
 
 
