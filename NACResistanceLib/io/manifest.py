@@ -86,7 +86,8 @@ class Manifest:
 
     frame: pd.DataFrame
     """One row per exam (RangeIndex); numeric columns are float (NaN = empty), the others str (``""`` = empty).
-    Documented columns that the file lacks are added with their defaults."""
+    Every documented column is present, in document order (absent ones hold their defaults), then
+    any other columns of the file."""
     path: Path
     """The CSV file (absolute)."""
 
@@ -323,7 +324,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
             lookup = {code.lower(): code for code in column.codes}
             typed[name] = typed[name].map(lambda v, lookup=lookup: lookup.get(v.lower(), v))
     typed["dce_roi_phase"] = typed["dce_roi_phase"].replace("", "1").astype(float).astype(int)
-    return typed.reset_index(drop=True)
+    ordered = list(COLUMNS) + [name for name in typed.columns if name not in COLUMNS]
+    return typed[ordered].reset_index(drop=True)
 
 
 def load_exam(manifest: Manifest, row: int | tuple[str, str]) -> Exam:
