@@ -14,6 +14,7 @@ from NACResistanceLib.robustness.perturbation import (
     equivalent_radius_mm,
     erode,
     perturb,
+    perturbation_plan,
     resize,
     translate,
 )
@@ -138,10 +139,35 @@ def test_translate_off_grid_and_bad_inputs_raise():
         dilate(_cube(), 1.0, unit="cm")
 
 
-def test_perturb_lists_the_original_first_with_stable_names(rng):
-    results = perturb(_cube(), PerturbationConfig(), rng)
+def test_perturb_names_are_stable_and_changes_exact(rng):
+    side = 10
+    results = perturb(_cube(side, shape=(24, 24, 24)), PerturbationConfig(), rng)
     names = [r.name for r in results]
-    assert names == ["original", "erode_1voxel", "dilate_1voxel", "radius_-10%", "radius_+10%",
-                     "contour_noise_1", "shift_x+1", "shift_x-1", "shift_y+1", "shift_y-1"]
-    assert (results[0].voxels_added, results[0].voxels_removed) == (0, 0)
-    assert results[2].voxels_added == 6 * A**2
+    assert names == ["erode_1voxel", "dilate_1voxel", "radius_-20%", "radius_+20%", "contour_noise_1",
+                     "shift_x+1", "shift_x-1", "shift_y+1", "shift_y-1"]
+    changes = {r.name: (r.voxels_added, r.voxels_removed) for r in results}
+    assert changes["dilate_1voxel"] == (6 * side**2, 0)
+    # 0.2 x equivalent radius 6.20 mm = 1.24 mm: between 1 and sqrt(2) voxels -> the face layer only.
+    assert changes["radius_+20%"] == (6 * side**2, 0)
+    assert changes["radius_-20%"] == (0, side**3 - (side - 2) ** 3)
+
+
+def test_morphology_step_is_one_in_plane_voxel_on_thick_slices(rng):
+    # spacing (x, y, z) = (1, 1, 3) mm: "1 voxel" = 1 mm, so z neighbours (3 mm) are untouched.
+    (erosion, dilation) = perturb(_cube(spacing=(1.0, 1.0, 3.0)), PerturbationConfig(
+        radius_fractions=(), contour_noise_repeats=0, shifts_voxels=()), rng)
+    assert erosion.voxels_removed == A * (A**2 - (A - 2) ** 2)
+    assert dilation.voxels_added == 4 * A**2
+
+
+def test_resize_below_the_voxel_size_raises_instead_of_returning_an_unchanged_mask():
+    with pytest.raises(ImageError, match="changes no voxel"):
+        resize(_cube(), 0.1)   # 0.1 x 3.72 mm < 1 mm
+
+
+def test_plan_names_match_results(rng):
+    config = PerturbationConfig(shifts_voxels=((1, 0, -2),), contour_noise_repeats=2)
+    plan = perturbation_plan(config)
+    results = [step(_cube(10, shape=(24, 24, 24)), rng) for _, step in plan]
+    assert [name for name, _ in plan] == [r.name for r in results]
+    assert plan[-1][0] == "shift_x+1z-2"

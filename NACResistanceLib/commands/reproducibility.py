@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ignore the second reader's outline (perturbations only)")
     parser.add_argument("--perturb", action="store_true",
                         help="also perturb the reader-1 outline (erosion/dilation, radius ±, contour noise, shifts)")
-    parser.add_argument("--radius-fraction", type=float, default=0.1, metavar="F",
+    parser.add_argument("--radius-fraction", type=float, default=0.2, metavar="F",
                         help="with --perturb: shrink and grow by this fraction of the equivalent radius")
     parser.add_argument("--contour-noise", type=float, default=0.25, metavar="P",
                         help="with --perturb: flip probability of each boundary voxel")
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         progress=progress_from_args(args))
     paths = result.write(args.out)
     summary = result.perturbation_summary() if perturbations is not None else None
-    section = reproducibility_section(result.icc, result.decision, perturbations=summary)
+    section = reproducibility_section(result.icc, result.decision, perturbations=summary, notes=result.notes)
     page = Path(args.out) / PAGE
     page.write_text(standalone_page("Feature reproducibility", [section]), encoding="utf-8")
     print(f"reproducibility: {page}; filter decision {paths['icc_filter']} "

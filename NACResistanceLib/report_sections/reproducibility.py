@@ -87,7 +87,7 @@ def _summary(source: str, result: IccResult, decision: IccFilterDecision) -> str
 
 
 def reproducibility_section(results: Mapping[str, IccResult], decision: IccFilterDecision, *,
-                            perturbations: pd.DataFrame | None = None) -> ReportSection:
+                            perturbations: pd.DataFrame | None = None, notes: Sequence[str] = ()) -> ReportSection:
     """The reproducibility section: summary, ICC per class (table and figure), removed features.
 
     Parameters
@@ -97,7 +97,9 @@ def reproducibility_section(results: Mapping[str, IccResult], decision: IccFilte
     decision : IccFilterDecision
         The (combined) filter decision over those sources.
     perturbations : DataFrame, optional
-        Voxel changes per perturbation (e.g. :func:`robustness.cohort.perturbation_summary`), shown as a table.
+        Voxel changes per perturbation (``ReproducibilityResult.perturbation_summary()``), shown as a table.
+    notes : sequence of str
+        Caveats shown under the summary (e.g. ``ReproducibilityResult.notes``).
     """
     removed = decision.table.loc[~decision.table["kept"]].sort_values("icc").drop(columns="kept")
     parts = [html.paragraph(_summary(source, result, decision)) for source, result in results.items()]
@@ -106,6 +108,7 @@ def reproducibility_section(results: Mapping[str, IccResult], decision: IccFilte
         f"{len(decision.kept)} and removes {len(decision.removed)} features before feature selection."))
     parts.append(html.paragraph(SEED_ICC, "note"))
     parts += [html.paragraph(f"{source}: {w}", "note") for source, r in results.items() for w in r.warnings]
+    parts += [html.paragraph(note, "note") for note in notes]
     by_class = icc_by_class(decision)
     parts.append(html.table(by_class, f"{decision.icc_type} per feature class"))
     parts.append(html.figure(icc_class_figure(decision), f"{decision.icc_type} per feature class; green = kept, "

@@ -28,6 +28,7 @@ from .perturbation import (
     equivalent_radius_mm,
     erode,
     perturb,
+    perturbation_plan,
     resize,
     translate,
 )
@@ -36,6 +37,6 @@ __all__ = [
     "IccFilterDecision", "combine_decisions", "feature_class", "funnel_step", "icc_filter", "read_decision",
     "write_decision",
     "ICC_ABSOLUTE", "ICC_CONSISTENCY", "ICC_TYPES", "IccResult", "PerturbationConfig", "PerturbedMask",
-    "contour_noise", "dilate", "equivalent_radius_mm", "erode", "icc", "icc_between", "perturb", "resize",
+    "contour_noise", "dilate", "equivalent_radius_mm", "erode", "icc", "icc_between", "perturb", "perturbation_plan", "resize",
     "translate",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +38,18 @@ class ReproducibilityResult:
     """Variant manifests, voxel changes and failures while making variants."""
     extraction_failures: pd.DataFrame
     """Exams whose analysis failed, per variant: ``variant, patient_id, timepoint, error_type, message``."""
+    excluded_variants: dict[str, float] = field(default_factory=dict)
+    """Perturbations left out of the ICC -> the fraction of exams they had features for."""
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Caveats for the report: perturbations left out, failed variants."""
+        notes = [f"perturbation {name} left out of the ICC: features for only {fraction:.0%} of the exams"
+                 for name, fraction in self.excluded_variants.items()]
+        failed = len(self.variants.failures) + len(self.extraction_failures)
+        if failed:
+            notes.append(f"{failed} exam variant(s) failed (failures.csv)")
+        return tuple(notes)
 
     def perturbation_summary(self) -> pd.DataFrame:
         """Mean voxel changes per variant over exams: ``variant, exams, voxels_before, voxels_added,
@@ -85,24 +97,33 @@ def _extract(variants: VariantSet, out_dir: Path, config, jobs: int, scheduler: 
     return frames, failure_frame
 
 
-def _icc_per_source(frames: Mapping[str, pd.DataFrame], confidence: float) -> dict[str, IccResult]:
+def _coverage(frames: Mapping[str, pd.DataFrame]) -> dict[str, float]:
+    """Per perturbation variant: the fraction of the reader-1 exams it has features for."""
+    exams = frames[READER1].index
+    return {name: float(frame.index.isin(exams).sum()) / max(len(exams), 1)
+            for name, frame in frames.items() if name not in (READER1, READER2)}
+
+
+def _icc_per_source(frames: Mapping[str, pd.DataFrame], confidence: float,
+                    used: list[str]) -> dict[str, IccResult]:
+    """ICC per source; perturbation variants must be in ``used`` (those with enough coverage)."""
     results = {}
     if READER2 in frames:
         results[READERS] = icc_between({READER1: frames[READER1], READER2: frames[READER2]}, confidence=confidence)
-    perturbed = [name for name in frames if name not in (READER1, READER2)]
-    if perturbed:
-        raters = {READER1: frames[READER1], **{name: frames[name] for name in perturbed}}
+    if used:
+        raters = {READER1: frames[READER1], **{name: frames[name] for name in used}}
         results[PERTURBATIONS] = icc_between(raters, confidence=confidence)
     if not results:
         raise ImageError("no ICC can be computed: no exam has a second reader (manifest column segmentation_reader2) "
-                         "and no perturbation was requested; add a second reader or use --perturb")
+                         "and no perturbation was requested or usable; add a second reader or use --perturb")
     return results
 
 
 def run_reproducibility(manifest, out_dir: str | Path, config=None, *, readers: bool = True,
                         perturbations: PerturbationConfig | None = None, timepoints=("baseline",),
                         threshold: float = 0.75, icc_type: str = ICC_ABSOLUTE, statistic: str = "icc",
-                        confidence: float = 0.95, seed: int = 0, jobs: int = 1, scheduler: str | None = None,
+                        confidence: float = 0.95, min_variant_coverage: float = 0.9, seed: int = 0,
+                        jobs: int = 1, scheduler: str | None = None,
                         progress: Callable[[str, float], bool] | None = None) -> ReproducibilityResult:
     """ICC of every feature between readers and/or over perturbations, and the ICC filter decision.
 
@@ -120,6 +141,10 @@ def run_reproducibility(manifest, out_dir: str | Path, config=None, *, readers: 
         The filter (:func:`robustness.filter.icc_filter`), applied to every source.
     confidence : float
         Confidence level of the ICC intervals.
+    min_variant_coverage : float
+        A perturbation enters the ICC only if it has features for at least this fraction of the reader-1
+        exams (a perturbation can fail on small tumours: an erosion removing it, a resize below the voxel
+        size); the ICC then uses the exams that have every included perturbation.
     jobs, scheduler, progress
         As ``cohort.run_extraction``.
 
@@ -136,7 +161,13 @@ def run_reproducibility(manifest, out_dir: str | Path, config=None, *, readers: 
     variants = write_variants(manifest, work, readers=readers, perturbations=perturbations,
                               timepoints=timepoints, seed=seed, progress=progress)
     frames, failures = _extract(variants, work, config, jobs, scheduler, progress)
-    results = _icc_per_source(frames, confidence)
+    coverage = _coverage(frames)
+    used = [name for name, fraction in coverage.items() if fraction >= min_variant_coverage]
+    excluded = {name: fraction for name, fraction in coverage.items() if name not in used}
+    if excluded:
+        logger.warning("perturbations left out of the ICC (features for too few exams): %s", excluded)
+    results = _icc_per_source(frames, confidence, used)
     decision = combine_decisions([icc_filter(r, threshold, icc_type=icc_type, statistic=statistic, source=s)
                                   for s, r in results.items()])
-    return ReproducibilityResult(icc=results, decision=decision, variants=variants, extraction_failures=failures)
+    return ReproducibilityResult(icc=results, decision=decision, variants=variants, extraction_failures=failures,
+                                 excluded_variants=excluded)

@@ -11,7 +11,7 @@ Arrays are in numpy ``(z, y, x)`` order; shifts given by the user are in SimpleI
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,12 +141,18 @@ def resize(mask: sitk.Image, fraction: float) -> PerturbedMask:
     Raises
     ------
     ImageError
-        If ``fraction`` is 0 or <= -1, or the mask is empty.
+        If ``fraction`` is 0 or <= -1, the mask is empty, or the change is below the voxel size and would
+        change no voxel (an unchanged "perturbation" would inflate the ICC).
     """
     if fraction == 0 or fraction <= -1:
         raise ImageError(f"resize fraction must be non-zero and > -1, got {fraction}")
     distance = abs(fraction) * equivalent_radius_mm(mask)
-    return _morphology(mask, distance, "mm", grow=fraction > 0, name=f"radius_{fraction:+.0%}")
+    result = _morphology(mask, distance, "mm", grow=fraction > 0, name=f"radius_{fraction:+.0%}")
+    if result.voxels_added == result.voxels_removed == 0:
+        raise ImageError(f"resizing by {fraction:+.0%} of the equivalent radius ({distance:.2f} mm) changes no voxel "
+                         f"at spacing {tuple(round(s, 3) for s in mask.GetSpacing())} mm (x, y, z); use a larger "
+                         "fraction")
+    return result
 
 
 def _layers(old: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -215,18 +221,24 @@ def translate(mask: sitk.Image, shift_voxels: Sequence[int]) -> PerturbedMask:
             raise ImageError(f"shifting the mask by {shift} voxels (x, y, z) moves it off the image grid "
                              f"(numpy axis {axis} of size {old.shape[axis]}); use a smaller shift")
     new = np.roll(old, shift_zyx, axis=(0, 1, 2))
-    label = "".join(f"{a}{s:+d}" for a, s in zip("xyz", shift) if s)
-    return _result(f"shift_{label}", old, new, mask)
+    return _result(translate_name(shift), old, new, mask)
+
+
+def translate_name(shift_voxels: Sequence[int]) -> str:
+    """Name of a translation, e.g. ``"shift_x+1"`` or ``"shift_x+1y-2"``."""
+    return "shift_" + "".join(f"{a}{int(s):+d}" for a, s in zip("xyz", shift_voxels) if s)
 
 
 @dataclass(frozen=True)
 class PerturbationConfig:
-    """Which perturbations :func:`perturb` applies to each mask (defaults: 9 perturbed masks + the original)."""
+    """Which perturbations :func:`perturbation_plan` applies to each mask (defaults: 9 perturbed masks)."""
 
     morphology_voxels: float = 1.0
-    """Erosion and dilation distance, voxel steps (1 = the 6-connected layer); 0 = none."""
-    radius_fractions: tuple[float, ...] = (-0.1, 0.1)
-    """Shrink/grow by these fractions of the equivalent radius (Zwanenburg: volume adaptation)."""
+    """Erosion and dilation distance in units of the mask's smallest voxel spacing (applied in mm, so on
+    grids with thick slices only the in-plane layer changes); 0 = no erosion/dilation."""
+    radius_fractions: tuple[float, ...] = (-0.2, 0.2)
+    """Shrink/grow by these fractions of the equivalent radius (Zwanenburg: volume adaptation). A change
+    smaller than the voxel spacing changes no voxel and fails for that exam (see :func:`resize`)."""
     contour_noise_probability: float = 0.25
     """Flip probability of each boundary voxel in a contour randomisation."""
     contour_noise_repeats: int = 1
@@ -235,17 +247,42 @@ class PerturbationConfig:
     """Whole-voxel translations in ``(x, y, z)`` order."""
 
 
-def perturb(mask: sitk.Image, config: PerturbationConfig, rng: np.random.Generator) -> tuple[PerturbedMask, ...]:
-    """The original mask (``name="original"``, no changes) followed by every perturbation of ``config``.
+Perturb = Callable[[sitk.Image, np.random.Generator], PerturbedMask]
 
-    The order and names are the same for every mask, so the results line up as "raters" across patients.
+
+def _morphology_step(voxels: float, grow: bool, name: str) -> Perturb:
+    def step(mask: sitk.Image, rng: np.random.Generator) -> PerturbedMask:
+        distance = voxels * min(mask.GetSpacing())
+        return _morphology(mask, distance, "mm", grow=grow, name=name)
+    return step
+
+
+def perturbation_plan(config: PerturbationConfig) -> tuple[tuple[str, Perturb], ...]:
+    """The perturbations of ``config`` as ``(name, perturb(mask, rng) -> PerturbedMask)`` pairs.
+
+    Names depend only on ``config`` (never on the mask), so results line up as "raters" across exams;
+    each perturbation can fail on its own (e.g. an erosion that removes a thin tumour).
     """
-    old = _mask_array(mask)
-    results = [_result("original", old, old, mask)]
+    plan: list[tuple[str, Perturb]] = []
     if config.morphology_voxels > 0:
-        results += [erode(mask, config.morphology_voxels), dilate(mask, config.morphology_voxels)]
-    results += [resize(mask, fraction) for fraction in config.radius_fractions]
-    results += [contour_noise(mask, config.contour_noise_probability, rng, name=f"contour_noise_{i + 1}")
-                for i in range(config.contour_noise_repeats)]
-    results += [translate(mask, shift) for shift in config.shifts_voxels]
-    return tuple(results)
+        size = f"{config.morphology_voxels:g}voxel"
+        plan += [(f"erode_{size}", _morphology_step(config.morphology_voxels, False, f"erode_{size}")),
+                 (f"dilate_{size}", _morphology_step(config.morphology_voxels, True, f"dilate_{size}"))]
+    plan += [(f"radius_{f:+.0%}", lambda mask, rng, f=f: resize(mask, f)) for f in config.radius_fractions]
+    plan += [(f"contour_noise_{i + 1}", lambda mask, rng, i=i: contour_noise(
+        mask, config.contour_noise_probability, rng, name=f"contour_noise_{i + 1}"))
+        for i in range(config.contour_noise_repeats)]
+    plan += [(translate_name(shift), lambda mask, rng, shift=shift: translate(mask, shift))
+             for shift in config.shifts_voxels]
+    return tuple(plan)
+
+
+def perturb(mask: sitk.Image, config: PerturbationConfig, rng: np.random.Generator) -> tuple[PerturbedMask, ...]:
+    """Every perturbation of ``config`` applied to ``mask``, in :func:`perturbation_plan` order.
+
+    Raises
+    ------
+    ImageError
+        From the first perturbation that fails (use :func:`perturbation_plan` to handle them one by one).
+    """
+    return tuple(step(mask, rng) for _, step in perturbation_plan(config))

@@ -20,7 +20,7 @@ import pandas as pd
 import SimpleITK as sitk
 
 from ..errors import CancelledError, NACResistanceError, add_context, describe
-from .perturbation import PerturbationConfig, PerturbedMask, perturb
+from .perturbation import PerturbationConfig, PerturbedMask, perturbation_plan
 
 logger = logging.getLogger(__name__)
 
@@ -97,11 +97,16 @@ def _reader_masks(exam, readers: bool) -> list[PerturbedMask]:
     return masks
 
 
-def _perturbed_masks(exam, config: PerturbationConfig | None, rng: np.random.Generator) -> list[PerturbedMask]:
-    """Perturbations of the reader-1 outline (without the unchanged original, which is ``reader1``)."""
-    if config is None:
-        return []
-    return [m for m in perturb(exam.tumor_mask, config, rng) if m.name != "original"]
+def _perturbed_masks(exam, config: PerturbationConfig | None, rng: np.random.Generator,
+                     failure: Callable[[str, NACResistanceError], None]) -> list[PerturbedMask]:
+    """Perturbations of the reader-1 outline; each one that fails is reported to ``failure`` and skipped."""
+    masks = []
+    for name, step in perturbation_plan(config) if config is not None else ():
+        try:
+            masks.append(step(exam.tumor_mask, rng))
+        except NACResistanceError as error:
+            failure(name, error)
+    return masks
 
 
 def _exam_variants(manifest, i: int, row: Mapping[str, object], readers: bool,
@@ -111,16 +116,16 @@ def _exam_variants(manifest, i: int, row: Mapping[str, object], readers: bool,
     from .. import io
 
     pid, tp = str(row["patient_id"]), str(row.get("timepoint", "baseline"))
+
+    def failure(variant: str, error: NACResistanceError) -> None:
+        failures.append([variant, pid, tp, describe(add_context(error, f"patient {pid}, timepoint {tp}"))])
+
     try:
         exam = io.load_exam(manifest, i)
     except NACResistanceError as error:
-        failures.append(["all", pid, tp, describe(add_context(error, f"patient {pid}, timepoint {tp}"))])
+        failure("all", error)
         return []
-    masks = _reader_masks(exam, readers)
-    try:
-        masks += _perturbed_masks(exam, perturbations, rng)
-    except NACResistanceError as error:
-        failures.append(["perturbations", pid, tp, describe(add_context(error, f"patient {pid}, timepoint {tp}"))])
+    masks = _reader_masks(exam, readers) + _perturbed_masks(exam, perturbations, rng, failure)
     return [(m, exam) for m in masks]
 
 
@@ -139,8 +144,7 @@ def write_variants(manifest, out_dir: str | Path, *, readers: bool = True,
         Also make the ``reader2`` variant (exams without ``segmentation_reader2`` are left out of it).
         The ``reader1`` variant (the unchanged outline) is always made.
     perturbations : PerturbationConfig or None
-        Perturbations of the reader-1 outline (:func:`robustness.perturb`, without its ``original``,
-        which is ``reader1``); None = none.
+        Perturbations of the reader-1 outline (:func:`robustness.perturbation_plan`); None = none.
     timepoints : sequence of str or None
         Only exams at these time points (None = all).
     seed : int
