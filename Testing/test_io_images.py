@@ -183,6 +183,8 @@ def test_read_dce_from_dicom_series_per_phase_and_temporal_positions(tmp_path, r
     np.testing.assert_array_equal(sitk.GetArrayFromImage(dce_one.phases[0]), ramp)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(dce_one.phases[1]), ramp + 10)
     np.testing.assert_allclose(dce_one.phases[1].GetSpacing(), SPACING, atol=1e-5)
+    with pytest.raises(InputFileError, match=r"has only 3 distinct slice positions: it holds several volumes"):
+        read_image(one_series)
 
 
 def test_read_mask_rejects_fractional_labels_and_lists_no_labels(tmp_path):

@@ -11,6 +11,8 @@ from ..errors import InputFileError
 
 SERIES_DESCRIPTION_TAG = "0008|103e"
 """DICOM tag (group|element) of SeriesDescription."""
+IMAGE_POSITION_TAG = "0020|0032"
+"""DICOM tag of ImagePositionPatient."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,25 @@ def read_dicom_series(folder: str | Path, series_uid: str | None = None) -> sitk
     chosen = _choose_series(series, series_uid, folder)
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(list(chosen.files))
+    reader.MetaDataDictionaryArrayUpdateOn()
     try:
-        return reader.Execute()
+        image = reader.Execute()
     except RuntimeError as error:
         raise InputFileError(f"cannot read DICOM series {chosen} in {folder}: {error}") from error
+    _check_one_volume(reader, chosen, folder)
+    return image
+
+
+def _check_one_volume(reader: sitk.ImageSeriesReader, series: DicomSeries, folder: str | Path) -> None:
+    positions = {
+        reader.GetMetaData(i, IMAGE_POSITION_TAG).strip()
+        for i in range(series.n_files) if reader.HasMetaDataKey(i, IMAGE_POSITION_TAG)
+    }
+    if positions and len(positions) < series.n_files:
+        raise InputFileError(
+            f"DICOM series {series} in {folder} has only {len(positions)} distinct slice positions: it holds "
+            "several volumes (for example DCE phases or DWI b-values); read it with read_dce or read_dwi"
+        )
 
 
 def _choose_series(series: list[DicomSeries], series_uid: str | None, folder: str | Path) -> DicomSeries:
