@@ -223,13 +223,19 @@ def _write_tables(out: Path, cache_dir: Path, tasks: Sequence[ExamTask], failure
         [[f.task.patient_id, f.task.timepoint, f.error_type, f.message] for f in failures], columns=FAILURE_COLUMNS
     )
     dictionary = _dictionary(entries)
-    cache.write_atomic(out / FEATURES_FILE, features.to_csv(lineterminator="\n"))
-    cache.write_atomic(out / FAILURES_FILE, failure_frame.to_csv(index=False, lineterminator="\n"))
-    cache.write_atomic(out / DICTIONARY_FILE, dictionary.to_csv(index=False, lineterminator="\n"))
+    write_table(features, out / FEATURES_FILE, index=True)
+    write_table(failure_frame, out / FAILURES_FILE)
+    write_table(dictionary, out / DICTIONARY_FILE)
     logger.info("%s exams in %s, %s failed (%s)", len(features), out / FEATURES_FILE, len(failures),
                 out / FAILURES_FILE)
     return ExtractionResult(features, failure_frame, dictionary, n_cached, n_computed,
                             out / FEATURES_FILE, out / FAILURES_FILE)
+
+
+def write_table(frame: pd.DataFrame, path: Path, *, index: bool = False) -> Path:
+    """Write ``frame`` as CSV atomically (full float precision, ``\\n`` line ends, NaN as empty cell)."""
+    cache.write_atomic(Path(path), frame.to_csv(index=index, lineterminator="\n"))
+    return Path(path)
 
 
 def _feature_frame(entries: Sequence[dict]) -> pd.DataFrame:

@@ -1,0 +1,70 @@
+"""The report's HTML layer: escaping, number formatting, embedded figures, and a clean render in Chromium."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pandas as pd
+import pytest
+
+from NACResistanceLib.report import html
+
+HOSTILE = '<script>console.error("injected")</script><img src=x onerror=alert(1)> & "quotes"'
+
+
+def test_text_from_data_is_escaped_everywhere():
+    frame = pd.DataFrame({"feature": [HOSTILE], "p": [0.0004]}, index=pd.Index([HOSTILE], name=HOSTILE))
+    page = html.page(HOSTILE, html.section("s", HOSTILE, [html.table(frame, HOSTILE, p_columns=["p"]),
+                                                            html.paragraph(HOSTILE)]))
+    assert "<script>" not in page and "<img src=x" not in page
+    assert page.count("&lt;script&gt;console.error(&quot;injected&quot;)&lt;/script&gt;") == 7  # title, h2, caption, th, 2 td, p
+    assert "<td class=\"\">&lt;0.001</td>" in page
+
+
+@pytest.mark.parametrize(("value", "shown"), [(0.0004, "<0.001"), (0.0123, "0.012"), (0.5, "0.500"),
+                                              (float("nan"), "–"), ("0.05", "0.050")])
+def test_p_values_are_printed_as_in_the_seed_paper(value, shown):
+    assert html.format_p(value) == shown
+
+
+def test_figures_are_embedded_png_data_uris():
+    fig = html.new_figure(2, 2)
+    fig.add_subplot(1, 1, 1).plot([0, 1], [0, 1])
+    element = html.figure(fig, "a caption", "alt text")
+    encoded = re.search(r'src="data:image/png;base64,([^"]+)"', element).group(1)
+    assert base64.b64decode(encoded).startswith(b"\x89PNG\r\n\x1a\n")
+    assert "<figcaption>a caption</figcaption>" in element
+
+
+@pytest.mark.slow
+def test_a_page_renders_in_headless_chromium_without_console_errors(tmp_path):
+    from browser import CHROMIUM, INSTALL_HINT, render
+
+    if not CHROMIUM.exists():
+        pytest.fail(INSTALL_HINT)
+    fig = html.new_figure(3, 2)
+    fig.add_subplot(1, 1, 1).plot([0, 1], [1, 0])
+    frame = pd.DataFrame({"feature": [HOSTILE], "auc": [0.81]})
+    body = html.section("s", "Section", [html.table(frame, "caption"), html.figure(fig, "caption", "alt")])
+    path = tmp_path / "page.html"
+    path.write_text(html.page("Test page", body), encoding="utf-8")
+    seen = render(path)
+    assert seen.loaded and seen.title == "Test page"
+    assert seen.problems == ()
+    assert (seen.images_total, seen.images_decoded) == (1, 1)
+
+
+@pytest.mark.slow
+def test_the_browser_check_does_catch_console_errors(tmp_path):
+    from browser import CHROMIUM, INSTALL_HINT, render
+
+    if not CHROMIUM.exists():
+        pytest.fail(INSTALL_HINT)
+    path = tmp_path / "bad.html"
+    path.write_text('<!DOCTYPE html><html><head><link rel="icon" href="data:,"><title>bad</title></head>'
+                    '<body><img src="missing.png"><script>console.error("boom")</script></body></html>')
+    seen = render(path)
+    assert any("console.error: boom" in p for p in seen.problems)
+    assert any("missing.png" in p for p in seen.problems)
+    assert (seen.images_total, seen.images_decoded) == (1, 0)
