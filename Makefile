@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test lint install bench clean
+.PHONY: demo test lint install bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,17 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: lint
+# Headless Chromium for the report rendering test (Testing/test_report_html.py, test_cli_end_to_end.py).
+# Installed with apt only when running as root with apt-get available; otherwise the command is printed.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "headless Chromium is missing: run 'sudo apt-get install -y chromium' (the report tests need it)"; \
+	  fi; }
+
+test: lint browser
 	$(BIN)/python -m pytest -n 2 --durations=15
 
 demo: $(STAMP)
