@@ -121,3 +121,21 @@ def test_real_siemens_mosaic_without_bvalue_tags_is_refused(tmp_path):
     (tmp_path / "dwi.dcm").write_bytes(gzip.decompress(source.read_bytes()))
     with pytest.raises(InputFileError, match=r"no readable diffusion b-value.*\(0018,9087\).*\(0019,100c\) Siemens"):
         read_dwi(tmp_path)
+
+
+def test_slicer_dwi_nrrd_header(tmp_path):
+    """3D Slicer DWI NRRD: b_i = b·|g_i|², directions through the measurement frame and RAS -> LPS."""
+    header = "\n".join([
+        "NRRD0005", "type: float", "dimension: 4", "space: right-anterior-superior", "sizes: 3 2 2 3",
+        "space directions: (-2,0,0) (0,-2,0) (0,0,3) none", "kinds: space space space list", "endian: little",
+        "encoding: raw", "space origin: (0,0,0)", "measurement frame: (0,1,0) (-1,0,0) (0,0,1)",
+        "modality:=DWMRI", "DWMRI_b-value:=1000", "DWMRI_gradient_0000:=0 0 0", "DWMRI_gradient_0001:=1 0 0",
+        "DWMRI_gradient_0002:=0 0 0.8", "data file: dwi.raw", "",
+    ])
+    (tmp_path / "dwi.nhdr").write_text(header)
+    (tmp_path / "dwi.raw").write_bytes(np.arange(36, dtype="<f4").tobytes())
+    dwi = read_dwi(tmp_path / "dwi.nhdr")
+    np.testing.assert_allclose(dwi.bvals, [0.0, 1000.0, 640.0])
+    # measurement-frame column 1 is (0, 1, 0) in RAS: gradient (1, 0, 0) points anterior, i.e. (0, -1, 0) in LPS
+    np.testing.assert_allclose(dwi.bvecs, [[0, 0, 0], [0, -1, 0], [0, 0, 1]], atol=1e-12)
+    assert len(dwi.volumes) == 3 and dwi.volumes[0].GetSize() == (3, 2, 2)

@@ -42,8 +42,9 @@ def read_dwi(source: str | Path | Sequence[str | Path], bvals: Sequence[float] |
     ----------
     source : one 4D NIfTI/NRRD file (volumes on the 4th axis), a sequence of 3D files (one per
         volume, e.g. trace images per b-value), or a DICOM folder of one diffusion series.
-    bvals : (n_volumes,) b-values in s/mm², or the path of an FSL ``bval`` file. ``None`` only for
-        DICOM, where each file's b-value is read from (0018,9087) or the vendor tags of :data:`B_VALUE_TAGS`.
+    bvals : (n_volumes,) b-values in s/mm², or the path of an FSL ``bval`` file. ``None`` for DICOM,
+        where each file's b-value is read from (0018,9087) or the vendor tags of :data:`B_VALUE_TAGS`, and
+        for a Slicer/3D Slicer DWI NRRD, whose header gives ``DWMRI_b-value`` and ``DWMRI_gradient_NNNN``.
     bvecs : path of an FSL ``bvec`` file (3 rows; voxel axes, first axis flipped when the image's
         direction matrix has a positive determinant, as FSL defines it), an ``(n_volumes, 3)`` LPS
         array, or ``None`` for trace-weighted volumes. DICOM: read from (0018,9089) when every file has it.
@@ -67,10 +68,13 @@ def read_dwi(source: str | Path | Sequence[str | Path], bvals: Sequence[float] |
         bvecs = dicom_bvecs if bvecs is None else bvecs
     elif isinstance(source, (str, Path)):
         volumes = split_4d(read_image(source), str(source))
+        if bvals is None and str(source).lower().endswith((".nrrd", ".nhdr")):
+            bvals, header_bvecs = nrrd_gradient_table(Path(source))
+            bvecs = header_bvecs if bvecs is None else bvecs
     else:
         volumes = [read_image(path) for path in source]
     if bvals is None:
-        raise InputFileError(f"DWI {label}: b-values are required (list or FSL bval file) for image files")
+        raise InputFileError(f"DWI {label}: b-values are required (list or FSL bval file) for this source")
     b = _read_numbers(bvals).ravel() if isinstance(bvals, (str, Path)) else np.asarray(bvals, dtype=float)
     _check_same_grid(volumes, label)
     if b.size != len(volumes):
@@ -200,3 +204,49 @@ def _read_files(files: list[str]) -> sitk.Image:
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(files)
     return reader.Execute()
+
+
+NRRD_SPACES = {
+    "left-posterior-superior": np.eye(3),
+    "right-anterior-superior": np.diag([-1.0, -1.0, 1.0]),
+    "left-anterior-superior": np.diag([1.0, -1.0, 1.0]),
+}
+"""NRRD world spaces we accept, as the matrix taking their coordinates to LPS."""
+
+
+def nrrd_gradient_table(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """b-values (s/mm²) and LPS unit directions from a DWI NRRD header (the 3D Slicer convention).
+
+    ``b_i = DWMRI_b-value · |g_i|²`` and ``direction_i = M · g_i / |g_i|`` with ``M`` the measurement
+    frame (its vectors are the columns) followed by the header's ``space`` into LPS.
+    """
+    fields = _nrrd_header(path)
+    if "DWMRI_b-value" not in fields:
+        raise InputFileError(f"NRRD {path} has no DWMRI_b-value in its header; pass the b-values explicitly")
+    keys = sorted(k for k in fields if k.startswith("DWMRI_gradient_"))
+    gradients = np.array([[float(x) for x in fields[k].split()] for k in keys])
+    space = fields.get("space", "left-posterior-superior")
+    if space not in NRRD_SPACES:
+        raise InputFileError(f"NRRD {path}: space {space!r} is not one of {sorted(NRRD_SPACES)}")
+    frame = np.eye(3)
+    if "measurement frame" in fields:
+        columns = [[float(x) for x in vector.strip("()").split(",")] for vector in fields["measurement frame"].split()]
+        frame = np.array(columns).T
+    norms = np.linalg.norm(gradients, axis=1)
+    bvals = float(fields["DWMRI_b-value"]) * norms**2
+    directions = (NRRD_SPACES[space] @ frame @ gradients.T).T
+    return bvals, np.divide(directions, norms[:, None], out=np.zeros_like(directions), where=norms[:, None] > 0)
+
+
+def _nrrd_header(path: Path) -> dict[str, str]:
+    """``field: value`` and ``key:=value`` lines of an NRRD header (up to the first blank line)."""
+    fields: dict[str, str] = {}
+    with open(path, "rb") as handle:
+        for raw in handle:
+            line = raw.decode("latin-1").rstrip("\r\n")
+            if not line:
+                break
+            key, sep, value = line.partition(":=") if ":=" in line else line.partition(": ")
+            if sep and not line.startswith("#"):
+                fields[key.strip()] = value.strip()
+    return fields
