@@ -232,3 +232,23 @@ def test_radiomics_of_roi_phase_and_adc_map_equal_direct_calls(tmp_path, rng):
     adc_prepared = preprocessing.preprocess(analysis.maps["adc"], exam.tumor_mask)
     adc_direct = features.extract(adc_prepared.image, adc_prepared.mask, params)
     assert analysis.features["adc_original_firstorder_Mean"] == pytest.approx(adc_direct["original_firstorder_Mean"], rel=1e-12)
+
+
+def test_scanner_adc_map_when_no_dwi():
+    """Without DWI the ADC statistics come from the scanner map (mm²/s); kurtosis and DCE still work."""
+    adc = np.full((10, 16, 16), 2.0e-3)
+    adc[3:7, 4:10, 4:10] = 0.8e-3  # the tumour on the 2 mm grid
+    adc[3:7, 4:10, 11:15] = 1.6e-3  # the reference region
+    exam = synthetic_exam(dwi=None, adc=image(adc, (2.0, 2.0, 2.0), origin=(0.5, 0.5, 0.0)))
+    analysis = pipeline.analyze_exam(exam, NO_RADIOMICS)
+    assert analysis.features["adc_mean"] == pytest.approx(0.8e-3) and analysis.features["adc_rADC"] == pytest.approx(0.5)
+    assert "dki_mk_roi" not in analysis.features and "dce_ser_mean" in analysis.features
+    assert any("scanner ADC map" in w for w in analysis.warnings)
+
+
+def test_missing_dce_gives_warnings_and_empty_curves():
+    analysis = pipeline.analyze_exam(synthetic_exam(dce=None), {"radiomics": True})
+    assert analysis.curves.empty and analysis.curves.columns.tolist() == ["time_s", "tumor", "reference"]
+    assert not any(name.startswith("dce_") or name.startswith("original_") for name in analysis.features)
+    assert sum("no DCE series" in w for w in analysis.warnings) == 2
+    assert analysis.features["dki_mk_roi"] == pytest.approx(TRUTH["tumor"][1], rel=1e-9)
