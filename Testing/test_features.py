@@ -9,7 +9,7 @@ import pytest
 import SimpleITK as sitk
 import yaml
 
-from NACResistanceLib.errors import ConfigError
+from NACResistanceLib.errors import ConfigError, ImageError
 from NACResistanceLib.features import SEED_PARAMS, extract, params_hash
 from NACResistanceLib.preprocessing import preprocess
 
@@ -112,3 +112,9 @@ def test_mask_file_with_segment_name(tmp_path, data_dir):
     assert by_name["original_firstorder_Mean"] == pytest.approx(131.12587412587413, rel=1e-12)  # baseline_firstorder.csv
     with pytest.raises(ConfigError, match=r"label must be an integer label value for an in-memory mask, got 'tumor'"):
         extract(sitk.ReadImage(str(image)), label_map, params, label="tumor")
+
+
+def test_label_absent_from_an_in_memory_mask(breast1):
+    params = {"setting": {"binWidth": 0.05}, "imageType": {"Original": {}}, "featureClass": {"firstorder": None}}
+    with pytest.raises(ImageError, match=r"pyradiomics could not extract label 2: .*Label \(2\) not present in mask"):
+        extract(breast1.image, breast1.mask, params, label=2)
