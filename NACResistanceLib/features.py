@@ -82,6 +82,8 @@ def extract(image: sitk.Image | str | Path, mask: sitk.Image | str | Path, param
     ------
     ConfigError
         If the parameters are not a valid pyradiomics configuration (the message names the file).
+    InputFileError
+        If an image or mask file cannot be read, or the segment is not in the mask file.
     ImageError
         If pyradiomics rejects the image/mask pair (for example an empty label or a geometry mismatch).
     """
@@ -93,7 +95,7 @@ def extract(image: sitk.Image | str | Path, mask: sitk.Image | str | Path, param
     elif not isinstance(label, int):
         raise ConfigError(f"label must be an integer label value for an in-memory mask, got {label!r}")
     with pyradiomics_context() as radiomics:
-        extractor = _make_extractor(radiomics, parameters, params_source)
+        extractor = _make_extractor(parameters, params_source)
         try:
             result = extractor.execute(image, mask, label=roi_label)
         except (ValueError, RuntimeError) as error:
@@ -203,7 +205,7 @@ def _load_params(params: str | Path | Mapping) -> tuple[dict[str, Any], str]:
     return parameters, source
 
 
-def _make_extractor(radiomics: Any, parameters: dict[str, Any], source: str) -> Any:
+def _make_extractor(parameters: dict[str, Any], source: str) -> Any:
     from radiomics.featureextractor import RadiomicsFeatureExtractor
 
     try:
