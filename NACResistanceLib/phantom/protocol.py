@@ -54,7 +54,7 @@ class PhantomProtocol:
     flip_angle_deg: float = 12.0
     """Flip angle of the DCE sequence, degrees."""
     dce_noise_sd: float = 4.0
-    """Standard deviation of the Gaussian noise added to each DCE phase, signal units (FGT pre-contrast ~ 190)."""
+    """Standard deviation of the Rician noise (per channel) of each DCE phase, signal units (FGT pre-contrast ~ 48)."""
     bvalues: tuple[float, ...] = (0.0, 800.0, 1000.0)
     """Trace-weighted b-values, s/mm² (seed: 0, 800, 1000; add 1500 and 2000 with ``extra_bvalues``)."""
     dwi_snr: float = 40.0
