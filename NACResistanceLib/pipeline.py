@@ -288,8 +288,12 @@ def score_exam(exam: Exam, model: Any, config: AnalysisConfig | Mapping[str, Any
     """Analyse ``exam`` with the model's own analysis configuration (unless ``config`` is given) and predict.
 
     The model row is ``analysis.features`` plus ``exam.clinical``; ``model.predict(row)`` gives the prediction.
+    A ``config`` that differs from the model's adds a warning: the features may not match the training.
     """
     analysis = analyze_exam(exam, model.analysis_config if config is None else config, progress=progress)
+    if config is not None and analysis.provenance["analysis_config"] != load_analysis_config(model.analysis_config).to_dict():
+        analysis = dataclasses.replace(analysis, warnings=analysis.warnings + (
+            "the analysis configuration differs from the one the model was trained with (model.analysis_config)",))
     row = {**analysis.features, **dict(exam.clinical)}
     return ExamScore(analysis=analysis, prediction=model.predict(row))
 

@@ -168,6 +168,8 @@ def test_score_exam_with_study_model_file(tmp_path):
     assert score.prediction.probability == pytest.approx(expected, rel=1e-12)
     assert score.prediction.predicted_class == ("resistant" if expected >= 0.5 else "sensitive")
     assert isinstance(score.analysis.curves, pd.DataFrame)
+    other = pipeline.score_exam(synthetic_exam(), loaded, {**NO_RADIOMICS, "map_margin_mm": 4.0})
+    assert any("differs from the one the model was trained with" in w for w in other.analysis.warnings)
 
 
 def directional_dwi() -> DwiSeries:
