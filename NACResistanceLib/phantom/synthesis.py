@@ -77,24 +77,28 @@ def make_exam(
     outline = reader_one(state.anatomy, dce_sample.points, dce_sample.tissues)
     outline2 = None
     if protocol.second_reader:
-        reader_rng = stream(seed, patient_index, "reader2", timepoint)
-        outline2 = reader_two(state.anatomy, dce_sample.points, dce_sample.tissues, reader_rng)
+        outline2 = reader_two(state.anatomy, dce_sample.points, dce_sample.tissues,
+                              stream(seed, patient_index, "reader2", timepoint))
     grid = protocol.dce_grid
     segmentation = to_image(outline, grid, sitk.sitkUInt8)
     segmentation2 = None if outline2 is None else to_image(outline2, grid, sitk.sitkUInt8)
-    exam = Exam(
-        patient_id=state.patient.patient_id, tumor_mask=_binary(segmentation, TUMOR_LABEL),
-        dce=dce, dwi=dwi, adc=None if adc is None else sitk.Cast(adc, sitk.sitkFloat64) * 1e-6,
-        reference_mask=_binary(segmentation, REFERENCE_LABEL),
-        tumor_mask_reader2=None if segmentation2 is None else _binary(segmentation2, TUMOR_LABEL),
-        timepoint=timepoint, exam_date=state.exam_date,
-        clinical={name: state.patient.clinical[name] for name in CLINICAL_COLUMNS},
-    )
+    exam = _exam(state, dce, dwi, adc, segmentation, segmentation2)
     truth = exam_truth(state, protocol, dce_sample, dwi_sample, (outline, outline2), clean_tumor, dwi.bvals)
     truth.update({f"tumor_tic_{k}": float(v) for k, v in enumerate(tumor_curve)})
     return SyntheticExam(exam, truth, state.patient, segmentation, segmentation2,
                          to_image(dce_sample.tissues, grid, sitk.sitkUInt8),
                          to_image(dwi_sample.tissues, protocol.dwi_grid, sitk.sitkUInt8), adc)
+
+
+def _exam(state: _State, dce, dwi, adc, segmentation: sitk.Image, segmentation2: sitk.Image | None) -> Exam:
+    return Exam(
+        patient_id=state.patient.patient_id, tumor_mask=_binary(segmentation, TUMOR_LABEL),
+        dce=dce, dwi=dwi, adc=None if adc is None else sitk.Cast(adc, sitk.sitkFloat64) * 1e-6,
+        reference_mask=_binary(segmentation, REFERENCE_LABEL),
+        tumor_mask_reader2=None if segmentation2 is None else _binary(segmentation2, TUMOR_LABEL),
+        timepoint=state.timepoint, exam_date=state.exam_date,
+        clinical={name: state.patient.clinical[name] for name in CLINICAL_COLUMNS},
+    )
 
 
 def _state(patient_index: int, seed: int, timepoint: str) -> _State:
