@@ -373,8 +373,8 @@ class ProgressDialog:
 class NACResistanceLogic(ScriptedLoadableModuleLogic):
     """MRML <-> numpy conversion and one library call per action; usable without the Widget.
 
-    Batch use (``Slicer --no-main-window --python-script``): see ``scoreNodes``, ``scoreManifestRow``,
-    ``runCohort`` and ``examples/slicer_batch.py``.
+    Batch use (``Slicer --no-main-window --python-script``): see ``scoreNodes``, ``analyzeNodes``,
+    ``scoreManifestRow``, ``runCohort``, ``extractCohort`` and ``examples/slicer_batch.py``.
     """
 
     def __init__(self) -> None:
@@ -515,11 +515,24 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
         exam = io.load_exam(io.read_manifest(manifestPath), row)
         return pipeline.score_exam(exam, self.loadModel(modelPath), progress=progress)
 
-    def runCohort(self, manifestPath: str, outDir: str, configPath=None, jobs: int = 1, progress=None):
-        """Batch: the ``nacresistance extract`` step on a whole manifest; writes the same files.
+    def runCohort(self, manifestPath: str, outDir: str, modelPath=None, jobs: int = 1) -> int:
+        """Batch: ``nacresistance predict MODEL MANIFEST --out OUT_DIR`` (the command line itself).
 
-        ``jobs=1`` analyses in Slicer's process (worker processes need a plain Python interpreter).
+        Writes the same files as the command line: ``extraction/`` (features, failures, cache) and
+        ``predictions.csv``, ``contributions.csv``. ``modelPath=None`` uses the demo model. Returns the
+        command's exit code (0 success, 1 some exams failed, 2 error). Inside Slicer keep ``jobs=1``.
         """
+        from NACResistanceLib import cli
+        from NACResistanceLib.errors import InputFileError
+
+        model, manifest = str(modelPath or self.defaultModelPath()), str(manifestPath)
+        for path in (model, manifest):
+            if not os.path.isfile(path):
+                raise InputFileError(f"file not found: {path}")
+        return cli.main(["predict", model, manifest, "--out", str(outDir), "--jobs", str(jobs), "--progress", "log"])
+
+    def extractCohort(self, manifestPath: str, outDir: str, configPath=None, jobs: int = 1, progress=None):
+        """Batch: the ``nacresistance extract`` step (features.csv, failures.csv, feature_dictionary.csv, cache/)."""
         from NACResistanceLib.cohort import run_extraction
 
         return run_extraction(manifestPath, outDir, configPath, jobs=jobs, progress=progress)

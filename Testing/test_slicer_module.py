@@ -209,7 +209,8 @@ def test_every_library_name_the_scripts_use_exists(path):
     refs = _library_references(path)
     missing = sorted(f"{m}.{a}" for m, a in refs if importlib.util.find_spec(m) is not None and not _exists(m, a))
     missing += sorted(m for m, _ in refs if importlib.util.find_spec(m) is None)
-    assert refs and not missing, f"{path.name} uses names NACResistanceLib does not have: {missing}"
+    assert refs or path != MODULE_FILE
+    assert not missing, f"{path.name} uses names NACResistanceLib does not have: {missing}"
 
 
 def test_cmake_lists_match_the_files_on_disk_both_ways():

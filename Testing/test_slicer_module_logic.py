@@ -249,7 +249,7 @@ def test_result_nodes_carry_units_maps_colours_and_curves(loaded):
     module, scene = loaded
     scene.Clear()
     exam = phantom.make_exam(0, 3, phantom.PhantomProtocol.small()).exam
-    analysis = pipeline.analyze_exam(exam)
+    analysis = pipeline.analyze_exam(exam, {"radiomics": False})
     contributions = pd.DataFrame({"term": ["intercept", "adc_mean"], "value": [1.0, 1.1e-3],
                                   "coefficient": [-1.0, -800.0], "contribution": [-1.0, -0.88]})
     score = SimpleNamespace(analysis=analysis, prediction=SimpleNamespace(contributions=contributions))
@@ -298,3 +298,37 @@ def test_dce_sequence_index_in_ms_gives_times_in_s_and_bad_inputs_are_refused(lo
         module.dwiArrays(None, nodes, [0.0, 800.0])
     with pytest.raises(ImageError, match="not all on one grid"):
         module.dceArrays(None, [nodes[0], _volume(scene, 5.0, np.diag([-2.0, -1.0, 2.0, 1.0]))], [0.0, 60.0])
+
+
+@pytest.mark.slow
+def test_apply_path_scores_like_the_library(loaded, tmp_path):
+    """Panel state -> Logic.scoreParameterNode == pipeline.score_exam on the in-memory exam, same model."""
+    import json
+
+    from NACResistanceLib import models, phantom, pipeline
+
+    module, scene = loaded
+    scene.Clear()
+    model = models.make_model("test model", -1.0, [("er_positive", -0.7), ("age_years", 0.01), ("dki_rMK", 0.9)],
+                              radscore=None, threshold=0.3,
+                              training={"data": "hand-written test model", "n_patients": 1, "n_resistant": 0},
+                              analysis_config={"radiomics": False})  # the model's own config: quick analysis
+    model_path = models.save(model, tmp_path / "model.json")
+    exam = phantom.make_exam(0, 3, phantom.PhantomProtocol.small()).exam
+    nodes = module.examToNodes(exam)
+    p = SimpleNamespace(
+        patientID=exam.patient_id, dceSequence=None, dcePhaseVolumes=nodes["dcePhases"],
+        dceTimes=", ".join(f"{t:g}" for t in exam.dce.times_s), roiPhase=exam.dce.roi_phase, dwiSequence=None,
+        dwiVolume=None, dwiPerBVolumes=nodes["dwiVolumes"], bValues="0, 800, 1000", adcVolume=nodes["adc"],
+        adcUnit="mm^2/s", segmentation=nodes["segmentation"], tumorSegmentID=nodes["tumorSegmentID"],
+        referenceSegmentID=nodes["referenceSegmentID"], modelPath=model_path,
+        clinicalJson=json.dumps({"er": str(exam.clinical["er"]), "age_years": str(exam.clinical["age_years"])}),
+        outputTable=None, contributionsTable=None, curvesTable=None, curvesChart=None)
+    logic = module.NACResistanceLogic()
+    assert [s.name for s in logic.clinicalInputs(logic.loadModel(model_path))] == ["er", "age_years"]
+    score = logic.scoreParameterNode(p)
+    expected = pipeline.score_exam(exam, model).prediction
+    assert score.prediction.probability == pytest.approx(expected.probability, rel=1e-12)
+    assert score.prediction.predicted_class == expected.predicted_class
+    assert list(p.contributionsTable.table.columns[0].values) == ["(intercept)", "er_positive", "age_years", "dki_rMK"]
+    assert logic.predictionText(score.prediction).startswith(f"Probability of resistance {expected.probability:.2f}")

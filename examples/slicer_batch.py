@@ -10,10 +10,11 @@ Run with Slicer's own Python and application context (the scene exists, no windo
         --python-script examples/slicer_batch.py --manifest cohort/manifest.csv --row 0 --out out/one
 
 ``--example`` builds one synthetic exam as scene nodes (as the panel's "Load synthetic example"
-button does), scores it through the Logic and saves the values table. ``--manifest`` alone runs the
-``nacresistance extract`` step on the whole cohort and writes the same files as the command line.
-With ``--row`` it scores one exam of the manifest with the model (``--model``, default: the demo
-model trained on synthetic data). Missing Python packages are installed first. Research use only.
+button does), scores it through the Logic and saves the values table. ``--manifest`` alone scores
+every exam of the cohort with ``nacresistance predict`` and writes the same files as the command
+line (``extraction/``, ``predictions.csv``, ``contributions.csv``). With ``--row`` it scores one
+exam of the manifest. The model is ``--model`` or the demo model (trained on synthetic data).
+Missing Python packages are installed first. Research use only.
 """
 
 from __future__ import annotations
@@ -55,15 +56,6 @@ def score_manifest_row(logic, manifest: Path, row: int, model: Path | None, out:
     score.prediction.contributions.to_csv(out / "contributions.csv", index=False)
 
 
-def extract_cohort(logic, manifest: Path, out: Path) -> int:
-    """The ``nacresistance extract`` step: features.csv, failures.csv, feature_dictionary.csv, cache/."""
-    from NACResistanceLib.cohort.progress import LogProgress
-
-    result = logic.runCohort(str(manifest), str(out), jobs=1, progress=LogProgress())
-    print(f"features: {result.features_path} ({len(result.features)} exams)")
-    return 0 if result.ok else 1
-
-
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = parse_arguments(argv)
@@ -78,7 +70,7 @@ def main(argv: list[str]) -> int:
     if args.row is not None:
         score_manifest_row(logic, args.manifest, args.row, args.model, args.out)
         return 0
-    return extract_cohort(logic, args.manifest, args.out)
+    return logic.runCohort(str(args.manifest), str(args.out), modelPath=args.model, jobs=1)
 
 
 if __name__ == "__main__":
