@@ -22,7 +22,9 @@ MODULE_FILE = ROOT / "NACResistance" / "NACResistance.py"
 UI_FILE = ROOT / "NACResistance" / "Resources" / "UI" / "NACResistance.ui"
 REQUIREMENTS = ROOT / "NACResistance" / "Resources" / "requirements.txt"
 SCRIPTS_USING_LIBRARY = [MODULE_FILE, ROOT / "examples" / "slicer_batch.py"]
-SCENE_WIDGETS = {"qMRMLNodeComboBox", "qMRMLCheckableNodeComboBox", "qMRMLSegmentSelectorWidget", "qMRMLTableView"}
+SCENE_WIDGETS = {"qMRMLNodeComboBox", "qMRMLCheckableNodeComboBox", "qMRMLSegmentSelectorWidget"}
+"""Widgets that list scene nodes and need the scene. The contributions qMRMLTableView gets no scene on
+purpose: with a scene it also needs a table view node (qMRMLTableView.h); it shows one table node."""
 SLICER_BUNDLED = {"numpy", "scipy", "simpleitk"}
 """Library dependencies that every supported Slicer (5.8-5.12) ships, so requirements.txt omits them."""
 FIX = "run: python tools/update_cmake_lists.py"
