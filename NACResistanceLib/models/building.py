@@ -103,7 +103,7 @@ def fit_models(design: pd.DataFrame, y, feature_names: Sequence[str], *, setting
     training = {"data": "unspecified", **(training or {}), "n_patients": int(y.size), "n_resistant": int(y.sum())}
     funnel = SelectionFunnel(selection, leading_steps, random_state).fit(design[list(feature_names)], y)
     rad = RadScore(funnel.intercept_, tuple(zip(funnel.selected_, funnel.coef_.tolist())),
-                   funnel.lasso_.lambda_chosen)
+                   funnel.lasso_.lambda_chosen if funnel.lasso_ is not None else None)
     full = design.assign(**{RAD_SCORE: rad.compute(design)})
     univariate = clinical_pool(design, y, settings)
     pool = list(univariate.loc[univariate["in_pool"], "variable"])

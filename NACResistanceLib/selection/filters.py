@@ -73,6 +73,11 @@ def univariate_wald_p(X: np.ndarray, y: np.ndarray, iterations: int = 30) -> np.
     ybar = y.mean()
     b0 = np.full(x.shape[1], np.log(ybar / (1 - ybar)))
     b1 = np.zeros(x.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return _batched_newton(x, y, b0, b1, iterations)
+
+
+def _batched_newton(x, y, b0, b1, iterations) -> np.ndarray:
     for _ in range(iterations):
         p = sigmoid(b0 + x * b1)
         w = p * (1 - p)
@@ -86,8 +91,7 @@ def univariate_wald_p(X: np.ndarray, y: np.ndarray, iterations: int = 30) -> np.
     w = p * (1 - p)
     h00, h01, h11 = w.sum(axis=0), (w * x).sum(axis=0), (w * x * x).sum(axis=0)
     se = np.sqrt(h00 / (h00 * h11 - h01**2))
-    with np.errstate(invalid="ignore"):
-        pvalue = 2 * sps.norm.sf(np.abs(b1 / se))
+    pvalue = 2 * sps.norm.sf(np.abs(b1 / se))
     return np.where(np.isfinite(pvalue), pvalue, 1.0)
 
 

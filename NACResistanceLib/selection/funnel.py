@@ -57,6 +57,9 @@ class SelectionSettings:
 class SelectionFunnel:
     """Estimator running the funnel; ``fit`` records each step in ``steps_``.
 
+    When no feature survives the filters, ``lasso_`` is None and the Rad-score is the constant
+    intercept-only log-odds (recorded in ``steps_``; a bootstrap replicate can legitimately end so).
+
     Parameters
     ----------
     settings : SelectionSettings
@@ -91,15 +94,18 @@ class SelectionFunnel:
             kept = list(rule(current, y))
             records.append(_record(name, current.columns, kept))
             current = current[kept]
-        if current.shape[1] == 0:
-            raise StatisticsInputError(f"no feature is left for LASSO after step {records[-1].name!r}")
-        self.lasso_ = lasso_cv(current, y, n_folds=s.n_folds, random_state=self.random_state,
-                               choice=s.lasso_choice, n_lambda=s.n_lambda)
-        records.append(_record("lasso", current.columns, list(self.lasso_.selected)))
+        if current.shape[1] == 0:  # nothing left: an empty Rad-score (the intercept-only log-odds)
+            self.lasso_ = None
+            self.coef_ = pd.Series(dtype=float)
+            self.intercept_ = float(np.log(y.mean() / (1 - y.mean())))
+        else:
+            self.lasso_ = lasso_cv(current, y, n_folds=s.n_folds, random_state=self.random_state,
+                                   choice=s.lasso_choice, n_lambda=s.n_lambda)
+            self.coef_ = self.lasso_.coef_[list(self.lasso_.selected)]
+            self.intercept_ = self.lasso_.intercept_
+        self.selected_ = tuple(self.coef_.index)
+        records.append(_record("lasso", current.columns, list(self.selected_)))
         self.steps_ = tuple(records)
-        self.coef_ = self.lasso_.coef_[list(self.lasso_.selected)]
-        self.intercept_ = self.lasso_.intercept_
-        self.selected_ = self.lasso_.selected
         return self
 
     def rad_score(self, X: pd.DataFrame) -> pd.Series:

@@ -49,19 +49,26 @@ def hosmer_lemeshow(y_true, prob, groups: int = 10) -> HosmerLemeshow:
     external cohort.
     """
     y, p = _check_prob(y_true, prob)
-    breaks = np.unique(np.quantile(p, np.linspace(0, 1, groups + 1)))
-    if breaks.size < 3:
+    table = _group_table(y, p, groups)
+    if len(table) < 3:
         raise StatisticsInputError("Hosmer-Lemeshow needs at least 3 distinct probability groups")
+    n, obs1, exp1 = (table[c].to_numpy(dtype=float) for c in ("n", "observed", "expected"))
+    chi2 = np.sum((obs1 - exp1) ** 2 / exp1 + ((n - obs1) - (n - exp1)) ** 2 / (n - exp1))
+    df = len(table) - 2
+    return HosmerLemeshow(float(chi2), int(df), float(sps.chi2.sf(chi2, df)), table)
+
+
+def _group_table(y: np.ndarray, p: np.ndarray, groups: int) -> pd.DataFrame:
+    """Quantile groups of ``p`` as ResourceSelection forms them: group, n, observed, expected."""
+    breaks = np.unique(np.quantile(p, np.linspace(0, 1, groups + 1)))
+    if breaks.size < 2:
+        return pd.DataFrame({"group": [1], "n": [y.size], "observed": [y.sum()], "expected": [p.sum()]})
     group = np.clip(np.searchsorted(breaks, p, side="left"), 1, None) - 1
     n_groups = breaks.size - 1
-    n = np.bincount(group, minlength=n_groups).astype(float)
-    obs1 = np.bincount(group, weights=y, minlength=n_groups)
-    exp1 = np.bincount(group, weights=p, minlength=n_groups)
-    chi2 = np.sum((obs1 - exp1) ** 2 / exp1 + ((n - obs1) - (n - exp1)) ** 2 / (n - exp1))
-    df = n_groups - 2
-    table = pd.DataFrame({"group": np.arange(1, n_groups + 1), "n": n.astype(int),
-                          "observed": obs1, "expected": exp1})
-    return HosmerLemeshow(float(chi2), int(df), float(sps.chi2.sf(chi2, df)), table)
+    return pd.DataFrame({"group": np.arange(1, n_groups + 1),
+                         "n": np.bincount(group, minlength=n_groups),
+                         "observed": np.bincount(group, weights=y, minlength=n_groups),
+                         "expected": np.bincount(group, weights=p, minlength=n_groups)})
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,8 @@ def binned_calibration(y_true, prob, bins: int = 10) -> pd.DataFrame:
     DataFrame
         Columns ``group``, ``n``, ``predicted`` (mean p), ``observed`` (event fraction).
     """
-    table = hosmer_lemeshow(y_true, prob, groups=bins).table
+    y, p = _check_prob(y_true, prob)
+    table = _group_table(y, p, bins)
     return pd.DataFrame({"group": table["group"], "n": table["n"],
                          "predicted": table["expected"] / table["n"],
                          "observed": table["observed"] / table["n"]})

@@ -1,0 +1,533 @@
+"""The whole study of the seed paper: labels -> temporal split -> selection -> three models -> validation.
+
+``run_study(features, cohort)`` returns a :class:`StudyResult` holding Tables 1-6, the selection
+funnel, the LASSO path and CV curve, ROC / calibration / decision curves (tidy long DataFrames), the
+bootstrap optimism, the 10-fold CV and the three :class:`~NACResistanceLib.models.StudyModel`.
+Defaults live in ``NACResistanceLib/params/study.yaml``. Research use only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import RESEARCH_USE_ONLY
+from .clinical import encode_clinical, normalise_codes
+from .errors import CancelledError, ClinicalDataError, ConfigError, ManifestError
+from .labels import ResistanceRule, label_cohort
+from .models import FittedModels, ModelSettings, StudyModel, fit_logistic, fit_models, save
+from .models.validation import PipelineTask, apparent_performance, bootstrap_optimism, cross_validate
+from .selection import LeadingStep, SelectionSettings
+from .stats.bootstrap import bootstrap_performance
+from .stats.logit import sigmoid
+from .stats.performance import CohortPerformance, evaluate_cohort
+from .stats.roc import unpaired_auc_test
+from .stats.tables import comparison_table
+
+DEFAULTS_FILE = Path(__file__).parent / "params" / "study.yaml"
+Progress = Callable[[str, float], bool]
+
+
+@dataclass(frozen=True)
+class ValidationSettings:
+    """Validation settings (see the ``validation`` section of params/study.yaml)."""
+
+    n_boot_optimism: int = 1000
+    n_boot_performance: int = 1000
+    cv_folds: int = 10
+    workers: int = 1
+    hosmer_lemeshow_groups: int = 10
+    dca_thresholds: tuple[float, float, float] = (0.01, 0.99, 0.01)
+    proportion_ci: str = "wilson"
+    level: float = 0.95
+
+    def thresholds(self) -> np.ndarray:
+        """Decision-curve thresholds start..stop (inclusive) by step."""
+        start, stop, step = self.dca_thresholds
+        return np.round(np.arange(start, stop + step / 2, step), 10)
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Everything ``run_study`` needs besides the data; build it with :func:`load_study_config`."""
+
+    split_date: str
+    timepoint: str
+    data_description: str
+    resistance: ResistanceRule
+    selection: SelectionSettings
+    models: ModelSettings
+    validation: ValidationSettings
+    table3_features: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (YAML/JSON-ready) of the configuration."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+
+SECTIONS = {"resistance": ResistanceRule, "selection": SelectionSettings, "models": ModelSettings,
+            "validation": ValidationSettings}
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"cannot read study file {path}: {error}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"study file {path} must hold a mapping of keys to values")
+    return data
+
+
+def _merge(defaults: dict, overrides: Mapping, label: str, prefix: str = "") -> None:
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise ConfigError(f"unknown study key(s) {[prefix + k for k in unknown]} in {label}; "
+                          f"known: {sorted(prefix + k for k in defaults)}")
+    for key, value in overrides.items():
+        if isinstance(defaults[key], dict):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"study key {prefix + key} in {label} must be a mapping, got {value!r}")
+            _merge(defaults[key], value, label, f"{prefix}{key}.")
+        else:
+            defaults[key] = value
+
+
+def _section(cls, values: dict):
+    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return cls(**converted)
+
+
+def load_study_config(source: str | Path | Mapping[str, Any] | None = None) -> StudyConfig:
+    """Defaults of ``params/study.yaml`` overridden by ``source`` (YAML file, mapping, or None).
+
+    Raises
+    ------
+    ConfigError
+        Unknown key, wrong type or value; the message names the key and the source.
+    """
+    values = _read_yaml(DEFAULTS_FILE)
+    label = "<dict>"
+    if isinstance(source, (str, Path)):
+        label, source = str(source), _read_yaml(Path(source))
+    _merge(values, dict(source or {}), label)
+    try:
+        pd.Timestamp(str(values["split_date"]))
+        sections = {name: _section(cls, values[name]) for name, cls in SECTIONS.items()}
+        config = StudyConfig(str(values["split_date"]), str(values["timepoint"]), str(values["data_description"]),
+                             table3_features=tuple(values["table3_features"]), **sections)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"invalid study configuration in {label}: {error}") from None
+    _check(config, label)
+    return config
+
+
+def _check(config: StudyConfig, label: str) -> None:
+    checks = [
+        ("selection.lasso_choice", config.selection.lasso_choice in ("min", "1se")),
+        ("selection.correlation_threshold", 0 < config.selection.correlation_threshold <= 1),
+        ("models.p_enter", 0 < config.models.p_enter < 1),
+        ("models.p_remove", 0 < config.models.p_remove < 1),
+        ("validation.proportion_ci", config.validation.proportion_ci in ("wilson", "beta")),
+        ("validation.level", 0 < config.validation.level < 1),
+        ("validation.workers", config.validation.workers >= 1),
+        ("validation.n_boot_optimism", config.validation.n_boot_optimism >= 0),
+    ]
+    bad = [key for key, ok in checks if not ok]
+    if bad:
+        raise ConfigError(f"invalid value of study key(s) {bad} in {label}")
+
+
+# ------------------------------------------------------------------------------------------ data preparation
+@dataclass(frozen=True)
+class _Data:
+    rows: pd.DataFrame
+    """Manifest rows of the chosen time point, indexed by patient_id, codes normalised."""
+    labels: pd.DataFrame
+    """Per patient: cohort, exam_date, rcb_index, rcb_class, shrinkage, resistant, criterion."""
+    design: pd.DataFrame
+    """Encoded clinical variables + numeric features, indexed by patient_id."""
+    feature_names: tuple[str, ...]
+    exclusions: pd.DataFrame
+    leading: tuple[LeadingStep, ...]
+    warnings: tuple[str, ...]
+
+    def part(self, cohort: str) -> pd.Index:
+        return self.labels.index[self.labels["cohort"] == cohort]
+
+
+def _feature_table(features: pd.DataFrame, timepoint: str) -> pd.DataFrame:
+    if isinstance(features.index, pd.MultiIndex):
+        if "timepoint" in features.index.names:
+            features = features.xs(timepoint, level="timepoint")
+        features.index = features.index.get_level_values(0)
+    elif "patient_id" in features.columns:
+        features = features.set_index("patient_id")
+    features.index = features.index.astype(str)
+    if features.index.duplicated().any():
+        raise ManifestError(f"feature table has duplicate rows for patients "
+                            f"{sorted(set(features.index[features.index.duplicated()]))[:5]}")
+    return features
+
+
+def _manifest_rows(cohort: pd.DataFrame, timepoint: str) -> pd.DataFrame:
+    rows = cohort
+    if "timepoint" in rows:
+        rows = rows[rows["timepoint"].fillna("baseline").astype(str) == timepoint]
+    rows = rows.assign(patient_id=rows["patient_id"].astype(str))
+    if rows["patient_id"].duplicated().any():
+        raise ManifestError(f"manifest has several {timepoint!r} rows for patients "
+                            f"{sorted(set(rows.loc[rows['patient_id'].duplicated(), 'patient_id']))[:5]}")
+    if rows.empty:
+        raise ManifestError(f"the manifest has no rows with timepoint {timepoint!r}")
+    return rows.set_index("patient_id", drop=False)
+
+
+def _labels(rows: pd.DataFrame, config: StudyConfig) -> pd.DataFrame:
+    labels = label_cohort(rows, config.resistance).set_index("patient_id")
+    dates = pd.to_datetime(rows["exam_date"], format="%Y-%m-%d", errors="coerce")
+    if dates.isna().any():
+        raise ManifestError(f"patients {list(rows.index[dates.isna()])[:5]}: exam_date must be YYYY-MM-DD")
+    split = pd.Timestamp(config.split_date)
+    labels.insert(0, "exam_date", dates.dt.strftime("%Y-%m-%d"))
+    labels.insert(0, "cohort", np.where(dates < split, "training", "validation"))
+    return labels
+
+
+def _prepare(features: pd.DataFrame, cohort: pd.DataFrame, config: StudyConfig) -> _Data:
+    rows = _manifest_rows(cohort, config.timepoint)
+    feats = _feature_table(features.copy(), config.timepoint)
+    numeric = feats.select_dtypes(include="number")
+    warnings = [f"non-numeric feature columns ignored: {sorted(set(feats.columns) - set(numeric.columns))[:10]}"] \
+        if numeric.shape[1] < feats.shape[1] else []
+    absent = rows.index.difference(numeric.index)
+    exclusions = pd.DataFrame({"patient_id": absent, "reason": "no feature row"})
+    rows = rows.loc[rows.index.intersection(numeric.index, sort=False)]
+    labels = _labels(rows, config)
+    clinical = encode_clinical(rows)
+    clinical.index = rows.index
+    design = pd.concat([clinical, numeric.loc[rows.index]], axis=1)
+    train = labels.index[labels["cohort"] == "training"]
+    _check_training(design, labels, train, config)
+    complete = [c for c in numeric.columns if design.loc[train, c].notna().all()]
+    leading = (LeadingStep("complete_in_training", tuple(complete)),) if len(complete) < numeric.shape[1] else ()
+    codes = normalise_codes(rows)
+    rows = rows.assign(**{c: codes[c] for c in codes.columns})
+    return _Data(rows, labels, design, tuple(numeric.columns), exclusions, leading, tuple(warnings))
+
+
+def _check_training(design: pd.DataFrame, labels: pd.DataFrame, train: pd.Index, config: StudyConfig) -> None:
+    if labels.loc[train, "resistant"].nunique() < 2:
+        raise ClinicalDataError(f"the training cohort (exams before {config.split_date}) needs resistant and "
+                                f"sensitive patients; it has {len(train)} patients of one class")
+    for name in config.models.clinical_candidates:
+        if name not in design:
+            raise ClinicalDataError(f"clinical candidate {name!r} cannot be computed: its manifest column is absent")
+        empty = design.loc[train, name].isna()
+        if empty.any():
+            raise ClinicalDataError(f"patients {list(train[empty])[:5]}: clinical variable {name!r} is empty; "
+                                    "fill it or remove it from models.clinical_candidates")
+
+
+# ------------------------------------------------------------------------------------------------- tables 1-4
+TABLE1_CONTINUOUS = ("age_years", "bmi_kg_m2", "tumor_size_mm")
+TABLE1_CATEGORICAL = {"menopause": ["pre", "post"], "side": ["left", "right"], "t_stage": ["T1", "T2", "T3", "T4"],
+                      "n_stage": ["N0", "N1", "N2", "N3"], "grade": ["1", "2", "3"]}
+TABLE2_CATEGORICAL = {"er": ["positive", "negative"], "pr": ["positive", "negative"],
+                      "her2": ["positive", "negative"], "ki67_ge_20": [">= 20%", "< 20%"],
+                      "subtype": ["luminal_a", "luminal_b", "her2_enriched", "triple_negative"]}
+
+
+def _descriptive_tables(data: _Data, config: StudyConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    train = data.part("training")
+    y = data.labels.loc[train, "resistant"]
+    rows = data.rows.loc[train]
+    if "ki67_ge_20" in data.design:
+        ki67 = data.design.loc[train, "ki67_ge_20"].map({1.0: ">= 20%", 0.0: "< 20%"})
+        rows = rows.assign(ki67_ge_20=ki67)
+    table1 = comparison_table(rows, y, TABLE1_CONTINUOUS, TABLE1_CATEGORICAL)
+    table2 = comparison_table(rows, y, ("dose_intensity_pct",), TABLE2_CATEGORICAL)
+    present = [f for f in config.table3_features if f in data.design]
+    table3 = comparison_table(data.design.loc[train], y, present)
+    return table1, table2, table3
+
+
+def _table4(fitted: FittedModels, design: pd.DataFrame, y: np.ndarray, level: float) -> pd.DataFrame:
+    frames = []
+    for name, model in fitted.as_dict().items():
+        terms = [t.name for t in model.terms]
+        result = fit_logistic(model.term_values(design)[terms] if terms else design[[]], y, level=level)
+        frames.append(result.table.assign(model=name, nagelkerke_r2=result.nagelkerke_r2,
+                                          converged=result.converged))
+    table = pd.concat(frames, ignore_index=True)
+    return table[["model", *[c for c in table.columns if c != "model"]]]
+
+
+def _selection_tables(fitted: FittedModels) -> dict[str, pd.DataFrame]:
+    lasso = fitted.funnel.lasso_
+    if lasso is None:
+        curve = pd.DataFrame(columns=["lambda", "log_lambda", "cv_mean", "cv_sd", "nonzero"])
+        path = pd.DataFrame(columns=["lambda", "feature", "coefficient"])
+    else:
+        curve = lasso.to_frame()
+        path = pd.DataFrame(lasso.path.coefs, columns=list(lasso.feature_names)).assign(
+            **{"lambda": lasso.path.lambdas}).melt(id_vars="lambda", var_name="feature", value_name="coefficient")
+    rad = pd.DataFrame([("(intercept)", fitted.funnel.intercept_), *fitted.funnel.coef_.items()],
+                       columns=["feature", "coefficient"])
+    steps = [s.steps.assign(model=name) for name, s in fitted.stepwise.items() if len(s.steps)]
+    stepwise = pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(
+        columns=["step", "action", "term", "statistic", "p_value", "model"])
+    return {"funnel": fitted.funnel.to_frame(), "lasso_cv": curve, "lasso_path": path,
+            "rad_score": rad, "clinical_univariate": fitted.clinical_univariate, "stepwise": stepwise}
+
+
+# ------------------------------------------------------------------------------------------------ validation
+def _probabilities(models: Mapping[str, StudyModel], design: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {name: sigmoid(model.linear_predictor(design)) for name, model in models.items()}
+
+
+def _predictable(models: Mapping[str, StudyModel], design: pd.DataFrame, patients: pd.Index) -> pd.Index:
+    needed = {t.name for m in models.values() for t in m.terms if t.kind != "rad_score"}
+    needed |= {n for m in models.values() if m.radscore for n, _ in m.radscore.features}
+    ok = design.loc[patients, sorted(needed)].notna().all(axis=1)
+    return patients[ok.to_numpy()]
+
+
+def _evaluate(name: str, models, design, y, config: StudyConfig) -> CohortPerformance | None:
+    if len(y) == 0 or np.unique(y).size < 2:
+        return None
+    v = config.validation
+    return evaluate_cohort(name, y, _probabilities(models, design), {n: m.threshold for n, m in models.items()},
+                           level=v.level, proportion_ci=v.proportion_ci, hl_groups=v.hosmer_lemeshow_groups,
+                           dca_thresholds=v.thresholds())
+
+
+def _table6(models, parts: Mapping[str, tuple[pd.DataFrame, np.ndarray]], optimism: pd.DataFrame,
+            config: StudyConfig, seed: int) -> pd.DataFrame:
+    frames = []
+    for cohort, (design, y) in parts.items():
+        if len(y) and np.unique(y).size == 2:
+            for name, prob in _probabilities(models, design).items():
+                table = bootstrap_performance(y, prob, models[name].threshold, n_boot=config.validation.n_boot_performance,
+                                              seed=seed, level=config.validation.level)
+                frames.append(table.rename_axis("metric").reset_index().assign(cohort=cohort, model=name))
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if len(optimism):
+        auc = optimism.xs("auc", level="metric")
+        extra = pd.DataFrame({"metric": "auc_optimism", "mean": auc["optimism"].to_numpy(), "cohort": "training",
+                              "model": auc.index, "n_replicates": auc["n_replicates"].to_numpy()})
+        table = pd.concat([table, extra], ignore_index=True)
+    columns = ["cohort", "model", "metric", "mean", "sd", "ci_low", "ci_high", "n_replicates"]
+    return table.reindex(columns=columns)
+
+
+def _unpaired(models, parts) -> pd.DataFrame:
+    (d_train, y_train), (d_val, y_val) = parts["training"], parts["validation"]
+    if np.unique(y_val).size < 2:
+        return pd.DataFrame(columns=["model", "auc_training", "auc_validation", "statistic", "df", "p_value"])
+    p_train, p_val = _probabilities(models, d_train), _probabilities(models, d_val)
+    rows = []
+    for name in models:
+        test = unpaired_auc_test(y_val, p_val[name], y_train, p_train[name])
+        rows.append({"model": name, "auc_training": test.auc_b, "auc_validation": test.auc_a,
+                     "statistic": test.statistic, "df": test.df, "p_value": test.p_value})
+    return pd.DataFrame(rows)
+
+
+# -------------------------------------------------------------------------------------------------- result
+@dataclass(frozen=True)
+class StudyResult:
+    """Every table, curve and model of a study. DataFrames are tidy; curves are long tables."""
+
+    config: StudyConfig
+    seed: int
+    cohort: pd.DataFrame
+    """Per patient (index patient_id): cohort ("training"/"validation"), exam_date, rcb_index, rcb_class,
+    shrinkage (fraction), resistant (0/1), criterion (which resistance criterion fired)."""
+    exclusions: pd.DataFrame
+    """Patients left out and why (patient_id, reason)."""
+    table1: pd.DataFrame
+    """Baseline characteristics, training cohort, resistant vs sensitive: variable, level, resistant,
+    sensitive (mean ± SD or n (%)), test (t, mann_whitney, chi2, fisher), statistic, p_value."""
+    table2: pd.DataFrame
+    """Pathology and treatment (ER, PR, HER2, Ki-67 >= 20%, subtype, dose intensity), same layout."""
+    table3: pd.DataFrame
+    """Imaging parameters of ``config.table3_features`` found in the feature table, same layout."""
+    funnel: pd.DataFrame
+    """Selection funnel: step, n_in, n_removed, n_out (leading steps first, LASSO last)."""
+    lasso_cv: pd.DataFrame
+    """LASSO CV curve: lambda, log_lambda, cv_mean (binomial deviance), cv_sd, nonzero."""
+    lasso_path: pd.DataFrame
+    """LASSO coefficient path, long: lambda, feature, coefficient (original units)."""
+    rad_score: pd.DataFrame
+    """Rad-score definition: feature ("(intercept)" first), coefficient."""
+    clinical_univariate: pd.DataFrame
+    """Univariate Wald p of every clinical candidate and whether it entered the stepwise pool."""
+    stepwise: pd.DataFrame
+    """Forward-LR history: model, step, action, term, statistic, p_value."""
+    table4: pd.DataFrame
+    """Multivariable logistic regression of each model on the training cohort: model, term, beta, se,
+    wald_chi2, df, p_value, odds_ratio, or_ci_low, or_ci_high, nagelkerke_r2, converged."""
+    table5: pd.DataFrame
+    """Discrimination per cohort and model: AUC with DeLong CI, threshold (fixed on training),
+    sensitivity/specificity with CIs, and p_vs_clinical (paired DeLong)."""
+    comparisons: pd.DataFrame
+    """Paired DeLong tests per cohort: model_a vs model_b (clinical), difference with CI, z, p_value."""
+    unpaired: pd.DataFrame
+    """Unpaired DeLong comparison of each model's AUC, validation vs training cohort."""
+    calibration: pd.DataFrame
+    """Per cohort and model: Hosmer-Lemeshow statistic, df, p; calibration intercept, slope; Brier."""
+    table6: pd.DataFrame
+    """Bootstrap stability (fixed models, resampled patients): cohort, model, metric (auc, sensitivity,
+    specificity, auc_optimism), mean, sd, ci_low, ci_high, n_replicates."""
+    optimism: pd.DataFrame
+    """Harrell optimism (whole pipeline refitted per replicate): model, metric, apparent, optimism,
+    corrected, n_replicates."""
+    cross_validation: pd.DataFrame
+    """K-fold CV of the whole pipeline on training: model, pooled_auc, fold_auc_mean, fold_auc_sd."""
+    predictions: pd.DataFrame
+    """Per patient: cohort, resistant, and each model's probability and predicted class."""
+    roc_curves: pd.DataFrame
+    """Long: cohort, model, threshold, sensitivity, specificity, false_positive_rate."""
+    calibration_curves: pd.DataFrame
+    """Long: cohort, model, kind (binned / lowess), predicted, observed."""
+    decision_curves: pd.DataFrame
+    """Long: cohort, strategy (model, treat_all, treat_none), threshold, net_benefit, tp_rate, fp_rate."""
+    models: dict = field(default_factory=dict)
+    """Model name ("clinical", "radiomics", "combined") -> StudyModel."""
+    warnings: tuple[str, ...] = ()
+
+    TABLES = ("cohort", "exclusions", "table1", "table2", "table3", "funnel", "lasso_cv", "lasso_path",
+              "rad_score", "clinical_univariate", "stepwise", "table4", "table5", "comparisons", "unpaired",
+              "calibration", "table6", "optimism", "cross_validation", "predictions", "roc_curves",
+              "calibration_curves", "decision_curves")
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Name -> DataFrame of every table and curve."""
+        return {name: getattr(self, name) for name in self.TABLES}
+
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers (JSON-ready)."""
+        counts = self.cohort.groupby("cohort")["resistant"].agg(["size", "sum"])
+        return {
+            "research_use_only": RESEARCH_USE_ONLY, "seed": self.seed, "config": self.config.to_dict(),
+            "cohorts": {c: {"n": int(r["size"]), "resistant": int(r["sum"])} for c, r in counts.iterrows()},
+            "funnel": self.funnel.to_dict(orient="records"),
+            "selected_features": self.rad_score["feature"].iloc[1:].tolist(),
+            "models": {n: [t.name for t in m.terms] for n, m in self.models.items()},
+            "auc": self.table5[["cohort", "model", "auc", "auc_low", "auc_high"]].to_dict(orient="records"),
+            "n_excluded": len(self.exclusions), "warnings": list(self.warnings),
+        }
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write every table as CSV, ``summary.json`` and ``models/<name>.json``; returns ``out_dir``."""
+        out = Path(out_dir)
+        (out / "models").mkdir(parents=True, exist_ok=True)
+        for name, table in self.tables().items():
+            table.to_csv(out / f"{name}.csv", index=name in ("cohort",))
+        (out / "summary.json").write_text(json.dumps(self.summary(), indent=2, default=float) + "\n")
+        for name, model in self.models.items():
+            save(model, out / "models" / f"{name}.json")
+        return out
+
+
+# ------------------------------------------------------------------------------------------------- run_study
+def _stage(progress: Progress | None, start: float, stop: float) -> Progress | None:
+    """A progress callback mapping a sub-task's 0..1 onto start..stop of the study."""
+    if progress is None:
+        return None
+    return lambda message, fraction: progress(message, start + (stop - start) * fraction)
+
+
+def _tell(progress: Progress | None, message: str, fraction: float) -> None:
+    if progress is not None and progress(message, fraction):
+        raise CancelledError(f"study cancelled at: {message}")
+
+
+def _performance_tables(perf: Sequence[CohortPerformance]) -> dict[str, pd.DataFrame]:
+    def cat(attr: str) -> pd.DataFrame:
+        return pd.concat([getattr(p, attr) for p in perf], ignore_index=True)
+
+    comparisons = cat("comparisons")
+    table5 = cat("discrimination").merge(
+        comparisons[["cohort", "model_a", "p_value"]].rename(columns={"model_a": "model", "p_value": "p_vs_clinical"}),
+        on=["cohort", "model"], how="left")
+    first = ["cohort", "model"]
+    return {"table5": table5[first + [c for c in table5.columns if c not in first]], "comparisons": comparisons,
+            "calibration": cat("calibration"), "roc_curves": cat("roc_curves"),
+            "calibration_curves": cat("calibration_curves"), "decision_curves": cat("decision_curves")}
+
+
+def _predictions(models, data: _Data, patients: pd.Index) -> pd.DataFrame:
+    frame = data.labels.loc[patients, ["cohort", "resistant"]].copy()
+    for name, prob in _probabilities(models, data.design.loc[patients]).items():
+        frame[f"{name}_probability"] = prob
+        frame[f"{name}_class"] = np.where(prob >= models[name].threshold, "resistant", "sensitive")
+    return frame.rename_axis("patient_id").reset_index()
+
+
+def run_study(features: pd.DataFrame, cohort: pd.DataFrame, config: StudyConfig | Mapping | str | Path | None = None,
+              *, seed: int = 0, progress: Progress | None = None) -> StudyResult:
+    """Run the seed paper's analysis.
+
+    Parameters
+    ----------
+    features : DataFrame
+        One row per patient (index ``patient_id``, or ``(patient_id, timepoint)``, or a ``patient_id``
+        column); numeric columns are the candidate features (pyradiomics names, ``adc_mean``, ...).
+    cohort : DataFrame
+        The manifest frame (docs/manifest.md) with clinical and outcome columns.
+    config : StudyConfig, mapping or YAML path, optional
+        Overrides of ``params/study.yaml``.
+    seed : int
+        Root seed: LASSO folds, CV folds and bootstrap replicates derive from it.
+    progress : callable ``(message, fraction) -> bool``, optional
+        Returning True cancels (:class:`~NACResistanceLib.errors.CancelledError`).
+    """
+    config = config if isinstance(config, StudyConfig) else load_study_config(config)
+    _tell(progress, "preparing labels and features", 0.0)
+    data = _prepare(features, cohort, config)
+    train, val = data.part("training"), data.part("validation")
+    y_train = data.labels.loc[train, "resistant"].to_numpy(float)
+    _tell(progress, "fitting the three models", 0.02)
+    training = {"data": config.data_description, "split_date": config.split_date, "seed": seed,
+                "exam_dates": [data.labels.loc[train, "exam_date"].min(), data.labels.loc[train, "exam_date"].max()]}
+    task = PipelineTask(data.design.loc[train].reset_index(drop=True), y_train, data.feature_names,
+                        config.models, config.selection, data.leading)
+    fitted = fit_models(task.design, y_train, data.feature_names, settings=config.models, selection=config.selection,
+                        leading_steps=data.leading, random_state=seed, training=training)
+    models = fitted.as_dict()
+    val_ok = _predictable(models, data.design, val)
+    exclusions = pd.concat([data.exclusions, pd.DataFrame({"patient_id": val.difference(val_ok),
+                                                           "reason": "validation features missing"})],
+                           ignore_index=True)
+    parts = {"training": (data.design.loc[train], y_train),
+             "validation": (data.design.loc[val_ok], data.labels.loc[val_ok, "resistant"].to_numpy(float))}
+    perf = [p for p in (_evaluate(n, models, d, y, config) for n, (d, y) in parts.items()) if p is not None]
+    _tell(progress, f"{config.validation.cv_folds}-fold cross-validation", 0.1)
+    cv = cross_validate(task, n_folds=config.validation.cv_folds, seed=seed, progress=_stage(progress, 0.1, 0.3))
+    optimism = bootstrap_optimism(task, apparent_performance(fitted, task.design, y_train),
+                                  n_boot=config.validation.n_boot_optimism, seed=seed,
+                                  workers=config.validation.workers, progress=_stage(progress, 0.3, 0.95))
+    _tell(progress, "bootstrap stability and tables", 0.95)
+    table1, table2, table3 = _descriptive_tables(data, config)
+    warnings = list(data.warnings) + [f"bootstrap replicate {f.replicate} failed: {f.reason}" for f in optimism.failures]
+    if len(perf) < 2:
+        warnings.append("the validation cohort is empty or has one class: no validation metrics")
+    result = StudyResult(
+        config=config, seed=seed, cohort=data.labels, exclusions=exclusions,
+        table1=table1, table2=table2, table3=table3, **_selection_tables(fitted),
+        table4=_table4(fitted, task.design, y_train, config.validation.level), **_performance_tables(perf),
+        unpaired=_unpaired(models, parts), table6=_table6(models, parts, optimism.table, config, seed),
+        optimism=optimism.table.reset_index(), cross_validation=cv.table.rename_axis("model").reset_index(),
+        predictions=_predictions(models, data, train.append(val_ok)), models=models, warnings=tuple(warnings))
+    _tell(progress, "done", 1.0)
+    return result
