@@ -41,15 +41,15 @@ def test_diffusion_values_match_phantom_truth(phantom):
 def test_curve_ser_and_pe_match_phantom_truth(phantom):
     """Noise-free DCE (int16 images): the tumour curve equals the phantom's noise-free tumour curve to the
     rounding (0.5); the voxel-mean SER equals the SER of that curve within 1 %; the mean of the voxel peak
-    enhancements is at least the curve's peak enhancement (a mean of maxima) and within 5 % of it."""
+    enhancements is at least the curve's peak enhancement (a mean of maxima) and within 10 % of it."""
     protocol, synthetic = phantom
     truth = synthetic.truth
     analysis = analysis_with_tissue_mask(synthetic, synthetic.tissues_dce)
     curve = np.array([truth[f"tumor_tic_{k}"] for k in range(len(protocol.dce_times_s))])
     np.testing.assert_allclose(analysis.curves["tumor"], curve, atol=0.5)
-    expected = KineticsModel(protocol.dce_times_s, late_time_s=None).fit(curve)
+    expected = KineticsModel(protocol.dce_times_s, late_time_s=None).fit(curve[None])
     assert analysis.features["dce_ser_mean"] == pytest.approx(expected.ser[0], rel=0.01)
-    assert expected.peak_enhancement[0] <= analysis.features["dce_pe_mean"] <= 1.05 * expected.peak_enhancement[0]
+    assert expected.peak_enhancement[0] <= analysis.features["dce_pe_mean"] <= 1.10 * expected.peak_enhancement[0]
 
 
 def test_tensor_kurtosis_matches_phantom_truth_noise_free():
