@@ -98,20 +98,22 @@ def test_resistant_tumours_are_more_heterogeneous_and_lower_adc():
     assert sd[resistant].mean() > sd[~resistant].mean()
 
 
+@pytest.mark.slow
 def test_followup_shrinks_responders_and_keeps_non_responders():
+    # default grid: small tumours on the small grid are too few voxels for a volume ratio
     patients = [make_patient(i, 5) for i in range(40)]
     responder = max(patients, key=lambda p: p.outcome["true_shrinkage"])
     stable = min(patients, key=lambda p: abs(p.outcome["true_shrinkage"]))
     for patient in (responder, stable):
-        base = make_exam(patient.index, 5, PhantomProtocol.small(), "baseline").truth
-        after = make_exam(patient.index, 5, PhantomProtocol.small(), "cycle2").truth
+        base = make_exam(patient.index, 5, PhantomProtocol(), "baseline").truth
+        after = make_exam(patient.index, 5, PhantomProtocol(), "cycle2").truth
         shrink = patient.outcome["true_shrinkage"]
         diameter_ratio = after["tumor_longest_diameter_mm"] / base["tumor_longest_diameter_mm"]
         assert diameter_ratio == pytest.approx(1.0 - 0.5 * shrink, rel=1e-9)
         assert after["exam_date"] > base["exam_date"]
         volume_ratio = after["tumor_volume_mm3"] / base["tumor_volume_mm3"]
         if patient is stable:
-            assert 0.7 < volume_ratio < 1.4
+            assert volume_ratio == pytest.approx((1.0 - 0.5 * shrink) ** 3, rel=0.15)
         else:
             assert volume_ratio < 0.6
             assert after["tumor_roi_adc_mm2_s"] > base["tumor_roi_adc_mm2_s"] * 1.1

@@ -160,8 +160,8 @@ def _sample_tumor_shape(size_mm: float, heterogeneity: float, rng: np.random.Gen
     n_lobes, n_spicules = int(rng.integers(2, 6)), int(rng.integers(0, 9))
     directions = rng.normal(size=(n_lobes + n_spicules, 3))
     directions /= np.linalg.norm(directions, axis=1)[:, None]
-    amplitudes = np.concatenate([rng.uniform(0.08, 0.25, n_lobes), rng.uniform(0.2, 0.5, n_spicules)])
-    concentrations = np.concatenate([rng.uniform(2.0, 6.0, n_lobes), rng.uniform(60.0, 160.0, n_spicules)])
+    amplitudes = np.concatenate([rng.uniform(0.12, 0.32, n_lobes), rng.uniform(0.3, 0.7, n_spicules)])
+    concentrations = np.concatenate([rng.uniform(4.0, 10.0, n_lobes), rng.uniform(25.0, 70.0, n_spicules)])
     necrosis_probability = 1.0 / (1.0 + np.exp(-(heterogeneity + (size_mm - 35.0) / 10.0)))
     shape = TumorShape(
         centre=np.zeros(3), radius_mm=1.0, bump_directions=directions, bump_amplitudes=amplitudes,

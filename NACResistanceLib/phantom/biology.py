@@ -69,7 +69,7 @@ def sample_biology(clinical: dict[str, object], rng: np.random.Generator) -> Bio
         ktrans_per_min=float(tumor.ktrans_per_min * np.exp(0.20 * c + 0.25 * noise[0])),
         ve=float(np.clip(tumor.ve - 0.05 * c + 0.04 * noise[1], 0.12, 0.75)),
         vp=float(tumor.vp * np.exp(0.25 * noise[2])),
-        field_sd=float(0.22 * np.exp(0.35 * h)),
+        field_sd=float(0.35 * np.exp(0.35 * h)),
         d_mm2_s=float(tumor.d_mm2_s * np.exp(-0.15 * c + 0.03 * h + 0.04 * noise[3])),
         kurtosis=float(np.clip(tumor.kurtosis + 0.17 * h + 0.03 * c + 0.05 * noise[4], 0.4, 1.8)),
         reference_d_mm2_s=float(fgt.d_mm2_s * np.exp(0.06 * noise[5])),
