@@ -813,7 +813,8 @@ def examToNodes(exam) -> dict:
 
     pid = exam.patient_id
     phases = [addVolume(image, f"{pid} DCE {i}") for i, image in enumerate(exam.dce.phases)]
-    dwi = [addVolume(image, f"{pid} DWI b{b:g}") for image, b in zip(exam.dwi.volumes, exam.dwi.bvals)] if exam.dwi else []
+    dwiPairs = zip(exam.dwi.volumes, exam.dwi.bvals) if exam.dwi else ()
+    dwi = [addVolume(image, f"{pid} DWI b{b:g}") for image, b in dwiPairs]
     adc = addVolume(exam.adc, f"{pid} ADC") if exam.adc is not None else None
     roi = phases[exam.dce.roi_phase]
     segmentation = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", f"{pid} segmentation")

@@ -66,13 +66,14 @@ def _has_union_operator(annotation: ast.AST) -> bool:
 
 
 def _future_annotations(tree: ast.Module) -> bool:
-    return any(isinstance(n, ast.ImportFrom) and n.module == "__future__" and any(a.name == "annotations" for a in n.names)
-               for n in tree.body)
+    return any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
+               and any(a.name == "annotations" for a in n.names) for n in tree.body)
 
 
 def _python_files() -> list[Path]:
     folders = [ROOT / "NACResistanceLib", ROOT / "examples", ROOT / "tools"]
-    return sorted([MODULE_FILE, *(p for folder in folders for p in folder.rglob("*.py") if "__pycache__" not in p.parts)])
+    found = (p for folder in folders for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
+    return sorted([MODULE_FILE, *found])
 
 
 @pytest.mark.parametrize("path", _python_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
@@ -81,7 +82,7 @@ def test_python_files_parse_with_the_python39_grammar(path):
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path), feature_version=(3, 9))
     if path != MODULE_FILE and not _future_annotations(tree):
         bad = [ast.unparse(a) for a in _annotations(tree) if _has_union_operator(a)]
-        assert not bad, f"{path.name}: `X | Y` annotations {bad} fail on Python 3.9 without `from __future__ import annotations`"
+        assert not bad, f"{path.name}: `X | Y` annotations {bad} need `from __future__ import annotations` on 3.9"
 
 
 def test_module_annotations_are_valid_when_evaluated_on_python39(module_tree):
@@ -298,7 +299,8 @@ def test_the_module_can_load_before_the_packages_are_installed():
 def test_library_never_imports_slicer_qt_ctk_or_vtk(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     imported = {alias.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names}
-    imported |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0}
+    imported |= {(n.module or "").split(".")[0] for n in ast.walk(tree)
+                 if isinstance(n, ast.ImportFrom) and n.level == 0}
     assert not imported & {"slicer", "qt", "ctk", "vtk", "sitkUtils"}
 
 

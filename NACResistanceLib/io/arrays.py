@@ -405,5 +405,6 @@ def _clinical_value(spec: ClinicalInput, text: str) -> object:
     except ValueError:
         raise ClinicalDataError(f"clinical input {spec.name!r}: {text!r} is not a number") from None
     if not spec.minimum <= value <= spec.maximum:
-        raise ClinicalDataError(f"clinical input {spec.name!r}: {value:g} is outside [{spec.minimum:g}, {spec.maximum:g}]")
+        raise ClinicalDataError(
+            f"clinical input {spec.name!r}: {value:g} is outside [{spec.minimum:g}, {spec.maximum:g}]")
     return value
