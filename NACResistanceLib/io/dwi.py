@@ -6,6 +6,7 @@ b=0 volume is required: every fit of :mod:`NACResistanceLib.diffusion` estimates
 
 from __future__ import annotations
 
+import logging
 import struct
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +33,8 @@ UNIT_TOLERANCE = 0.05
 """Allowed deviation of a b > 0 gradient vector's norm from 1 before it is renormalised."""
 B0_LIMIT = 50.0
 """Volumes with b <= this (s/mm²) may have a zero gradient vector."""
+
+logger = logging.getLogger(__name__)
 
 
 def read_dwi(source: str | Path | Sequence[str | Path], bvals: Sequence[float] | str | Path | None = None,
@@ -80,6 +83,8 @@ def read_dwi(source: str | Path | Sequence[str | Path], bvals: Sequence[float] |
     if b.size != len(volumes):
         raise AcquisitionError(f"DWI {label} holds {len(volumes)} volumes but {b.size} b-values were given")
     vectors = None if bvecs is None else _gradient_vectors(bvecs, volumes[0], b, label)
+    if b.size and b.min() > B0_LIMIT:
+        logger.info("DWI %s has no b <= %s s/mm² volume; every diffusion fit estimates S0 as a parameter", label, B0_LIMIT)
     return DwiSeries(tuple(volumes), tuple(float(v) for v in b), vectors)
 
 
