@@ -53,6 +53,8 @@ def check_dki_acquisition(bvals: np.ndarray, bvecs: np.ndarray,
             "(no bvecs), which supports only ADC and mean-signal kurtosis (MD, MK of the mean signal)"
         )
     bvecs = np.asarray(bvecs, dtype=np.float64)
+    if bvecs.shape != (bvals.size, 3):
+        raise AcquisitionError(f"bvecs must have shape ({bvals.size}, 3) (one direction per b-value), got {bvecs.shape}")
     weighted = bvals > B0_THRESHOLD
     norms = np.linalg.norm(bvecs[weighted], axis=1)
     if np.any(np.abs(norms - 1.0) > 0.05):
