@@ -342,8 +342,13 @@ def _box(masks: list[np.ndarray], spacing_xyz: tuple[float, ...], margin_mm: flo
 
 
 def _box_image(values: np.ndarray, reference: sitk.Image, box: tuple[slice, ...]) -> sitk.Image:
-    """A map of the box as an image on the reference grid's spacing/direction, origin at the box corner."""
-    image = sitk.GetImageFromArray(np.asarray(values, dtype=np.float32))
+    """A map of the box as an image on the reference grid's spacing/direction, origin at the box corner.
+
+    Float maps become float32 (NaN kept), bool masks uint8, integer codes int16.
+    """
+    values = np.asarray(values)
+    dtype = np.uint8 if values.dtype == bool else np.int16 if np.issubdtype(values.dtype, np.integer) else np.float32
+    image = sitk.GetImageFromArray(values.astype(dtype))
     image.SetSpacing(reference.GetSpacing())
     image.SetDirection(reference.GetDirection())
     image.SetOrigin(reference.TransformIndexToPhysicalPoint([box[2].start, box[1].start, box[0].start]))
