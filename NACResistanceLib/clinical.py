@@ -93,6 +93,7 @@ def _lookup_code(value: object, column: str, lookup: dict[str, str], patient: st
     if text == "":
         return np.nan
     if text.lower() not in lookup:
+        value = value.item() if isinstance(value, np.generic) else value
         raise ClinicalDataError(
             f"patient {patient}: column {column!r} has unknown code {value!r}; "
             f"allowed codes are {sorted(lookup.values())}"
@@ -108,8 +109,10 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
     )
     if bad.any():
         first = bad[bad].index[0]
+        value = frame.at[first, column]
+        value = value.item() if isinstance(value, np.generic) else value
         raise ClinicalDataError(
-            f"patient {_patient(frame, first)}: column {column!r} value {frame.at[first, column]!r} "
+            f"patient {_patient(frame, first)}: column {column!r} value {value!r} "
             f"is not a number in [{low:g}, {high:g}]"
         )
     return values.astype(float)
