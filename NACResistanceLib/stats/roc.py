@@ -154,6 +154,8 @@ def unpaired_auc_test(y_a, score_a, y_b, score_b) -> UnpairedAucTest:
     """Compare AUCs of two independent cohorts (e.g. temporal validation vs training), two-sided t test."""
     a = roc_auc_ci(y_a, score_a)
     b = roc_auc_ci(y_b, score_b)
+    if a.variance + b.variance == 0:  # both curves without sampling variance (e.g. AUC = 1 in both): no test
+        return UnpairedAucTest(a.auc, b.auc, float("nan"), float("nan"), float("nan"))
     d = (a.auc - b.auc) / np.sqrt(a.variance + b.variance)
     n_a, n_b = a.n_cases + a.n_controls, b.n_cases + b.n_controls
     df = (a.variance + b.variance) ** 2 / (a.variance**2 / (n_a - 1) + b.variance**2 / (n_b - 1))
