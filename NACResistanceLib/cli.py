@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "phantom": "phantom",
     "extract": "extract",
     "reproducibility": "reproducibility",
+    "delta": "delta",
 }
 """Subcommand name -> module under ``NACResistanceLib.commands``, in the order ``--help`` lists them."""
 

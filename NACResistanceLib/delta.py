@@ -224,3 +224,139 @@ def compare_aucs(y_true, scores: dict[str, Sequence[float]], *, level: float = 0
         tests=pd.DataFrame(tests, columns=["model_a", "model_b", "auc_a", "auc_b", "difference", "ci_low",
                                            "ci_high", "z", "p_value"]),
     )
+
+
+SET_LABELS = {"baseline": "RS1 (baseline)", "followup": "RS2 (after two cycles)", "delta": "Delta RS",
+              "baseline+delta": "RS1 + Delta RS", "baseline+followup": "RS1 + RS2"}
+"""Report label of each feature set, after the review's RS1 / RS2 / Delta RS."""
+
+
+@dataclass(frozen=True)
+class DeltaStudy:
+    """Models trained on several feature sets of the same patients, and their AUC comparison."""
+
+    sets: FeatureSets
+    """The feature frames (and the delta features with their caveats)."""
+    studies: dict
+    """Feature set name -> ``study.StudyResult`` (every table of the seed paper for that set)."""
+    model: str
+    """Which of the study's models is compared (``"radiomics"``: the Rad-score model, or ``"combined"``)."""
+    evaluation_cohort: str
+    """``"validation"`` (temporal validation patients) or ``"training"`` (apparent, optimistic)."""
+    predictions: pd.DataFrame
+    """Per evaluated patient (index ``patient_id``): ``resistant`` and one probability column per set."""
+    comparison: AucComparison
+    """AUCs with DeLong CIs and paired DeLong tests, on ``predictions``."""
+    notes: tuple[str, ...] = ()
+
+    def roc_curves(self) -> pd.DataFrame:
+        """Long table ``model, fpr, tpr, label`` of every set's ROC curve on the evaluated patients."""
+        from .stats import roc_curve_frame
+
+        frames = []
+        for name in self.studies:
+            curve = roc_curve_frame(self.predictions["resistant"], self.predictions[name]).iloc[::-1]
+            frames.append(pd.DataFrame({"model": name, "fpr": 1 - curve["specificity"].to_numpy(),
+                                        "tpr": curve["sensitivity"].to_numpy(), "label": SET_LABELS[name]}))
+        return pd.concat(frames, ignore_index=True)
+
+    def write(self, out_dir) -> dict:
+        """Write each set's study (``<set>/``), the delta features and the comparison tables; name -> path."""
+        from pathlib import Path
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {name: result.write(out / name.replace("+", "_plus_")) for name, result in self.studies.items()}
+        tables = {"delta_features": self.sets.delta.frame, "delta_predictions": self.predictions,
+                  "delta_auc": self.comparison.aucs.set_index("model"),
+                  "delta_delong": self.comparison.tests.set_index(["model_a", "model_b"])}
+        for name, table in tables.items():
+            paths[name] = out / f"{name}.csv"
+            table.to_csv(paths[name], lineterminator="\n")
+        return paths
+
+
+def _unreproducible(columns, removed: set, followup: str) -> list[str]:
+    """Columns whose underlying feature is in ``removed`` (``delta_f``, ``reldelta_f``, ``<followup>_f``, ``f``)."""
+    prefixes = (ABSOLUTE_PREFIX, RELATIVE_PREFIX, f"{followup}_")
+    base = {c: next((c[len(p):] for p in prefixes if c.startswith(p) and c[len(p):] in removed), c) for c in columns}
+    return [c for c in columns if base[c] in removed]
+
+
+def _evaluated(studies: dict, model: str) -> tuple[str, pd.DataFrame]:
+    """Evaluation cohort and per-patient probabilities of ``model`` for every set, on common patients."""
+    column = f"{model}_probability"
+    frames = {name: r.predictions.set_index("patient_id") for name, r in studies.items()}
+    first = next(iter(frames.values()))
+    cohort = "validation"
+    validation = first.loc[first["cohort"] == "validation", "resistant"]
+    if validation.nunique() < 2:
+        cohort = "training"
+    patients = first.index[first["cohort"] == cohort]
+    for frame in frames.values():
+        patients = patients.intersection(frame.index[frame["cohort"] == cohort], sort=False)
+    table = first.loc[patients, ["resistant"]].copy()
+    for name, frame in frames.items():
+        table[name] = frame.loc[patients, column].to_numpy(dtype=float)
+    return cohort, table
+
+
+def run_delta_study(features: pd.DataFrame, cohort: pd.DataFrame, *,
+                    sets: Sequence[str] = ("baseline", "followup", "delta"), baseline: str = BASELINE,
+                    followup: str = FOLLOWUP, study_config=None, model: str = "radiomics",
+                    exclude: Sequence[str] = (), seed: int = 0, progress=None) -> DeltaStudy:
+    """Train the seed study's models on each feature set and compare their AUCs (RS1 / RS2 / Delta RS).
+
+    Parameters
+    ----------
+    features : DataFrame
+        Long feature table indexed by ``(patient_id, timepoint)`` (``extract``'s ``features.csv``).
+    cohort : DataFrame
+        The manifest frame; clinical and outcome values come from its ``baseline`` rows.
+    sets : sequence of str
+        Feature sets (:data:`FEATURE_SET_NAMES`), compared in this order (RS1 first).
+    baseline, followup : str
+        Time point labels.
+    study_config : study.StudyConfig, mapping, YAML path or None
+        Overrides of ``params/study.yaml`` (its ``timepoint`` must be the baseline label: labels and
+        clinical variables are pre-treatment).
+    model : {"radiomics", "combined"}
+        The model compared across sets: the Rad-score model (default) or the combined model.
+    exclude : sequence of str
+        Features to leave out before training (e.g. those an ICC filter removed); their delta and
+        follow-up columns are left out too.
+    seed : int
+        Root seed of every study (LASSO folds, CV, bootstrap).
+    progress : callable, optional
+        ``progress(message, fraction) -> bool``; True cancels.
+
+    Returns
+    -------
+    DeltaStudy
+        AUCs on the temporal validation cohort when it has both classes, else on the training cohort
+        (apparent performance, stated in ``notes``).
+    """
+    from .study import load_study_config, run_study
+
+    config = load_study_config(study_config) if not hasattr(study_config, "timepoint") else study_config
+    if config.timepoint != baseline:
+        raise ManifestError(f"study timepoint is {config.timepoint!r} but the baseline is {baseline!r}; set the "
+                            "study configuration's timepoint to the baseline label")
+    built = feature_sets(features, sets, baseline=baseline, followup=followup)
+    notes = list(built.warnings)
+    studies = {}
+    for position, name in enumerate(sets):
+        frame = built.frames[name]
+        dropped = _unreproducible(frame.columns, set(exclude), followup)
+        if dropped:
+            notes.append(f"{name}: {len(dropped)} column(s) of features removed by the ICC filter left out")
+        stage = None if progress is None else (
+            lambda message, fraction, p=position, n=name: progress(f"{n}: {message}", (p + fraction) / len(sets)))
+        studies[name] = run_study(frame.drop(columns=dropped), cohort, config, seed=seed, progress=stage)
+    evaluation, predictions = _evaluated(studies, model)
+    if evaluation == "training":
+        notes.append("the validation cohort lacks resistant or sensitive patients: AUCs are apparent "
+                     "(training) performance, optimistic")
+    comparison = compare_aucs(predictions["resistant"].to_numpy(), {n: predictions[n].to_numpy() for n in sets})
+    comparison = AucComparison(comparison.aucs.assign(label=lambda t: t["model"].map(SET_LABELS)), comparison.tests)
+    return DeltaStudy(built, studies, model, evaluation, predictions, comparison, tuple(notes))

@@ -1,0 +1,72 @@
+"""``nacresistance delta``: baseline (RS1), follow-up (RS2) and delta (Delta RS) models compared by AUC."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ._common import add_parallel_options, existing_file, progress_from_args
+
+HELP = "Delta radiomics: train on baseline, follow-up and delta features; compare AUCs with DeLong tests."
+
+PAGE = "delta.html"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("manifest", type=existing_file,
+                        help="cohort manifest CSV with two time points per patient (e.g. baseline and cycle2)")
+    parser.add_argument("--out", "-o", type=Path, required=True,
+                        help="output folder: delta.html, delta_auc.csv, delta_delong.csv, one study folder per set")
+    parser.add_argument("--features", type=existing_file,
+                        help="feature table of `nacresistance extract` (default: extract now into OUT/extraction)")
+    parser.add_argument("--config", type=existing_file, help="analysis parameter file for the extraction (YAML)")
+    parser.add_argument("--study-config", type=existing_file, help="study parameter file (YAML; default: shipped)")
+    parser.add_argument("--baseline", default="baseline", help="baseline time point label")
+    parser.add_argument("--followup", default="cycle2", help="follow-up time point label")
+    parser.add_argument("--sets", default="baseline,followup,delta",
+                        help="comma-separated feature sets: baseline, followup, delta, baseline+delta, baseline+followup")
+    parser.add_argument("--model", choices=("radiomics", "combined"), default="radiomics",
+                        help="model compared across the sets: the Rad-score model or the combined model")
+    parser.add_argument("--icc-filter", type=existing_file, metavar="CSV",
+                        help="icc_filter.csv of `nacresistance reproducibility`: leave out the features it removed")
+    parser.add_argument("--seed", type=int, default=0, help="root seed of LASSO folds, CV and bootstrap")
+    add_parallel_options(parser)
+
+
+def _features(args: argparse.Namespace):
+    import pandas as pd
+
+    if args.features is not None:
+        return pd.read_csv(args.features, index_col=[0, 1]), 0
+    from ..cohort import run_extraction
+
+    result = run_extraction(args.manifest, args.out / "extraction", args.config, jobs=args.jobs,
+                            scheduler=args.scheduler, progress=progress_from_args(args))
+    if not result.ok:
+        print(f"{len(result.failures)} exams failed, see {result.failures_path}", file=sys.stderr)
+    return result.features, len(result.failures)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import io
+    from ..delta import run_delta_study
+    from ..report_sections import delta_section, standalone_page
+    from ..robustness import read_decision
+
+    features, n_failed = _features(args)
+    exclude = read_decision(args.icc_filter).removed if args.icc_filter is not None else ()
+    manifest = io.read_manifest(args.manifest)
+    study = run_delta_study(features, manifest.frame, sets=[s.strip() for s in args.sets.split(",") if s.strip()],
+                            baseline=args.baseline, followup=args.followup, study_config=args.study_config,
+                            model=args.model, exclude=exclude, seed=args.seed, progress=progress_from_args(args))
+    study.write(args.out)
+    notes = [f"Model compared: {study.model}; AUCs on the {study.evaluation_cohort} cohort "
+             f"({len(study.predictions)} patients)."] + list(study.notes)
+    page = Path(args.out) / PAGE
+    page.write_text(standalone_page("Delta radiomics", [delta_section(study.comparison, study.roc_curves(),
+                                                                       notes=notes)]), encoding="utf-8")
+    print(f"delta radiomics: {page}")
+    for row in study.comparison.aucs.itertuples():
+        print(f"  {row.label}: AUC {row.auc:.3f} ({row.ci_low:.3f}-{row.ci_high:.3f})")
+    return 1 if n_failed else 0
