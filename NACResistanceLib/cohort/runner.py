@@ -6,6 +6,7 @@ a resumed run and runs with any number of workers or a Dask cluster give the sam
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[str, float], bool]
 
 FEATURES_FILE = "features.csv"
+PARAMETERS_FILE = "analysis_parameters.json"
 FAILURES_FILE = "failures.csv"
 DICTIONARY_FILE = "feature_dictionary.csv"
 CACHE_FOLDER = "cache"
@@ -64,7 +66,8 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     manifest : str, Path or io.Manifest
         The cohort manifest (``manifest.csv``; see docs/manifest.md).
     out_dir : str or Path
-        Output folder: ``features.csv``, ``failures.csv``, ``feature_dictionary.csv`` and ``cache/``.
+        Output folder: ``features.csv``, ``failures.csv``, ``feature_dictionary.csv``,
+        ``analysis_parameters.json`` (the parameters used, for ``train``) and ``cache/``.
     config : pipeline.AnalysisConfig, dict, str, Path or None
         Analysis parameters (None = the shipped defaults); part of every cache key.
     jobs : int
@@ -91,6 +94,7 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     removed = cache.remove_leftovers(cache_dir)
     if removed:
         logger.info("removed %s unfinished temporary files of an interrupted run", removed)
+    cache.write_atomic(out / PARAMETERS_FILE, json.dumps(parameters, indent=2, sort_keys=True) + "\n")
     tasks = _tasks(manifest_path, frame, parameters)
     pending = [t for t in tasks if not _entry_path(cache_dir, t).exists()]
     n_cached = len(tasks) - len(pending)

@@ -24,22 +24,24 @@ def _colour(name: str, position: int) -> str:
     return MODEL_COLOURS.get(name, palette[position % len(palette)])
 
 
-def roc_figure(panels: Mapping[str, pd.DataFrame]) -> Figure:
-    """ROC curves, one panel per cohort.
+def roc_figure(panels: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]]) -> Figure:
+    """ROC curves with pointwise confidence bands, one panel per cohort.
 
-    ``panels`` maps a cohort title to a long table with columns ``model``, ``fpr``, ``tpr`` and
-    optionally ``tpr_low``/``tpr_high`` (pointwise confidence band) and ``label`` (legend text).
+    ``panels`` maps a cohort title to ``(curves, bands)``: ``curves`` has columns ``model``,
+    ``fpr``, ``tpr`` (the ROC vertices) and ``label`` (legend text); ``bands`` has ``model``,
+    ``fpr``, ``tpr_low``, ``tpr_high`` on a false-positive-rate grid (may be empty).
     """
     fig = new_figure(5.0 * len(panels), 4.8)
-    for position, (title, frame) in enumerate(panels.items()):
+    for position, (title, (curves, bands)) in enumerate(panels.items()):
         axes = fig.add_subplot(1, len(panels), position + 1)
-        for index, (model, curve) in enumerate(frame.groupby("model", sort=False)):
+        for index, (model, curve) in enumerate(curves.groupby("model", sort=False)):
             colour = _colour(str(model), index)
-            label = str(curve["label"].iloc[0]) if "label" in curve else str(model)
-            axes.step(curve["fpr"], curve["tpr"], where="post", color=colour, label=label, lw=1.6)
-            if {"tpr_low", "tpr_high"} <= set(curve.columns):
-                axes.fill_between(curve["fpr"], curve["tpr_low"], curve["tpr_high"], step="post",
-                                  color=colour, alpha=0.15, lw=0)
+            curve = curve.sort_values(["fpr", "tpr"])
+            axes.plot(curve["fpr"], curve["tpr"], color=colour, label=str(curve["label"].iloc[0]), lw=1.6)
+            band = bands[bands["model"] == model]
+            if len(band):
+                axes.fill_between(band["fpr"], band["tpr_low"], band["tpr_high"], step="post", color=colour,
+                                  alpha=0.13, lw=0)
         axes.plot([0, 1], [0, 1], color="#999999", lw=0.8, ls="--")
         _square(axes, "1 − specificity", "Sensitivity", title)
         axes.legend(loc="lower right", fontsize=7.5)
@@ -182,9 +184,12 @@ def _probability_scale(axes, minimum_lp: float, points_per_lp: float, total: flo
     points = (np.log(probabilities / (1 - probabilities)) - minimum_lp) * points_per_lp
     keep = (points >= 0) & (points <= total)
     axes.plot([0, 100], [0, 0], color="#222222", lw=1)
+    last_label = -np.inf
     for point, probability in zip(points[keep] * 100.0 / total, probabilities[keep]):
         axes.plot([point, point], [0, 0.12], color="#222222", lw=0.8)
-        axes.text(point, 0.18, f"{probability:g}", ha="center", va="bottom", fontsize=6.5)
+        if point - last_label >= 4.0:  # skip labels that would overlap the previous one
+            axes.text(point, 0.18, f"{probability:g}", ha="center", va="bottom", fontsize=6.5)
+            last_label = point
     axes.text(-3, 0, "Probability of resistance", ha="right", va="center", fontsize=7.5)
 
 

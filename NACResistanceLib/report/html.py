@@ -81,6 +81,8 @@ def format_value(value: object, digits: int = 3) -> str:
     """Numbers with ``digits`` decimals (p-values below 0.001 as ``<0.001``); other values as text."""
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
+    if value is pd.NA:
+        return "–"
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
@@ -106,7 +108,7 @@ def format_p(value: object) -> str:
 def table(frame: pd.DataFrame, caption: str, *, index: bool = True, digits: int = 3,
           p_columns: Sequence[str] = ()) -> str:
     """An escaped HTML table of ``frame`` (numbers right-aligned, text left-aligned)."""
-    shown = frame.reset_index() if index and _has_named_index(frame) else frame
+    shown = _integral_floats_as_int(frame.reset_index() if index and _has_named_index(frame) else frame)
     head = "".join(f'<th class="{_align(shown[c])}">{escape(str(c))}</th>' for c in shown.columns)
     rows = []
     for record in shown.itertuples(index=False):
@@ -118,6 +120,18 @@ def table(frame: pd.DataFrame, caption: str, *, index: bool = True, digits: int 
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (f"<table>\n<caption>{escape(caption)}</caption>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
             + "\n".join(rows) + "\n</tbody>\n</table>")
+
+
+def _integral_floats_as_int(frame: pd.DataFrame) -> pd.DataFrame:
+    """Float columns holding only whole numbers (counts, degrees of freedom) are shown without decimals."""
+    frame = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_float_dtype(values) and values.notna().any():
+            finite = values.dropna()
+            if np.all(np.isfinite(finite)) and np.all(finite == np.round(finite)) and finite.abs().max() < 1e9:
+                frame[column] = values.astype("Int64")
+    return frame
 
 
 def _has_named_index(frame: pd.DataFrame) -> bool:

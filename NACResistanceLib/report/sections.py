@@ -1,0 +1,223 @@
+"""The study sections of the report, in the order of the seed paper (Tables 1-6, Figures 1-3).
+
+Each function takes a :class:`~NACResistanceLib.study.StudyResult` (and what else it needs) and
+returns HTML; every number shown also exists in the CSV files written beside the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import figures, html
+from .roc_band import roc_band
+
+COHORTS = ("training", "validation")
+MODEL_LABELS = {"clinical": "Clinical model", "radiomics": "Radiomics model", "combined": "Combined model"}
+
+
+def cohort_section(result, failures: pd.DataFrame | None) -> str:
+    """Patients per cohort, resistance rate, which criterion fired, exclusions and extraction failures."""
+    labels = result.cohort
+    rows = []
+    for cohort in COHORTS:
+        part = labels[labels["cohort"] == cohort]
+        if len(part):
+            rows.append({"cohort": cohort, "patients": len(part), "resistant": int(part["resistant"].sum()),
+                         "resistant_%": 100 * part["resistant"].mean(),
+                         "first_exam": part["exam_date"].min(), "last_exam": part["exam_date"].max()})
+    counts = pd.DataFrame(rows)
+    criteria = labels.groupby(["cohort", "criterion"]).size().rename("patients").reset_index()
+    parts = [
+        html.paragraph(f"Temporal split at {result.config.split_date}: exams before it train, later exams "
+                       f"validate. Resistant = RCB-II/III (Symmans 2007) or MRI shrinkage < 30%."),
+        html.table(counts, "Cohorts", index=False, digits=1),
+        html.table(criteria, "Which resistance criterion fired", index=False),
+    ]
+    if len(result.exclusions):
+        parts.append(html.table(result.exclusions, "Patients left out of the study", index=False))
+    if failures is not None and len(failures):
+        parts.append(html.table(failures, "Exams whose analysis failed (extraction failures.csv)", index=False))
+    return html.section("cohort", "Cohort", parts)
+
+
+def group_tables_section(result) -> str:
+    """Tables 1-3: resistant vs sensitive in the training cohort."""
+    captions = {
+        "table1": "Table 1. Baseline characteristics, training cohort (mean ± SD or n (%))",
+        "table2": "Table 2. Pathology and treatment, training cohort",
+        "table3": "Table 3. MRI parameters, training cohort (mean ± SD)",
+    }
+    parts = [html.paragraph("Tests: t-test or Mann-Whitney U for continuous variables, χ² or Fisher's exact "
+                            "test for categorical ones, chosen by the rule in docs/statistics.md.")]
+    for name, caption in captions.items():
+        table = getattr(result, name).copy()
+        table.loc[table["level"].astype(str) != "", "variable"] = ""  # name each variable once, on its test row
+        parts.append(html.table(table, caption, index=False, p_columns=["p_value"]))
+    return html.section("tables-1-3", "Group comparisons (Tables 1–3)", parts)
+
+
+def selection_section(result) -> str:
+    """Funnel, LASSO CV curve, coefficient path and the Rad-score formula."""
+    parts = [html.table(result.funnel, "Feature selection funnel (training cohort)", index=False),
+             html.figure(_funnel_figure(result.funnel), "Features left after each selection step.",
+                         "bar chart of the feature funnel")]
+    curve = result.lasso_cv
+    if len(curve):
+        chosen = _chosen_lambda(result)
+        one_se = _lambda_1se(curve)
+        parts.append(html.figure(figures.lasso_cv_figure(curve["lambda"], curve["cv_mean"], curve["cv_sd"],
+                                                         float(curve.loc[curve["cv_mean"].idxmin(), "lambda"]),
+                                                         one_se),
+                                 f"LASSO {result.config.selection.n_folds}-fold cross-validation: binomial deviance "
+                                 f"(mean ± SD over folds) against log(λ); λ chosen ({result.config.selection.lasso_choice})"
+                                 f" = {chosen:.4g}.", "LASSO cross-validation curve"))
+        path = result.lasso_path.pivot(index="lambda", columns="feature", values="coefficient")
+        path = path.sort_index(ascending=False)
+        parts.append(html.figure(figures.coefficient_path_figure(path.index.to_numpy(), path.to_numpy(),
+                                                                 list(path.columns), chosen),
+                                 "LASSO coefficient paths (original feature units); the dotted line is the chosen λ.",
+                                 "LASSO coefficient paths"))
+    parts.append(f'<p class="formula">{html.text(rad_score_formula(result.rad_score))}</p>')
+    parts.append(html.table(result.rad_score, "Rad-score coefficients (log-odds per feature unit)", index=False,
+                            digits=6))
+    return html.section("selection", "Feature selection and Rad-score", parts)
+
+
+def rad_score_formula(rad_score: pd.DataFrame) -> str:
+    """``Rad-score = b0 + w1 × name1 − w2 × name2 ...`` with the coefficients to 6 significant digits."""
+    intercept = float(rad_score["coefficient"].iloc[0])
+    terms = [f"{'−' if w < 0 else '+'} {abs(w):.6g} × {name}"
+             for name, w in zip(rad_score["feature"].iloc[1:], rad_score["coefficient"].iloc[1:])]
+    return "Rad-score = " + " ".join([f"{intercept:.6g}", *terms])
+
+
+def _chosen_lambda(result) -> float:
+    curve = result.lasso_cv
+    if result.config.selection.lasso_choice == "1se":
+        return _lambda_1se(curve)
+    return float(curve.loc[curve["cv_mean"].idxmin(), "lambda"])
+
+
+def _lambda_1se(curve: pd.DataFrame) -> float:
+    best = curve["cv_mean"].idxmin()
+    limit = curve.loc[best, "cv_mean"] + curve.loc[best, "cv_sd"]
+    return float(curve.loc[curve["cv_mean"] <= limit, "lambda"].max())
+
+
+def _funnel_figure(funnel: pd.DataFrame):
+    fig = html.new_figure(6.4, 0.4 * len(funnel) + 1.2)
+    axes = fig.add_subplot(1, 1, 1)
+    labels = [f"{step} (−{removed})" for step, removed in zip(funnel["step"], funnel["n_removed"])]
+    axes.barh(np.arange(len(funnel)), funnel["n_out"], color="#4a7bb7")
+    for y, n in enumerate(funnel["n_out"]):
+        axes.text(n, y, f" {n}", va="center", fontsize=8)
+    axes.set_yticks(np.arange(len(funnel)), labels, fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xlabel("Features left")
+    return fig
+
+
+def models_section(result) -> str:
+    """Table 4 (multivariable logistic regression of each model), the stepwise history."""
+    columns = ["term", "beta", "se", "wald_chi2", "p_value", "odds_ratio", "or_ci_low", "or_ci_high"]
+    parts = [html.paragraph("Multivariable logistic regression on the training cohort; terms chosen by "
+                            "forward stepwise selection (score-test entry p < 0.05, likelihood-ratio removal "
+                            "p > 0.10, SPSS Forward: LR).")]
+    for name in ("combined", "clinical", "radiomics"):
+        table = result.table4[result.table4["model"] == name]
+        if len(table):
+            r2 = float(table["nagelkerke_r2"].iloc[0])
+            caption = f"Table 4{'' if name == 'combined' else ' (' + name + ')'}. {MODEL_LABELS[name]} (Nagelkerke R² {r2:.3f})"
+            parts.append(html.table(table[[c for c in columns if c in table]], caption, index=False,
+                                    p_columns=["p_value"]))
+    if len(result.stepwise):
+        parts.append(html.table(result.stepwise, "Forward stepwise history", index=False, p_columns=["p_value"]))
+    return html.section("table-4", "Multivariable models (Table 4)", parts)
+
+
+def performance_section(result, n_boot_band: int) -> tuple[str, pd.DataFrame]:
+    """Table 5 with DeLong p-values, ROC curves with bands, calibration with HL, decision curves."""
+    table5 = result.table5.copy()
+    shown = table5[["cohort", "model", "auc", "auc_low", "auc_high", "threshold", "sensitivity", "specificity",
+                    "p_vs_clinical"]]
+    bands = roc_bands(result.predictions, result.models, n_boot_band, result.seed)
+    parts = [
+        html.table(shown, "Table 5. Discrimination (AUC with DeLong 95% CI; sensitivity and specificity at the "
+                   "threshold fixed on training; P* = paired DeLong test against the clinical model)",
+                   index=False, p_columns=["p_vs_clinical"]),
+        html.table(result.comparisons, "Paired DeLong comparisons", index=False, p_columns=["p_value"]),
+        html.figure(figures.roc_figure(_roc_panels(result, bands)),
+                    f"Figure 1. ROC curves; shaded: pointwise 95% band of sensitivity ({n_boot_band} stratified "
+                    "bootstrap replicates, pROC ci.se method).", "ROC curves of the three models"),
+        html.table(result.calibration, "Calibration: Hosmer-Lemeshow (10 risk groups), calibration intercept and "
+                   "slope, Brier score", index=False, p_columns=["hl_p_value"]),
+        html.figure(figures.calibration_figure(_calibration_panels(result)),
+                    "Figure 2. Calibration of the combined model: observed fraction resistant against mean "
+                    "predicted probability in risk deciles.", "calibration curves"),
+    ]
+    for cohort in COHORTS:
+        curves = result.decision_curves[result.decision_curves["cohort"] == cohort]
+        if len(curves):
+            parts.append(html.figure(figures.decision_figure(curves, f"Decision curves, {cohort} cohort"),
+                                     f"Figure 3. Net benefit of the three models, treat-all and treat-none "
+                                     f"({cohort}).", f"decision curves {cohort}"))
+    if len(result.unpaired):
+        parts.append(html.table(result.unpaired, "AUC, validation vs training (unpaired DeLong)", index=False,
+                                p_columns=["p_value"]))
+    return html.section("table-5", "Performance (Table 5, Figures 1–3)", parts), bands
+
+
+def roc_bands(predictions: pd.DataFrame, models: Mapping, n_boot: int, seed: int) -> pd.DataFrame:
+    """Bootstrap bands of every model's ROC curve per cohort (long: cohort, model, fpr, tpr, low, high)."""
+    frames = []
+    for cohort, part in predictions.groupby("cohort", sort=False):
+        if part["resistant"].nunique() < 2:
+            continue
+        for name in models:
+            band = roc_band(part["resistant"], part[f"{name}_probability"], n_boot=n_boot, seed=seed)
+            frames.append(band.assign(cohort=cohort, model=name))
+    columns = ["cohort", "model", "fpr", "tpr", "tpr_low", "tpr_high"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def _roc_panels(result, bands: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    panels = {}
+    for cohort in COHORTS:
+        curves = result.roc_curves[result.roc_curves["cohort"] == cohort]
+        if not len(curves):
+            continue
+        aucs = result.table5[result.table5["cohort"] == cohort].set_index("model")["auc"]
+        labels = {name: f"{MODEL_LABELS.get(name, name)} (AUC {aucs[name]:.3f})" for name in aucs.index}
+        vertices = pd.DataFrame({"model": curves["model"], "fpr": curves["false_positive_rate"],
+                                 "tpr": curves["sensitivity"], "label": curves["model"].map(labels)})
+        panels[f"{cohort.capitalize()} cohort"] = (vertices, bands[bands["cohort"] == cohort])
+    return panels
+
+
+def _calibration_panels(result) -> dict[str, pd.DataFrame]:
+    panels = {}
+    curves = result.calibration_curves
+    for cohort in COHORTS:
+        part = curves[(curves["cohort"] == cohort) & (curves["model"] == "combined") & (curves["kind"] == "binned")]
+        if len(part):
+            hl = result.calibration.set_index(["cohort", "model"]).loc[(cohort, "combined")]
+            title = (f"{cohort.capitalize()}: HL χ² = {hl['hl_statistic']:.3f}, "
+                     f"P = {html.format_p(hl['hl_p_value'])}")
+            panels[title] = part.assign(model="combined")
+    return panels
+
+
+def bootstrap_section(result) -> str:
+    """Table 6 (bootstrap stability), Harrell optimism and the 10-fold cross-validation."""
+    parts = [
+        html.table(result.table6, "Table 6. Bootstrap validation (fixed models, resampled patients; "
+                   "auc_optimism from the whole-pipeline bootstrap)", index=False),
+        html.table(result.optimism, "Optimism correction (Harrell): the whole pipeline (filters, screening, "
+                   "LASSO, stepwise) refitted in every bootstrap sample", index=False),
+        html.table(result.cross_validation, f"{result.config.validation.cv_folds}-fold cross-validation of the "
+                   "whole pipeline on the training cohort", index=False),
+    ]
+    return html.section("table-6", "Bootstrap and cross-validation (Table 6)", parts)
