@@ -25,8 +25,8 @@ def near_zero_variance(X: pd.DataFrame, freq_ratio: float = NZV_FREQ_RATIO,
     distinct values make up at most ``unique_pct`` % (default 10) of the rows.
     """
     keep = []
-    for name in X.columns:
-        counts = X[name].value_counts(dropna=True).to_numpy()
+    for name, column in zip(X.columns, X.to_numpy(dtype=float).T):
+        counts = np.sort(np.unique(column[~np.isnan(column)], return_counts=True)[1])[::-1]
         if counts.size <= 1:
             continue
         ratio = counts[0] / counts[1]

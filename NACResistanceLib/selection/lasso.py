@@ -72,6 +72,7 @@ def _deviance(eta: np.ndarray, y: np.ndarray) -> float:
 
 
 def _solve(H: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve ``H x = rhs`` (least squares if ``H`` is singular)."""
     try:
         return np.linalg.solve(H, rhs)
     except np.linalg.LinAlgError:
@@ -86,8 +87,9 @@ def _feature_sign_step(H, q, lam, beta, theta) -> np.ndarray:
     """One feature-sign step (Lee et al., NIPS 2006) on the support of ``theta``; returns new beta."""
     idx = np.flatnonzero(theta)
     old = beta[idx]
-    new = _solve(H[np.ix_(idx, idx)], q[idx] - lam * theta[idx])
-    if np.all(np.sign(new) == theta[idx]):
+    sub_h, sub_q = H[np.ix_(idx, idx)], q[idx]
+    new = _solve(sub_h, sub_q - lam * theta[idx])
+    if np.array_equal(np.sign(new), theta[idx]):
         out = beta.copy()
         out[idx] = new
         return out
@@ -95,7 +97,6 @@ def _feature_sign_step(H, q, lam, beta, theta) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         crossing = -old / step
     points = np.unique(np.r_[crossing[(crossing > 0) & (crossing < 1)], 1.0])
-    sub_h, sub_q = H[np.ix_(idx, idx)], q[idx]
     values = [_objective(sub_h, sub_q, lam, old + t * step) for t in points]
     t = points[int(np.argmin(values))]
     moved = old + t * step
@@ -145,13 +146,15 @@ def _weighted_lasso(Z, y, b0, beta, lam) -> tuple[float, np.ndarray]:
         p = np.clip(sigmoid(eta), P_CLIP, 1 - P_CLIP)
         w = p * (1 - p)
         z = eta + (y - p) / w
-        x_mean = w @ Z / w.sum()
-        z_mean = w @ z / w.sum()
-        Zc = Z - x_mean
-        H = (Zc * w[:, None]).T @ Zc / n
-        new = lasso_quadratic(H, Zc.T @ (w * (z - z_mean)) / n, lam, beta)
+        sw = w.sum()
+        Zw = Z * w[:, None]
+        x_mean = Zw.sum(axis=0) / sw
+        z_mean = w @ z / sw
+        H = (Zw.T @ Z - sw * np.outer(x_mean, x_mean)) / n
+        q = (Zw.T @ z - sw * z_mean * x_mean) / n
+        new = lasso_quadratic(H, q, lam, beta)
         new_b0 = z_mean - x_mean @ new
-        change = max(np.max(np.diag(H) * (new - beta) ** 2, initial=0.0), w.sum() / n * (new_b0 - b0) ** 2)
+        change = max(np.max(np.diag(H) * (new - beta) ** 2, initial=0.0), sw / n * (new_b0 - b0) ** 2)
         b0, beta = new_b0, new
         if change < IRLS_TOL:
             break
