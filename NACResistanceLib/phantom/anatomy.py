@@ -20,7 +20,7 @@ SKIN_MM = 1.6
 """Skin thickness, mm."""
 MAX_DEPTH_MM = 118.0
 """Largest anterior depth of a breast, mm (the field of view reaches 125 mm anterior of the chest wall)."""
-REFERENCE_RADIUS_MM = 6.0
+REFERENCE_RADIUS_MM = 10.0
 """Radius of the spherical reference ROI in contralateral fibroglandular tissue, mm."""
 
 

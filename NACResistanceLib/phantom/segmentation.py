@@ -2,7 +2,8 @@
 
 * Reader 1 outlines the viable enhancing tumour on the DCE grid and leaves out the necrotic core
   (as the seed's radiologists did).
-* The reference ROI is a sphere of radius 6 mm in fibroglandular tissue of the contralateral breast.
+* The reference ROI is a sphere of radius 10 mm in fibroglandular tissue of the contralateral breast
+  (about 260 DWI voxels: enough to estimate its kurtosis from b <= 1000 within ~11%).
 * Reader 2 (reproducibility) outlines the same tumour with a boundary that differs smoothly from the
   truth: the normalised radius is scaled by ``1 − bias + 0.07·f(p)`` where ``f`` is a random field
   (correlation length 5 mm) and ``bias ~ U(−0.03, 0.06)`` is the reader's tendency to draw larger
