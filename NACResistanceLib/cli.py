@@ -19,6 +19,11 @@ from .errors import NACResistanceError, describe
 COMMANDS: dict[str, str] = {
     "phantom": "phantom",
     "extract": "extract",
+    "train": "train",
+    "evaluate": "evaluate",
+    "predict": "predict",
+    "report": "report",
+    "demo": "demo",
     "reproducibility": "reproducibility",
     "delta": "delta",
 }

@@ -1,0 +1,93 @@
+"""``nacresistance train``: features + manifest -> the three models (JSON) and every study table (CSV)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ._common import existing_file, progress_from_args
+
+HELP = ("Run the seed study on a feature table and its manifest: labels, temporal split, selection, "
+        "clinical/radiomics/combined models (models/*.json) and Tables 1-6 (CSV).")
+
+
+def add_study_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments shared by ``train`` and ``report``."""
+    parser.add_argument("features", type=existing_file, help="feature table from `nacresistance extract`")
+    parser.add_argument("manifest", type=existing_file, help="the cohort manifest (clinical data and outcome)")
+    parser.add_argument("--out", "-o", type=Path, required=True, help="output folder")
+    parser.add_argument("--study-config", type=existing_file,
+                        help="study parameter file (YAML; default NACResistanceLib/params/study.yaml)")
+    parser.add_argument("--seed", type=int, default=0, help="root seed of LASSO folds, CV and bootstrap")
+    parser.add_argument("--bootstrap", type=int, metavar="B",
+                        help="bootstrap replicates (optimism and Table 6); default from the study file (1000)")
+    parser.add_argument("--workers", type=int, default=1, help="processes for the bootstrap")
+    parser.add_argument("--description", help="what the training data are (stored in each model file)")
+    parser.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto",
+                        help="progress display")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_study_arguments(parser)
+
+
+def study_overrides(args: argparse.Namespace) -> dict:
+    """Study-file overrides from the command-line options (applied on top of ``--study-config``)."""
+    from ..study import load_study_config
+
+    overrides = load_study_config(args.study_config).to_dict()
+    validation = dict(overrides["validation"], workers=args.workers)
+    if args.bootstrap is not None:
+        validation.update(n_boot_optimism=args.bootstrap, n_boot_performance=args.bootstrap)
+    overrides["validation"] = validation
+    if args.description:
+        overrides["data_description"] = args.description
+    return overrides
+
+
+def analysis_parameters(features_path: Path) -> dict:
+    """The analysis parameters recorded by ``extract`` beside the feature table ({} when absent)."""
+    from ..cohort.runner import PARAMETERS_FILE
+
+    path = Path(features_path).parent / PARAMETERS_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def run_study_from_files(features_path: Path, manifest_path: Path, overrides: dict, seed: int, progress):
+    """Read the inputs, run the study, stamp the models with the analysis parameters.
+
+    Returns
+    -------
+    result : StudyResult
+    rows : DataFrame
+        Model rows (features + manifest columns) of the study's time point, indexed by patient_id.
+    manifest : io.Manifest
+    parameters : dict
+        The extraction's analysis parameters.
+    """
+    from .. import io, study
+    from ..cohort.predict import model_rows
+
+    manifest = io.read_manifest(manifest_path)
+    features = pd.read_csv(features_path, index_col=["patient_id", "timepoint"])
+    parameters = analysis_parameters(features_path)
+    result = study.run_study(features, manifest.frame, overrides, seed=seed, progress=progress)
+    models = {name: dataclasses.replace(model, analysis_config=parameters) for name, model in result.models.items()}
+    result = dataclasses.replace(result, models=models)
+    rows = model_rows(features, manifest.frame).xs(result.config.timepoint, level="timepoint")
+    return result, rows, manifest, parameters
+
+
+def run(args: argparse.Namespace) -> int:
+    result, _, _, _ = run_study_from_files(args.features, args.manifest, study_overrides(args), args.seed,
+                                           progress_from_args(args))
+    result.write(args.out)
+    for name, model in result.models.items():
+        print(f"{name} model: {args.out / 'models' / (name + '.json')} (terms: "
+              f"{', '.join(t.name for t in model.terms) or 'intercept only'})")
+    print(f"tables: {args.out}/*.csv, summary: {args.out / 'summary.json'}")
+    return 0
