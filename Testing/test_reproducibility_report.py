@@ -47,7 +47,10 @@ def test_section_lists_removed_features_and_writes_a_page(results):
 def test_delta_section_shows_auc_and_delong_tables():
     y = np.array([0, 1, 0, 1, 1, 0, 1, 0])
     comparison = compare_aucs(y, {"baseline": np.arange(8.0), "delta": y + np.linspace(0, 0.5, 8)})
-    section = delta_section(comparison)
+    curves = pd.DataFrame({"model": ["baseline"] * 2 + ["delta"] * 3, "fpr": [0, 1, 0, 0, 1],
+                           "tpr": [0, 1, 0, 1, 1], "label": ["RS1"] * 2 + ["Delta RS"] * 3})
+    section = delta_section(comparison, curves, notes=["evaluated on the validation cohort"])
+    assert section.html.count("data:image/png;base64,") == 1 and "evaluated on the validation cohort" in section.html
     # AUC(delta) = 1; AUC(index order) = 8/16: cases 1, 3, 4, 6 outrank 1 + 2 + 2 + 3 of the controls 0, 2, 5, 7
     assert comparison.aucs["auc"].tolist() == [0.5, 1.0]
     assert "0.500" in section.html and "1.000" in section.html

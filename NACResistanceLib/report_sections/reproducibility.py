@@ -34,7 +34,8 @@ class ReportSection:
     html: str
     """The ``<section>`` element, already escaped."""
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
-    """File stem -> full table shown (possibly truncated) in the section."""
+    """File stem -> full table shown (possibly truncated) in the section; flat (no index), so it can be
+    written with ``index=False`` (``report.write_report(..., extra_sections=...)`` does)."""
 
 
 def icc_by_class(decision: IccFilterDecision) -> pd.DataFrame:
@@ -118,7 +119,7 @@ def reproducibility_section(results: Mapping[str, IccResult], decision: IccFilte
     caption += f"; the {MAX_ROWS} least reproducible shown)" if len(removed) > MAX_ROWS else ")"
     parts.append(html.table(removed.head(MAX_ROWS), caption, index=False))
     tables = {f"icc_{source}": r.to_frame() for source, r in results.items()}
-    tables.update(icc_by_class=by_class, icc_filter=decision.to_frame())
+    tables.update(icc_by_class=by_class.reset_index(), icc_filter=decision.to_frame())
     if perturbations is not None:
         parts.append(html.table(perturbations, "Segmentation perturbations: voxel changes (mean over exams)",
                                 index=False, digits=1))
@@ -131,7 +132,7 @@ def delta_section(comparison: AucComparison, roc_curves: pd.DataFrame | None = N
                   notes: Sequence[str] = ()) -> ReportSection:
     """The RS1 / RS2 / Delta RS comparison: AUCs with DeLong CIs, paired DeLong tests, ROC curves.
 
-    ``roc_curves`` is a long table ``model, fpr, tpr`` (as :func:`stats.roc_curve_frame` gives per model).
+    ``roc_curves`` is a long table ``model, fpr, tpr, label`` (``delta.DeltaStudy.roc_curves()``).
     """
     parts = [html.paragraph("Models trained on baseline features (RS1), features after two cycles (RS2) and "
                             "their change (Delta RS), evaluated on the same patients; AUCs compared with "
@@ -143,7 +144,8 @@ def delta_section(comparison: AucComparison, roc_curves: pd.DataFrame | None = N
     if roc_curves is not None:
         from ..report.figures import roc_figure
 
-        parts.append(html.figure(roc_figure({"RS1 / RS2 / Delta RS": roc_curves}),
+        no_bands = pd.DataFrame(columns=["model", "fpr", "tpr_low", "tpr_high"])
+        parts.append(html.figure(roc_figure({"RS1 / RS2 / Delta RS": (roc_curves, no_bands)}),
                                  "ROC curves of the models per feature set.", "ROC curves per feature set"))
     tables = {"delta_auc": comparison.aucs, "delta_delong": comparison.tests}
     return ReportSection("delta-radiomics", "Delta radiomics (RS1 / RS2 / Delta RS)", html.section(

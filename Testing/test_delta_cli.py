@@ -1,0 +1,101 @@
+"""``nacresistance delta`` end to end on a small synthetic cohort with a baseline and a cycle-2 exam.
+
+The command extracts the features itself, so the manifest, the cohort runner, the delta features and
+three full studies are exercised. The checks recompute the numbers from the files: tumour volumes from
+the segmentations, AUCs with scikit-learn, the funnel's input from the ICC filter decision.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+from sklearn.metrics import roc_auc_score
+
+from NACResistanceLib.cli import main
+from NACResistanceLib.io import read_manifest, read_mask
+from NACResistanceLib.phantom import PhantomProtocol, make_cohort
+
+pytestmark = pytest.mark.slow
+
+SMALL_RADIOMICS = """\
+imageType:
+  Original: {}
+featureClass:
+  shape:
+  firstorder:
+setting:
+  binWidth: 25
+  label: 1
+"""
+FAST_STUDY = """\
+validation:
+  n_boot_optimism: 0
+  n_boot_performance: 20
+  cv_folds: 3
+"""
+REMOVED = ("original_firstorder_Kurtosis", "original_shape_Elongation")
+
+
+@pytest.fixture(scope="module")
+def delta_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("delta")
+    manifest = make_cohort(24, 5, folder / "cohort", PhantomProtocol.small(followup=True), jobs=2)
+    (folder / "radiomics.yaml").write_text(SMALL_RADIOMICS, encoding="utf-8")
+    (folder / "analysis.yaml").write_text(f"radiomics_params: {folder / 'radiomics.yaml'}\n", encoding="utf-8")
+    (folder / "study.yaml").write_text(FAST_STUDY, encoding="utf-8")
+    decision = pd.DataFrame({"source": "readers", "feature": list(REMOVED), "feature_class": "x", "icc": 0.1,
+                             "ci_low": 0.0, "ci_high": 0.3, "kept": False, "reason": "ICC(2,1) icc < 0.75",
+                             "threshold": 0.75, "icc_type": "ICC(2,1)", "statistic": "icc"})
+    decision.to_csv(folder / "icc_filter.csv", index=False)
+    out = folder / "out"
+    code = main(["delta", str(manifest), "--out", str(out), "--config", str(folder / "analysis.yaml"),
+                 "--study-config", str(folder / "study.yaml"), "--icc-filter", str(folder / "icc_filter.csv"),
+                 "--jobs", "2", "--progress", "none"])
+    return code, manifest, out
+
+
+def _volume_mm3(manifest, row) -> float:
+    mask = read_mask(manifest.resolve(row["segmentation"]), row["tumor_segment"])
+    return float(sitk.GetArrayFromImage(mask).sum()) * float(np.prod(mask.GetSpacing()))
+
+
+def test_delta_volume_equals_the_change_of_the_segmented_volume(delta_run):
+    code, manifest_path, out = delta_run
+    manifest = read_manifest(manifest_path)
+    deltas = pd.read_csv(out / "delta_features.csv", index_col=0)
+    assert len(deltas) >= 12
+    rows = manifest.frame.set_index(["patient_id", "timepoint"])
+    for patient in deltas.index:
+        before = _volume_mm3(manifest, rows.loc[(patient, "baseline")])
+        after = _volume_mm3(manifest, rows.loc[(patient, "cycle2")])
+        assert deltas.loc[patient, "delta_tumor_volume_mm3"] == pytest.approx(after - before)
+        assert deltas.loc[patient, "reldelta_tumor_volume_mm3"] == pytest.approx((after - before) / before)
+    failures = pd.read_csv(out / "extraction" / "failures.csv")
+    assert code == (1 if len(failures) else 0)
+
+
+def test_aucs_match_scikit_learn_on_the_written_predictions(delta_run):
+    _, _, out = delta_run
+    predictions = pd.read_csv(out / "delta_predictions.csv", index_col=0)
+    aucs = pd.read_csv(out / "delta_auc.csv", index_col=0)
+    assert list(aucs.index) == ["baseline", "followup", "delta"]
+    for name in aucs.index:
+        assert aucs.loc[name, "auc"] == pytest.approx(roc_auc_score(predictions["resistant"], predictions[name]))
+    tests = pd.read_csv(out / "delta_delong.csv", index_col=[0, 1])
+    assert tests.loc[("delta", "baseline"), "difference"] == pytest.approx(
+        aucs.loc["delta", "auc"] - aucs.loc["baseline", "auc"])
+    assert "Delta RS" in (out / "delta.html").read_text(encoding="utf-8")
+
+
+def test_icc_filter_removes_features_and_their_deltas_before_selection(delta_run):
+    _, _, out = delta_run
+    features = pd.read_csv(out / "extraction" / "features.csv", index_col=[0, 1])
+    baseline_funnel = pd.read_csv(out / "baseline" / "funnel.csv")
+    assert baseline_funnel.loc[0, "n_in"] == features.shape[1] - len(REMOVED)
+    deltas = pd.read_csv(out / "delta_features.csv", index_col=0)
+    complete = deltas.columns[deltas.notna().all().to_numpy()]
+    removed = {f"{p}{name}" for p in ("delta_", "reldelta_") for name in REMOVED}
+    delta_funnel = pd.read_csv(out / "delta" / "funnel.csv")
+    assert delta_funnel.loc[0, "n_in"] == len([c for c in complete if c not in removed])
