@@ -11,11 +11,15 @@ from .dwi import add_rician_noise, kurtosis_signal, tensor_signal
 from .protocol import Grid, PhantomProtocol
 from .tissues import DWI_SIGNAL_SCALE, FIBROGLANDULAR, TISSUES, TUMOR
 
+NUMPY_TYPES = {sitk.sitkUInt8: np.uint8, sitk.sitkInt16: np.int16, sitk.sitkUInt16: np.uint16,
+               sitk.sitkFloat32: np.float32}
+"""SimpleITK pixel type -> numpy type of the arrays the phantom writes."""
+
 
 def to_image(values: np.ndarray, grid: Grid, pixel_type: int) -> sitk.Image:
     """A SimpleITK image on ``grid`` from ``(n,)`` or ``(z, y, x)`` values, cast to ``pixel_type``."""
     array = np.asarray(values).reshape(grid.shape)
-    numpy_type = sitk.GetArrayViewFromImage(sitk.Image(1, 1, 1, pixel_type)).dtype
+    numpy_type = NUMPY_TYPES[pixel_type]
     if np.issubdtype(numpy_type, np.integer):
         info = np.iinfo(numpy_type)
         array = np.clip(np.round(array), info.min, info.max)

@@ -78,8 +78,11 @@ class PhantomProtocol:
                 "the tensor protocol needs >= 2 non-zero shells and >= 15 directions, got shells "
                 f"{self.tensor_shells} and {self.tensor_directions} directions"
             )
-        if min(self.dce_spacing_mm + self.dwi_spacing_mm) <= 0 or self.dwi_snr <= 0:
-            raise ConfigError("voxel spacings and dwi_snr must be positive")
+        if min(self.dce_spacing_mm + self.dwi_spacing_mm) <= 0 or self.dwi_snr <= 0 or self.dce_noise_sd < 0:
+            raise ConfigError(
+                f"voxel spacings ({self.dce_spacing_mm}, {self.dwi_spacing_mm} mm) and dwi_snr ({self.dwi_snr}) "
+                f"must be positive and dce_noise_sd ({self.dce_noise_sd}) non-negative"
+            )
 
     @classmethod
     def small(cls, **changes: object) -> PhantomProtocol:
