@@ -127,8 +127,8 @@ class Anatomy:
         radial_excess = (rho - 1.0) * np.linalg.norm(points[box] - self.tumor.centre, axis=1) / np.maximum(rho, 1e-9)
         oedema = (rho >= 1.0) & (radial_excess < self.tumor.oedema_mm) & breast_interior[box]
         labels[box[oedema]] = OEDEMA
-        labels[box[rho < 1.0]] = TUMOR
-        labels[box[rho < self.tumor.necrosis_fraction]] = NECROSIS
+        labels[box[(rho < 1.0) & breast_interior[box]]] = TUMOR
+        labels[box[(rho < self.tumor.necrosis_fraction) & breast_interior[box]]] = NECROSIS
 
 
 def sample_anatomy(
