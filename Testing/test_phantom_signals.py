@@ -21,8 +21,10 @@ from scipy.integrate import quad
 from NACResistanceLib.phantom import PhantomProtocol, make_exam
 from NACResistanceLib.phantom.dce import parker_aif, spgr_signal, tofts_concentration
 from NACResistanceLib.phantom.dwi import kurtosis_signal, tensor_kurtosis_metrics, tensor_signal
+from NACResistanceLib.phantom.patient import stream
 from NACResistanceLib.phantom.tissues import DWI_SIGNAL_SCALE, FIBROGLANDULAR, TISSUES, TUMOR
 from NACResistanceLib.phantom.truth import roi_kurtosis_fit
+from NACResistanceLib.phantom.tumor import sample_tumor_fields
 
 TIMES = np.arange(7) * 51.3
 ARRIVAL = 30.0
@@ -82,6 +84,20 @@ def test_fibroglandular_voxel_dce_curve_equals_analytic_tofts(noise_free):
     concentration = np.array([quad_tofts(noise_free.truth["bpe_ktrans_per_min"], fgt.ve, fgt.vp, t) for t in TIMES])
     expected = spgr_signal(concentration, fgt.t1_ms, fgt.m0, 4.5, 12.0)
     np.testing.assert_allclose(curve, expected, atol=0.5 + 1e-3 * expected.max())  # int16 rounding
+
+
+def test_tumor_voxel_dce_curve_equals_analytic_tofts(noise_free):
+    tissues = sitk.GetArrayFromImage(noise_free.tissues_dce)
+    voxels = np.argwhere(tissues == TUMOR)
+    z, y, x = (int(v) for v in voxels[len(voxels) // 2])
+    point = np.array([noise_free.tissues_dce.TransformIndexToPhysicalPoint((x, y, z))])
+    fields = sample_tumor_fields(stream(11, 3, "fields"))
+    params = {name: float(v[0]) for name, v in fields.parameters(noise_free.patient.biology, point).items()}
+    curve = np.array([sitk.GetArrayFromImage(p)[z, y, x] for p in noise_free.exam.dce.phases], dtype=float)
+    concentration = np.array([quad_tofts(params["ktrans_per_min"], params["ve"], params["vp"], t) for t in TIMES])
+    expected = spgr_signal(concentration, TISSUES[TUMOR].t1_ms, TISSUES[TUMOR].m0, 4.5, 12.0)
+    assert curve[1] > 2 * curve[0]  # an enhancing voxel
+    np.testing.assert_allclose(curve, expected, atol=0.5 + 1e-3 * expected.max())
 
 
 def test_fibroglandular_voxel_dwi_equals_kurtosis_model(noise_free):
