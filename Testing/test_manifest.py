@@ -113,3 +113,13 @@ def test_load_exam_names_the_row_when_a_reader_fails(folder):
     assert "row 2, patient P1, timepoint baseline" in notes
     with pytest.raises(ManifestError, match="no exam for patient 'P9'"):
         io.load_exam(manifest, ("P9", "baseline"))
+
+
+def test_semicolon_separated_file_gets_a_hint_and_bom_is_ignored(folder):
+    path = folder / "manifest.csv"
+    path.write_text("patient_id;exam_date\nP1;2022-01-01\n")
+    with pytest.raises(ManifestError, match="looks ';'-separated"):
+        io.read_manifest(path)
+    frame = pd.DataFrame([_row()])
+    frame.to_csv(path, index=False, encoding="utf-8-sig")
+    assert list(io.read_manifest(path).frame["patient_id"]) == ["P1"]

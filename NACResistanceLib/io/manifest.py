@@ -169,10 +169,13 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ManifestError(f"manifest {path} does not exist")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
         raise ManifestError(f"manifest {path} is not a readable CSV file: {error}") from error
     frame.columns = [str(c).strip() for c in frame.columns]
+    if len(frame.columns) == 1 and ";" in frame.columns[0]:
+        raise ManifestError(f"manifest {path} has one column {frame.columns[0]!r}: it looks ';'-separated; "
+                            "save it comma-separated (';' only separates list items inside a cell)")
     return frame.apply(lambda column: column.str.strip())
 
 
