@@ -8,6 +8,7 @@ so that their AUCs can be compared with paired DeLong tests.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -226,6 +227,8 @@ def compare_aucs(y_true, scores: dict[str, Sequence[float]], *, level: float = 0
     )
 
 
+SUMMARY_FILE = "delta.json"
+"""Sets, compared model, evaluation cohort and notes written beside the tables (read back by the report)."""
 SET_LABELS = {"baseline": "RS1 (baseline)", "followup": "RS2 (after two cycles)", "delta": "Delta RS",
               "baseline+delta": "RS1 + Delta RS", "baseline+followup": "RS1 + RS2"}
 """Report label of each feature set, after the review's RS1 / RS2 / Delta RS."""
@@ -251,14 +254,7 @@ class DeltaStudy:
 
     def roc_curves(self) -> pd.DataFrame:
         """Long table ``model, fpr, tpr, label`` of every set's ROC curve on the evaluated patients."""
-        from .stats import roc_curve_frame
-
-        frames = []
-        for name in self.studies:
-            curve = roc_curve_frame(self.predictions["resistant"], self.predictions[name]).iloc[::-1]
-            frames.append(pd.DataFrame({"model": name, "fpr": 1 - curve["specificity"].to_numpy(),
-                                        "tpr": curve["sensitivity"].to_numpy(), "label": SET_LABELS[name]}))
-        return pd.concat(frames, ignore_index=True)
+        return roc_curves(self.predictions, list(self.studies))
 
     def write(self, out_dir) -> dict:
         """Write each set's study (``<set>/``), the delta features and the comparison tables; name -> path."""
@@ -273,7 +269,24 @@ class DeltaStudy:
         for name, table in tables.items():
             paths[name] = out / f"{name}.csv"
             table.to_csv(paths[name], lineterminator="\n")
+        summary = {"sets": list(self.studies), "model": self.model, "evaluation_cohort": self.evaluation_cohort,
+                   "n_patients": len(self.predictions), "notes": list(self.notes)}
+        paths["summary"] = out / SUMMARY_FILE
+        paths["summary"].write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         return paths
+
+
+def roc_curves(predictions: pd.DataFrame, sets: Sequence[str]) -> pd.DataFrame:
+    """Long table ``model, fpr, tpr, label`` of each set's ROC curve from a predictions table
+    (column ``resistant`` and one probability column per set, as ``delta_predictions.csv``)."""
+    from .stats import roc_curve_frame
+
+    frames = []
+    for name in sets:
+        curve = roc_curve_frame(predictions["resistant"], predictions[name]).iloc[::-1]
+        frames.append(pd.DataFrame({"model": name, "fpr": 1 - curve["specificity"].to_numpy(),
+                                    "tpr": curve["sensitivity"].to_numpy(), "label": SET_LABELS.get(name, name)}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _unreproducible(columns, removed: set, followup: str) -> list[str]:

@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 
 from NACResistanceLib.delta import compare_aucs
-from NACResistanceLib.report_sections import delta_section, reproducibility_section, standalone_page
+from NACResistanceLib.errors import InputFileError
+from NACResistanceLib.report_sections import (
+    delta_section,
+    delta_section_from,
+    reproducibility_section,
+    reproducibility_section_from,
+    standalone_page,
+)
 from NACResistanceLib.report_sections.reproducibility import icc_by_class
 from NACResistanceLib.robustness import icc
 from NACResistanceLib.robustness.filter import combine_decisions, icc_filter
@@ -56,3 +63,12 @@ def test_delta_section_shows_auc_and_delong_tables():
     assert "0.500" in section.html and "1.000" in section.html
     assert list(section.tables) == ["delta_auc", "delta_delong"]
     assert isinstance(section.tables["delta_delong"], pd.DataFrame) and len(section.tables["delta_delong"]) == 1
+
+
+def test_sections_from_a_folder_without_outputs_name_the_command(tmp_path):
+    with pytest.raises(InputFileError, match="nacresistance reproducibility"):
+        reproducibility_section_from(tmp_path)
+    with pytest.raises(InputFileError, match="reproducibility.json"):
+        reproducibility_section_from(tmp_path)
+    with pytest.raises(InputFileError, match="delta.json"):
+        delta_section_from(tmp_path)

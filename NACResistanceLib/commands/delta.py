@@ -51,7 +51,7 @@ def _features(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from .. import io
     from ..delta import run_delta_study
-    from ..report_sections import delta_section, standalone_page
+    from ..report_sections import delta_section_from, standalone_page
     from ..robustness import read_decision
 
     features, n_failed = _features(args)
@@ -61,11 +61,8 @@ def run(args: argparse.Namespace) -> int:
                             baseline=args.baseline, followup=args.followup, study_config=args.study_config,
                             model=args.model, exclude=exclude, seed=args.seed, progress=progress_from_args(args))
     study.write(args.out)
-    notes = [f"Model compared: {study.model}; AUCs on the {study.evaluation_cohort} cohort "
-             f"({len(study.predictions)} patients)."] + list(study.notes)
     page = Path(args.out) / PAGE
-    page.write_text(standalone_page("Delta radiomics", [delta_section(study.comparison, study.roc_curves(),
-                                                                       notes=notes)]), encoding="utf-8")
+    page.write_text(standalone_page("Delta radiomics", [delta_section_from(args.out)]), encoding="utf-8")
     print(f"delta radiomics: {page}")
     for row in study.comparison.aucs.itertuples():
         print(f"  {row.label}: AUC {row.auc:.3f} ({row.ci_low:.3f}-{row.ci_high:.3f})")

@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report_sections import reproducibility_section, standalone_page
+    from ..report_sections import reproducibility_section_from, standalone_page
     from ..robustness import PerturbationConfig
     from ..robustness.cohort import run_reproducibility
 
@@ -53,8 +53,7 @@ def run(args: argparse.Namespace) -> int:
         statistic=args.icc_statistic, seed=args.seed, jobs=args.jobs, scheduler=args.scheduler,
         progress=progress_from_args(args))
     paths = result.write(args.out)
-    summary = result.perturbation_summary() if perturbations is not None else None
-    section = reproducibility_section(result.icc, result.decision, perturbations=summary, notes=result.notes)
+    section = reproducibility_section_from(args.out)
     page = Path(args.out) / PAGE
     page.write_text(standalone_page("Feature reproducibility", [section]), encoding="utf-8")
     print(f"reproducibility: {page}; filter decision {paths['icc_filter']} "

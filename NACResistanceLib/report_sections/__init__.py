@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
-from .reproducibility import ReportSection, delta_section, reproducibility_section, standalone_page
+from .reproducibility import (
+    ReportSection,
+    delta_section,
+    delta_section_from,
+    reproducibility_section,
+    reproducibility_section_from,
+    standalone_page,
+)
 
-__all__ = ["ReportSection", "delta_section", "reproducibility_section", "standalone_page"]
+__all__ = ["ReportSection", "delta_section", "delta_section_from", "reproducibility_section",
+           "reproducibility_section_from", "standalone_page"]

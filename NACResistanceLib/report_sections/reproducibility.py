@@ -7,16 +7,19 @@ self-contained HTML page when no study report is produced.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from ..delta import AucComparison
+from ..errors import InputFileError
 from ..report import html
-from ..robustness.filter import IccFilterDecision
+from ..robustness.filter import IccFilterDecision, read_decision
 from ..robustness.icc import IccResult
 
 MAX_ROWS = 60
@@ -150,6 +153,57 @@ def delta_section(comparison: AucComparison, roc_curves: pd.DataFrame | None = N
     tables = {"delta_auc": comparison.aucs, "delta_delong": comparison.tests}
     return ReportSection("delta-radiomics", "Delta radiomics (RS1 / RS2 / Delta RS)", html.section(
         "delta-radiomics", "Delta radiomics (RS1 / RS2 / Delta RS)", parts), tables)
+
+
+def reproducibility_section_from(folder: str | Path) -> ReportSection:
+    """The reproducibility section rebuilt from the folder ``nacresistance reproducibility`` wrote.
+
+    Raises
+    ------
+    InputFileError
+        If ``reproducibility.json`` or a table it lists is missing.
+    """
+    from ..robustness.cohort import SUMMARY_FILE
+
+    folder = Path(folder)
+    summary = _read_json(folder / SUMMARY_FILE)
+    results = {source: IccResult.from_table(_read_csv(folder / f"icc_{source}.csv"), summary["confidence"])
+               for source in summary["sources"]}
+    perturbations = _read_csv(folder / "perturbations.csv") if summary["perturbations"] else None
+    return reproducibility_section(results, read_decision(folder / "icc_filter.csv"), perturbations=perturbations,
+                                   notes=summary["notes"])
+
+
+def delta_section_from(folder: str | Path) -> ReportSection:
+    """The delta-radiomics section rebuilt from the folder ``nacresistance delta`` wrote.
+
+    Raises
+    ------
+    InputFileError
+        If ``delta.json`` or one of its tables is missing.
+    """
+    from ..delta import SUMMARY_FILE, roc_curves
+
+    folder = Path(folder)
+    summary = _read_json(folder / SUMMARY_FILE)
+    comparison = AucComparison(_read_csv(folder / "delta_auc.csv"), _read_csv(folder / "delta_delong.csv"))
+    predictions = _read_csv(folder / "delta_predictions.csv").set_index("patient_id")
+    notes = [f"Model compared: {summary['model']}; AUCs on the {summary['evaluation_cohort']} cohort "
+             f"({summary['n_patients']} patients)."] + list(summary["notes"])
+    return delta_section(comparison, roc_curves(predictions, summary["sets"]), notes=notes)
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise InputFileError(f"{path} not found: give the output folder of `nacresistance reproducibility` "
+                             "or `nacresistance delta`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputFileError(f"{path} not found (listed by the summary file beside it); re-run the command")
+    return pd.read_csv(path)
 
 
 def standalone_page(title: str, sections: Sequence[ReportSection], *, preamble: Sequence[str] = ()) -> str:

@@ -7,6 +7,7 @@ source and the filter decision that the selection funnel applies first.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 READERS = "readers"
 PERTURBATIONS = "perturbations"
+SUMMARY_FILE = "reproducibility.json"
+"""Sources, confidence level, notes and counts written beside the tables (read back by the report)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,12 @@ class ReproducibilityResult:
         removed = out / "features_removed.txt"
         removed.write_text("".join(f"{f}\n" for f in self.decision.removed), encoding="utf-8")
         paths["features_removed"] = removed
+        perturbed = ~self.variants.changes["variant"].isin([READER1, READER2])
+        summary = {"sources": list(self.icc), "confidence": next(iter(self.icc.values())).confidence,
+                   "notes": list(self.notes), "kept": len(self.decision.kept), "removed": len(self.decision.removed),
+                   "perturbations": bool(perturbed.any())}
+        paths["summary"] = out / SUMMARY_FILE
+        paths["summary"].write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         return paths
 
 

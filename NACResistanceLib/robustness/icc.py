@@ -39,6 +39,15 @@ class IccResult:
         """The tidy table (a copy)."""
         return self.table.copy()
 
+    @classmethod
+    def from_table(cls, table: pd.DataFrame, confidence: float = 0.95) -> IccResult:
+        """Rebuild a result from its tidy table (e.g. read back from ``icc_readers.csv``), warnings included."""
+        missing = [c for c in ICC_COLUMNS if c not in table.columns]
+        if missing:
+            raise ImageError(f"an ICC table needs the columns {list(ICC_COLUMNS)}; missing {missing}")
+        table = table[list(ICC_COLUMNS)].reset_index(drop=True)
+        return cls(table=table, confidence=confidence, warnings=_warnings(table))
+
     def wide(self, column: str = "icc") -> pd.DataFrame:
         """One row per feature, one column per ICC type, holding ``column`` (e.g. ``"icc"``, ``"ci_low"``)."""
         return self.table.pivot(index="feature", columns="icc_type", values=column).reindex(
