@@ -20,7 +20,12 @@ from scipy.integrate import quad
 
 from NACResistanceLib.phantom import PhantomProtocol, make_exam
 from NACResistanceLib.phantom.dce import parker_aif, spgr_signal, tofts_concentration
-from NACResistanceLib.phantom.dwi import kurtosis_signal, tensor_kurtosis_metrics, tensor_signal
+from NACResistanceLib.phantom.dwi import (
+    add_rician_noise,
+    kurtosis_signal,
+    tensor_kurtosis_metrics,
+    tensor_signal,
+)
 from NACResistanceLib.phantom.patient import stream
 from NACResistanceLib.phantom.tissues import DWI_SIGNAL_SCALE, FIBROGLANDULAR, TISSUES, TUMOR
 from NACResistanceLib.phantom.truth import roi_kurtosis_fit
@@ -153,3 +158,17 @@ def test_tumor_dwi_parameters_are_literature_malignant_values():
     # Wu et al. 2014: malignant MK 0.88, MD 1.20e-3 mm2/s; the tumour row must stay near them
     assert TISSUES[TUMOR].kurtosis == pytest.approx(0.88, abs=0.05)
     assert TISSUES[TUMOR].d_mm2_s == pytest.approx(1.20e-3, rel=0.1)
+
+
+@pytest.mark.parametrize("snr", [0.0, 1.0, 3.0])
+def test_rician_noise_has_the_closed_form_mean(snr):
+    # E|S + sigma(n1 + i n2)| = sigma sqrt(pi/2) e^(-x/2) [(1 + x) I0(x/2) + x I1(x/2)], x = S²/(2 sigma²)
+    from scipy.special import i0e, i1e
+
+    sigma = 4.0
+    signal = np.full(400_000, snr * sigma, dtype=np.float32)
+    noisy = add_rician_noise(signal, sigma, np.random.default_rng(3))
+    x = snr**2 / 2.0
+    expected = sigma * math.sqrt(math.pi / 2.0) * ((1 + x) * i0e(x / 2) + x * i1e(x / 2))
+    assert noisy.mean() == pytest.approx(expected, rel=3e-3)
+    assert noisy.dtype == np.float32

@@ -54,12 +54,20 @@ def tensor_kurtosis_metrics(kurtosis: float, anisotropy: float) -> dict[str, flo
 def add_rician_noise(signal: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
     """Magnitude of the signal plus complex Gaussian noise of standard deviation ``sigma`` per channel.
 
-    Computed in the precision of ``signal`` (float32 or float64).
+    Computed in the precision of ``signal`` (float32 or float64). Where the noise-free signal is
+    exactly 0 (air) the magnitude is Rayleigh distributed and is drawn as ``sigma·sqrt(−2 ln U)``
+    from one uniform number, the same distribution at a third of the cost of two normals.
     """
-    dtype = signal.dtype if signal.dtype in (np.float32, np.float64) else np.float64
-    real = signal + dtype.type(sigma) * rng.standard_normal(signal.shape, dtype=dtype)
-    imaginary = dtype.type(sigma) * rng.standard_normal(signal.shape, dtype=dtype)
-    return np.sqrt(real * real + imaginary * imaginary)
+    dtype = signal.dtype if signal.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    scale = dtype.type(sigma)
+    zero = signal == 0
+    out = np.empty(signal.shape, dtype=dtype)
+    out[zero] = scale * np.sqrt(-2.0 * np.log1p(-rng.random(int(zero.sum()), dtype=dtype)))
+    tissue = signal[~zero].astype(dtype)
+    real = tissue + scale * rng.standard_normal(tissue.shape, dtype=dtype)
+    imaginary = scale * rng.standard_normal(tissue.shape, dtype=dtype)
+    out[~zero] = np.sqrt(real * real + imaginary * imaginary)
+    return out
 
 
 def gradient_table(shells, n_directions: int) -> tuple[np.ndarray, np.ndarray]:
