@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -258,8 +259,6 @@ class DeltaStudy:
 
     def write(self, out_dir) -> dict:
         """Write each set's study (``<set>/``), the delta features and the comparison tables; name -> path."""
-        from pathlib import Path
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = {name: result.write(out / name.replace("+", "_plus_")) for name, result in self.studies.items()}
