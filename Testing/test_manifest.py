@@ -54,6 +54,7 @@ def test_valid_manifest_reads_with_defaults_and_types(folder):
     ("dce_phases", "pre.nrrd;missing.nrrd", "do not exist: missing.nrrd"),
     ("dce_times_s", "0;abc", "list of numbers"),
     ("adc_unit", "um", "is not one of mm2/s, um2/s"),
+    ("tumor_segment", "0", "is neither a label value"),
 ])
 def test_invalid_cell_is_named_by_row_column_and_value(folder, column, value, message):
     path = _write(folder, [_row(), _row(**{"patient_id": "P2", column: value})])

@@ -260,7 +260,10 @@ def _check_paths(value: str, column: Column, directory: Path) -> str:
 
 
 def _check_segment(value: str, column: Column, directory: Path) -> str:
-    return ""
+    number = _float(value)
+    if number is None or (number >= 1 and number == round(number)):
+        return ""  # a segment name, or a label value; either is looked up when the file is read
+    return "is neither a label value (a whole number >= 1) nor a segment name"
 
 
 CHECKS: dict[str, Callable[[str, Column, Path], str]] = {
