@@ -12,7 +12,7 @@ import datetime as dt
 import difflib
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,8 +141,8 @@ def read_manifest(path: str | Path) -> Manifest:
     for name, column in COLUMNS.items():
         if name not in frame.columns:
             frame[name] = column.default
-    for position in range(len(frame)):
-        problems += _row_problems(frame.iloc[position], position, path.parent)
+    for position, row in enumerate(frame.to_dict("records")):
+        problems += _row_problems(row, position, path.parent)
     problems += _duplicate_problems(frame)
     if problems:
         listed = "\n  ".join(problems[:MAX_LISTED_PROBLEMS])
@@ -190,7 +190,7 @@ def _column_problems(columns) -> list[str]:
     return problems
 
 
-def _row_problems(row: pd.Series, position: int, directory: Path) -> list[str]:
+def _row_problems(row: Mapping[str, str], position: int, directory: Path) -> list[str]:
     where = f"row {position + 2}"
     problems = []
     for name, column in COLUMNS.items():
@@ -274,7 +274,7 @@ CHECKS: dict[str, Callable[[str, Column, Path], str]] = {
 """Column kind -> check returning "" or what is wrong with the value."""
 
 
-def _cross_problems(row: pd.Series, where: str) -> list[str]:
+def _cross_problems(row: Mapping[str, str], where: str) -> list[str]:
     """Checks between columns: list lengths, increasing times, b-values with DWI, ROI phase index."""
     problems = []
     times = [_float(t) for t in str(row["dce_times_s"]).split(";")] if row["dce_times_s"] else []
@@ -292,7 +292,7 @@ def _cross_problems(row: pd.Series, where: str) -> list[str]:
     return problems
 
 
-def _dwi_problems(row: pd.Series, where: str) -> list[str]:
+def _dwi_problems(row: Mapping[str, str], where: str) -> list[str]:
     if not row["dwi"]:
         return [f"{where}, column '{name}': set, but column 'dwi' is empty" for name in ("dwi_bvals", "dwi_bvecs")
                 if row[name]]
@@ -401,8 +401,14 @@ def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
         tumor_mask_reader2=None if reader2 is None else read_mask(reader2, tumor2),
         timepoint=str(record["timepoint"]), exam_date=str(record["exam_date"]),
         clinical={name: record[name] for name in CLINICAL_COLUMNS},
-        sources=sources,
+        sources={**sources, **{field: sources[column] for field, column in EXAM_FIELD_COLUMNS.items()
+                               if column in sources}},
     )
+
+
+EXAM_FIELD_COLUMNS = {"dce": "dce_phases", "dwi": "dwi", "adc": "adc", "tumor_mask": "segmentation",
+                      "reference_mask": "segmentation", "tumor_mask_reader2": "segmentation_reader2"}
+"""``Exam`` field -> the manifest column its file came from (``Exam.source(field)`` names the file in errors)."""
 
 
 def _numbers(text: str) -> list[float]:
