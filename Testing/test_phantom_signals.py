@@ -172,3 +172,24 @@ def test_rician_noise_has_the_closed_form_mean(snr):
     expected = sigma * math.sqrt(math.pi / 2.0) * ((1 + x) * i0e(x / 2) + x * i1e(x / 2))
     assert noisy.mean() == pytest.approx(expected, rel=3e-3)
     assert noisy.dtype == np.float32
+
+
+def test_protocol_refuses_what_it_cannot_acquire():
+    from NACResistanceLib.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="15 directions"):
+        PhantomProtocol(tensor_shells=(1000.0, 2000.0), tensor_directions=6)
+    with pytest.raises(ConfigError, match=r"shells \(1000.0,\)"):
+        PhantomProtocol(tensor_shells=(1000.0,))
+    with pytest.raises(ConfigError, match="dwi_snr"):
+        PhantomProtocol(dwi_snr=0.0)
+    with pytest.raises(ConfigError, match="timepoint 'cycle9'"):
+        make_exam(0, 0, PhantomProtocol.small(), "cycle9")
+
+
+def test_seed_protocol_geometry_and_timing():
+    protocol = PhantomProtocol()
+    assert protocol.dce_times_s == (0.0, 51.3, 102.6, 153.9, 205.2, 256.5, 307.8)
+    assert protocol.dce_grid.spacing == (1.25, 1.25, 4.4) and protocol.dce_grid.size == (256, 112, 32)
+    assert protocol.dwi_grid.spacing == (2.0, 2.0, 4.0) and protocol.dwi_grid.origin != protocol.dce_grid.origin
+    assert protocol.with_extra_bvalues().bvalues == (0.0, 800.0, 1000.0, 1500.0, 2000.0)
