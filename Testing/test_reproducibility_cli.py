@@ -114,3 +114,16 @@ def test_outputs_agree_with_each_other(reproducibility):
     assert f"keeps {len(kept)} and removes {len(removed)} features" in page
     least = decision.loc[~decision["kept"]].sort_values("icc")["feature"].head(5)
     assert all(name in page for name in least)
+
+
+def test_a_second_run_resumes_from_the_cache_with_identical_results(cohort, reproducibility):
+    manifest, config = cohort
+    _, out = reproducibility
+    first = pd.read_csv(out / "icc_perturbations.csv")
+    cache = sorted((out / "variants").glob("*/extraction/cache/*.json"))
+    stamps = {path: path.stat().st_mtime_ns for path in cache}
+    main(["reproducibility", str(manifest), "--out", str(out), "--config", str(config), "--perturb",
+          "--jobs", "1", "--progress", "none"])
+    assert sorted((out / "variants").glob("*/extraction/cache/*.json")) == cache
+    assert all(path.stat().st_mtime_ns == stamp for path, stamp in stamps.items())  # nothing re-analysed
+    pd.testing.assert_frame_equal(pd.read_csv(out / "icc_perturbations.csv"), first)
