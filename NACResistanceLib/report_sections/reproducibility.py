@@ -22,6 +22,8 @@ from ..report import html
 from ..robustness.filter import IccFilterDecision, read_decision
 from ..robustness.icc import IccResult
 
+STATISTIC_WORDS = {"icc": "estimate", "ci_low": "lower confidence bound"}
+"""How the filter's statistic reads in the report."""
 MAX_ROWS = 60
 """Longest table shown in the page; the full table is in the CSV."""
 SEED_ICC = "The seed study reports an ICC of 0.89 (95% CI 0.82–0.94) between two radiologists' outlines of 30 patients."
@@ -108,7 +110,8 @@ def reproducibility_section(results: Mapping[str, IccResult], decision: IccFilte
     removed = decision.table.loc[~decision.table["kept"]].sort_values("icc").drop(columns="kept")
     parts = [html.paragraph(_summary(source, result, decision)) for source, result in results.items()]
     parts.append(html.paragraph(
-        f"Filter: {decision.icc_type} {decision.statistic} ≥ {decision.threshold:g} for every source; it keeps "
+        f"Filter: {decision.icc_type} {STATISTIC_WORDS[decision.statistic]} ≥ {decision.threshold:g} for every "
+        f"source; it keeps "
         f"{len(decision.kept)} and removes {len(decision.removed)} features before feature selection."))
     parts.append(html.paragraph(SEED_ICC, "note"))
     parts += [html.paragraph(f"{source}: {w}", "note") for source, r in results.items() for w in r.warnings]
