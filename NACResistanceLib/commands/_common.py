@@ -54,9 +54,12 @@ class _DropMessage(logging.Filter):
 
 
 def quiet_known_notices() -> None:
-    """Drop pyradiomics' per-image note that GLCM Sum Average equals 2 × Joint Average.
+    """Drop per-exam notes of pyradiomics and pykwalify that say nothing is wrong.
 
-    pyradiomics logs it as a WARNING for every image whose GLCM features are computed (9 times per
-    exam with wavelets), although nothing is wrong; every other message is kept.
+    pyradiomics logs "GLCM is symmetrical, therefore Sum Average = 2 * Joint Average" as a WARNING
+    for every image whose GLCM features are computed (9 times per exam with wavelets), and
+    pykwalify logs "validation.valid" at INFO each time a parameter file is validated. Every other
+    message is kept.
     """
     logging.getLogger("radiomics.glcm").addFilter(_DropMessage("GLCM is symmetrical"))
+    logging.getLogger("pykwalify").setLevel(logging.WARNING)
