@@ -127,20 +127,24 @@ def fill_example(panel: QtWidgets.QWidget) -> None:
         edit.setFocusPolicy(QtCore.Qt.NoFocus)
 
 
-def fill_results(panel: QtWidgets.QWidget) -> None:
-    """Real library outputs for synthetic exam 0 (seed 0) scored with the demo model."""
+DEMO_MODEL = ROOT / "NACResistance" / "Resources" / "demo_model.json"
+
+
+def fill_results(panel: QtWidgets.QWidget, model_path: Path) -> None:
+    """Real library outputs for synthetic exam 0 (seed 0) scored with the model (default: the demo model)."""
     from NACResistanceLib import models, phantom, pipeline
     from NACResistanceLib.io import clinical_input_specs, contribution_columns, prediction_text
 
-    model = models.load(str(ROOT / "NACResistance" / "Resources" / "demo_model.json"))
+    model = models.load(str(model_path))
     exam = phantom.make_exam(0, 0, phantom.PhantomProtocol.small()).exam
     score = pipeline.score_exam(exam, model)
     prediction = score.prediction
-    panel.findChild(QtWidgets.QLabel, "modelInfoLabel").setText(
-        f"Model: {model.name} (demo model trained on synthetic data: not for real patients)")
+    note = " (demo model trained on synthetic data: not for real patients)" if model_path == DEMO_MODEL else ""
+    panel.findChild(QtWidgets.QLabel, "modelInfoLabel").setText(f"Model: {model.name}{note}")
     form = panel.findChild(QtWidgets.QGroupBox, "clinicalGroupBox").layout()
     for spec in clinical_input_specs(model.required_inputs):
-        form.addRow(spec.name + ":", QtWidgets.QLineEdit(str(exam.clinical.get(spec.name, ""))))
+        form.addRow(spec.name + ":", _clinical_widget(spec, exam.clinical.get(spec.name, "")))
+    panel.findChild(ctkPathLineEdit, "modelPathLineEdit").edit.setText(_shown_path(model_path))
     panel.findChild(QtWidgets.QLabel, "probabilityLabel").setText(
         prediction_text(prediction.probability, prediction.threshold, prediction.predicted_class))
     _fill_table(panel.findChild(QtWidgets.QTableWidget, "contributionsTableView"),
@@ -148,10 +152,27 @@ def fill_results(panel: QtWidgets.QWidget) -> None:
     panel.findChild(QtWidgets.QLabel, "statusLabel").setText("Done.")
 
 
+def _clinical_widget(spec, value) -> QtWidgets.QWidget:
+    """The widget the module builds for a clinical input: a choice of codes or a number field."""
+    if not spec.choices:
+        return QtWidgets.QLineEdit(str(value))
+    combo = QtWidgets.QComboBox()
+    combo.addItems(["", *spec.choices])
+    combo.setCurrentText(str(value))
+    return combo
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _fill_table(table: QtWidgets.QTableWidget, columns) -> None:
     table.setColumnCount(len(columns))
     table.setRowCount(len(columns[0].values) if columns else 0)
-    table.setHorizontalHeaderLabels([f"{c.name} ({c.unit})" if c.unit else c.name for c in columns])
+    table.setHorizontalHeaderLabels([c.name for c in columns])
     for j, column in enumerate(columns):
         for i, value in enumerate(column.values):
             text = value if isinstance(value, str) else f"{value:.3g}"
@@ -163,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("output", type=Path, help="PNG file to write")
     parser.add_argument("--results", action="store_true", help="fill the results with the library's real outputs")
+    parser.add_argument("--model", type=Path, default=DEMO_MODEL, help="model file for --results (default: demo)")
     parser.add_argument("--width", type=int, default=440)
     args = parser.parse_args(argv)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
@@ -171,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     panel = load_panel()
     fill_example(panel)
     if args.results:
-        fill_results(panel)
+        fill_results(panel, args.model)
     panel.resize(args.width, panel.sizeHint().height())
     panel.show()
     app.processEvents()
