@@ -1,8 +1,9 @@
-"""``nacresistance delta`` end to end on a small synthetic cohort with a baseline and a cycle-2 exam.
+"""Phantom -> ``reproducibility`` -> ``delta`` end to end: two readers, a baseline and a cycle-2 exam.
 
-The command extracts the features itself, so the manifest, the cohort runner, the delta features and
-three full studies are exercised. The checks recompute the numbers from the files: tumour volumes from
-the segmentations, AUCs with scikit-learn, the funnel's input from the ICC filter decision.
+``delta`` extracts the features itself and applies the ICC filter ``reproducibility`` decided, so the
+manifest, the cohort runner, the segmentation variants, the delta features and three full studies are
+exercised. The checks recompute the numbers from the files: tumour volumes from the segmentations,
+AUCs with scikit-learn, the funnel's input from the ICC filter decision.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sklearn.metrics import roc_auc_score
 from NACResistanceLib.cli import main
 from NACResistanceLib.io import read_manifest, read_mask
 from NACResistanceLib.phantom import PhantomProtocol, make_cohort
+from NACResistanceLib.robustness import read_decision
 
 pytestmark = pytest.mark.slow
 
@@ -35,25 +37,23 @@ validation:
   n_boot_performance: 20
   cv_folds: 3
 """
-REMOVED = ("original_firstorder_Kurtosis", "original_shape_Elongation")
 
 
 @pytest.fixture(scope="module")
 def delta_run(tmp_path_factory):
+    """Phantom (two readers, two time points) -> reproducibility (readers) -> delta with its ICC filter."""
     folder = tmp_path_factory.mktemp("delta")
-    manifest = make_cohort(24, 5, folder / "cohort", PhantomProtocol.small(followup=True), jobs=2)
+    protocol = PhantomProtocol.small(followup=True, second_reader=True)
+    manifest = make_cohort(24, 5, folder / "cohort", protocol, jobs=2)
     (folder / "radiomics.yaml").write_text(SMALL_RADIOMICS, encoding="utf-8")
     (folder / "analysis.yaml").write_text(f"radiomics_params: {folder / 'radiomics.yaml'}\n", encoding="utf-8")
     (folder / "study.yaml").write_text(FAST_STUDY, encoding="utf-8")
-    decision = pd.DataFrame({"source": "readers", "feature": list(REMOVED), "feature_class": "x", "icc": 0.1,
-                             "ci_low": 0.0, "ci_high": 0.3, "kept": False, "reason": "ICC(2,1) icc < 0.75",
-                             "threshold": 0.75, "icc_type": "ICC(2,1)", "statistic": "icc"})
-    decision.to_csv(folder / "icc_filter.csv", index=False)
+    common = ["--config", str(folder / "analysis.yaml"), "--jobs", "2", "--progress", "none"]
+    main(["reproducibility", str(manifest), "--out", str(folder / "repro"), *common])
     out = folder / "out"
-    code = main(["delta", str(manifest), "--out", str(out), "--config", str(folder / "analysis.yaml"),
-                 "--study-config", str(folder / "study.yaml"), "--icc-filter", str(folder / "icc_filter.csv"),
-                 "--jobs", "2", "--progress", "none"])
-    return code, manifest, out
+    code = main(["delta", str(manifest), "--out", str(out), "--study-config", str(folder / "study.yaml"),
+                 "--icc-filter", str(folder / "repro" / "icc_filter.csv"), *common])
+    return code, manifest, out, read_decision(folder / "repro" / "icc_filter.csv")
 
 
 def _volume_mm3(manifest, row) -> float:
@@ -62,7 +62,7 @@ def _volume_mm3(manifest, row) -> float:
 
 
 def test_delta_volume_equals_the_change_of_the_segmented_volume(delta_run):
-    code, manifest_path, out = delta_run
+    code, manifest_path, out, _ = delta_run
     manifest = read_manifest(manifest_path)
     deltas = pd.read_csv(out / "delta_features.csv", index_col=0)
     assert len(deltas) >= 12
@@ -77,7 +77,7 @@ def test_delta_volume_equals_the_change_of_the_segmented_volume(delta_run):
 
 
 def test_aucs_match_scikit_learn_on_the_written_predictions(delta_run):
-    _, _, out = delta_run
+    _, _, out, _ = delta_run
     predictions = pd.read_csv(out / "delta_predictions.csv", index_col=0)
     aucs = pd.read_csv(out / "delta_auc.csv", index_col=0)
     assert list(aucs.index) == ["baseline", "followup", "delta"]
@@ -90,12 +90,14 @@ def test_aucs_match_scikit_learn_on_the_written_predictions(delta_run):
 
 
 def test_icc_filter_removes_features_and_their_deltas_before_selection(delta_run):
-    _, _, out = delta_run
+    _, _, out, decision = delta_run
+    removed = set(decision.removed)
+    assert removed and decision.kept  # the two-reader ICC removes some features and keeps others
     features = pd.read_csv(out / "extraction" / "features.csv", index_col=[0, 1])
     baseline_funnel = pd.read_csv(out / "baseline" / "funnel.csv")
-    assert baseline_funnel.loc[0, "n_in"] == features.shape[1] - len(REMOVED)
+    assert baseline_funnel.loc[0, "n_in"] == len([c for c in features.columns if c not in removed])
     deltas = pd.read_csv(out / "delta_features.csv", index_col=0)
     complete = deltas.columns[deltas.notna().all().to_numpy()]
-    removed = {f"{p}{name}" for p in ("delta_", "reldelta_") for name in REMOVED}
+    unreproducible = {f"{p}{name}" for p in ("delta_", "reldelta_") for name in removed}
     delta_funnel = pd.read_csv(out / "delta" / "funnel.csv")
-    assert delta_funnel.loc[0, "n_in"] == len([c for c in complete if c not in removed])
+    assert delta_funnel.loc[0, "n_in"] == len([c for c in complete if c not in unreproducible])
