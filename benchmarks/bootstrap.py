@@ -84,6 +84,7 @@ class StraightforwardTask:
         import statsmodels.api as sm
         from scipy import stats as sps
         model: list[str] = []
+        seen: set[tuple[str, ...]] = {()}
         while True:
             base = sm.GLM(y, sm.add_constant(frame[model], has_constant="add"), family=sm.families.Binomial()).fit()
             best = None
@@ -100,6 +101,9 @@ class StraightforwardTask:
                                  family=sm.families.Binomial()).fit()
                 if sps.chi2.sf(2 * (full.llf - reduced.llf), 1) > self.settings.p_remove:
                     model.remove(name)
+            if tuple(sorted(model)) in seen:  # a cycle, as in forward_lr
+                return model
+            seen.add(tuple(sorted(model)))
 
     def __call__(self, b, rng):
         import statsmodels.api as sm
