@@ -181,7 +181,8 @@ def _feature_table(features: pd.DataFrame, timepoint: str) -> pd.DataFrame:
 def _manifest_rows(cohort: pd.DataFrame, timepoint: str) -> pd.DataFrame:
     rows = cohort
     if "timepoint" in rows:
-        rows = rows[rows["timepoint"].fillna("baseline").astype(str) == timepoint]
+        labels = rows["timepoint"].fillna("").astype(str).replace("", "baseline")  # empty = baseline (manifest.md)
+        rows = rows[labels == timepoint]
     rows = rows.assign(patient_id=rows["patient_id"].astype(str))
     if rows["patient_id"].duplicated().any():
         raise ManifestError(f"manifest has several {timepoint!r} rows for patients "
