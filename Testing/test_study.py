@@ -125,3 +125,17 @@ def test_missing_clinical_value_names_patient_and_variable():
     manifest.loc[3, "er"] = np.nan
     with pytest.raises(ClinicalDataError, match=r"P003.*er_positive"):
         run_study(features, manifest, SMALL)
+
+
+def test_yaml_defaults_equal_the_dataclass_defaults():
+    # The library-level defaults (SelectionFunnel(), fit_models()) must not drift from params/study.yaml.
+    from NACResistanceLib.labels import ResistanceRule
+    from NACResistanceLib.models import ModelSettings
+    from NACResistanceLib.selection import SelectionSettings
+    from NACResistanceLib.study import ValidationSettings
+
+    config = load_study_config()
+    assert config.selection == SelectionSettings()
+    assert config.models == ModelSettings()
+    assert config.validation == ValidationSettings()
+    assert config.resistance == ResistanceRule()

@@ -6,6 +6,7 @@ dcurves); ``docs/statistics.md`` lists the conventions and the numbers the tests
 
 from __future__ import annotations
 
+from .bootstrap import ReplicateFailure, bootstrap_performance, run_replicates
 from .calibration import (
     CalibrationFit,
     HosmerLemeshow,
@@ -18,6 +19,7 @@ from .calibration import (
 )
 from .decision import net_benefit
 from .groups import GroupTest, compare_categorical, compare_continuous
+from .performance import CohortPerformance, evaluate_cohort
 from .roc import (
     AucResult,
     ClassificationSummary,
@@ -31,8 +33,11 @@ from .roc import (
     unpaired_auc_test,
     youden_threshold,
 )
+from .tables import comparison_table
 
 __all__ = [
+    "CohortPerformance", "ReplicateFailure", "bootstrap_performance", "comparison_table", "evaluate_cohort",
+    "run_replicates",
     "AucResult", "CalibrationFit", "ClassificationSummary", "DelongTest", "GroupTest", "HosmerLemeshow",
     "SmoothCalibration", "StatisticsInputError", "UnpairedAucTest", "binned_calibration", "brier_score",
     "calibration_intercept_slope", "compare_categorical", "compare_continuous", "delong_test",
