@@ -83,11 +83,12 @@ def _objective(H, q, lam, beta) -> float:
     return float(0.5 * beta @ H @ beta - q @ beta + lam * np.abs(beta).sum())
 
 
-def _feature_sign_step(H, q, lam, beta, theta) -> np.ndarray:
+def _feature_sign_step(R, q, lam, beta, theta) -> np.ndarray:
     """One feature-sign step (Lee et al., NIPS 2006) on the support of ``theta``; returns new beta."""
     idx = np.flatnonzero(theta)
     old = beta[idx]
-    sub_h, sub_q = H[np.ix_(idx, idx)], q[idx]
+    sub_r = R[:, idx]
+    sub_h, sub_q = sub_r.T @ sub_r, q[idx]
     new = _solve(sub_h, sub_q - lam * theta[idx])
     if np.array_equal(np.sign(new), theta[idx]):
         out = beta.copy()
@@ -106,17 +107,25 @@ def _feature_sign_step(H, q, lam, beta, theta) -> np.ndarray:
     return out
 
 
-def lasso_quadratic(H: np.ndarray, q: np.ndarray, lam: float, beta: np.ndarray) -> np.ndarray:
-    """Exact minimiser of ``½ βᵀHβ - qᵀβ + λ‖β‖₁`` by feature-sign search, warm-started at ``beta``.
+def _gradient(R: np.ndarray, q: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    support = np.flatnonzero(beta)
+    return R.T @ (R[:, support] @ beta[support]) - q
 
-    Active-set method: add the zero coordinate that most violates the KKT condition
-    ``|(Hβ - q)_j| <= λ``, solve the signed linear system on the support, line-search over
-    sign changes; stop when no zero coordinate violates the condition (relative slack 1e-9).
+
+def lasso_quadratic(R: np.ndarray, q: np.ndarray, lam: float, beta: np.ndarray) -> np.ndarray:
+    """Exact minimiser of ``½ βᵀHβ - qᵀβ + λ‖β‖₁`` with ``H = RᵀR`` by feature-sign search.
+
+    ``R`` is (n, k); only the blocks of H on the current support are formed (n·|support|² work
+    instead of n·k²). Active-set method, warm-started at ``beta``: add the zero coordinate that
+    most violates the KKT condition ``|(Hβ - q)_j| <= λ``, solve the signed linear system on the
+    support, line-search over sign changes; stop when no zero coordinate violates the condition
+    (relative slack 1e-9).
     """
     beta = beta.astype(float).copy()
+    k = R.shape[1]
     tol = 1e-9 * max(lam, 1e-300)
-    for _ in range(10 * (H.shape[0] + 1)):
-        g = H @ beta - q
+    for _ in range(10 * (k + 1)):
+        g = _gradient(R, q, beta)
         theta = np.sign(beta)
         support_error = np.max(np.abs(g + lam * theta)[theta != 0], initial=0.0)
         if support_error <= tol:
@@ -125,8 +134,8 @@ def lasso_quadratic(H: np.ndarray, q: np.ndarray, lam: float, beta: np.ndarray) 
             if not slack.size or slack[j] <= tol:
                 return beta
             theta[j] = -np.sign(g[j])
-        for _ in range(H.shape[0] + 1):
-            beta = _feature_sign_step(H, q, lam, beta, theta)
+        for _ in range(k + 1):
+            beta = _feature_sign_step(R, q, lam, beta, theta)
             if np.all(np.sign(beta) == theta):
                 break
             theta = np.sign(beta)
@@ -137,8 +146,9 @@ def _weighted_lasso(Z, y, b0, beta, lam) -> tuple[float, np.ndarray]:
     """IRLS for one λ on the columns of ``Z`` (standardised); returns (intercept, coefficients).
 
     Each iteration minimises ``(1/2N) Σ w (z - b0 - Zβ)² + λ‖β‖₁`` exactly (weighted-centred,
-    so b0 drops out); iterations stop when glmnet's criterion ``max_j xv_j Δβ_j² < 1e-10`` holds,
-    ``xv_j`` the weighted variance of column j (and Σw/N for the intercept).
+    so b0 drops out; ``H = RᵀR`` with ``R = √(w/N)·(Z - x̄_w)``); iterations stop when glmnet's
+    criterion ``max_j xv_j Δβ_j² < IRLS_TOL`` holds, ``xv_j`` the weighted variance of column j
+    (and Σw/N for the intercept).
     """
     n = Z.shape[0]
     for _ in range(IRLS_MAX):
@@ -147,14 +157,15 @@ def _weighted_lasso(Z, y, b0, beta, lam) -> tuple[float, np.ndarray]:
         w = p * (1 - p)
         z = eta + (y - p) / w
         sw = w.sum()
-        Zw = Z * w[:, None]
-        x_mean = Zw.sum(axis=0) / sw
+        x_mean = w @ Z / sw
         z_mean = w @ z / sw
-        H = (Zw.T @ Z - sw * np.outer(x_mean, x_mean)) / n
-        q = (Zw.T @ z - sw * z_mean * x_mean) / n
-        new = lasso_quadratic(H, q, lam, beta)
+        root = np.sqrt(w / n)
+        R = (Z - x_mean) * root[:, None]
+        q = R.T @ ((z - z_mean) * root)
+        new = lasso_quadratic(R, q, lam, beta)
         new_b0 = z_mean - x_mean @ new
-        change = max(np.max(np.diag(H) * (new - beta) ** 2, initial=0.0), sw / n * (new_b0 - b0) ** 2)
+        xv = np.einsum("ij,ij->j", R, R)
+        change = max(np.max(xv * (new - beta) ** 2, initial=0.0), sw / n * (new_b0 - b0) ** 2)
         b0, beta = new_b0, new
         if change < IRLS_TOL:
             break
