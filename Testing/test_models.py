@@ -179,3 +179,8 @@ def test_schema_errors_name_file_and_json_path(tmp_path):
     (tmp_path / "not.json").write_text("{")
     with pytest.raises(ModelFileError, match="not JSON"):
         load(tmp_path / "not.json")
+
+
+def test_only_needed_clinical_columns_are_checked():
+    # A bad code in a column the model does not use does not block the prediction.
+    assert _model().predict({**ROW, "side": "bilateral"}).predicted_class == "resistant"

@@ -124,8 +124,9 @@ class StudyModel:
             if missing.any():
                 raise ModelFileError(f"model {self.name!r}: input {name!r} is empty for row(s) "
                                      f"{list(frame.index[missing])[:5]}")
-        clinical_columns = [c for c in frame.columns if c in set(VARIABLE_SOURCES.values())]
-        encoded = encode_clinical(frame[clinical_columns])
+        clinical_columns = list(dict.fromkeys(VARIABLE_SOURCES[t.name] for t in self.terms if t.kind == "clinical"))
+        named = ["patient_id"] if "patient_id" in frame else []  # so errors name the patient
+        encoded = encode_clinical(frame[named + clinical_columns])  # only the columns this model needs
         features = [n for n in self.required_inputs if n not in encoded and n not in VARIABLE_SOURCES.values()]
         numeric = frame[features].apply(pd.to_numeric, errors="coerce")
         bad = [n for n in features if numeric[n].isna().any()]
