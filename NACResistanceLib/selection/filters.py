@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
-
-from ..stats.logit import sigmoid
+from scipy.special import expit
 
 NZV_FREQ_RATIO = 95 / 5
 NZV_UNIQUE_PCT = 10.0
@@ -63,33 +62,50 @@ def correlation_prune(X: pd.DataFrame, y, threshold: float = 0.9) -> list[str]:
     return [X.columns[j] for j in sorted(kept)]
 
 
+NEWTON_TOL = 1e-12
+"""A univariate model has converged when its Newton step (|Δb0| + |Δb1|, standardised x) is below this."""
+
+
 def univariate_wald_p(X: np.ndarray, y: np.ndarray, iterations: int = 30) -> np.ndarray:
     """(p,) Wald p-values of the slope in p separate logistic models ``y ~ 1 + x_j``.
 
-    All p two-parameter models are solved together by Newton-Raphson (closed-form 2x2 inverse);
-    a column that separates the classes ends with a huge SE and p near 1.
+    All p two-parameter models are solved together by Newton-Raphson (closed-form 2x2 inverse) on
+    standardised columns; each model stops when its step falls below ``NEWTON_TOL`` (or after
+    ``iterations``). A column that separates the classes ends with a huge SE and p near 1.
     """
     x = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
     ybar = y.mean()
     b0 = np.full(x.shape[1], np.log(ybar / (1 - ybar)))
     b1 = np.zeros(x.shape[1])
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return _batched_newton(x, y, b0, b1, iterations)
+        active = np.arange(x.shape[1])
+        for _ in range(iterations):
+            step0, step1 = _newton_step(x[:, active], y, b0[active], b1[active])
+            b0[active] += step0
+            b1[active] += step1
+            active = active[np.abs(step0) + np.abs(step1) > NEWTON_TOL]  # NaN (constant column) stops too
+            if active.size == 0:
+                break
+        return _wald_p(x, b0, b1)
 
 
-def _batched_newton(x, y, b0, b1, iterations) -> np.ndarray:
-    for _ in range(iterations):
-        p = sigmoid(b0 + x * b1)
-        w = p * (1 - p)
-        r = (y[:, None] - p)
-        g0, g1 = r.sum(axis=0), (x * r).sum(axis=0)
-        h00, h01, h11 = w.sum(axis=0), (w * x).sum(axis=0), (w * x * x).sum(axis=0)
-        det = h00 * h11 - h01**2
-        b0 = b0 + (h11 * g0 - h01 * g1) / det
-        b1 = b1 + (h00 * g1 - h01 * g0) / det
-    p = sigmoid(b0 + x * b1)
+def _information(x, b0, b1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(n, p) fitted probabilities and the (p,) entries h00, h01, h11 of each 2x2 information matrix."""
+    p = expit(b0 + x * b1)
     w = p * (1 - p)
-    h00, h01, h11 = w.sum(axis=0), (w * x).sum(axis=0), (w * x * x).sum(axis=0)
+    return p, w.sum(axis=0), (w * x).sum(axis=0), (w * x * x).sum(axis=0)
+
+
+def _newton_step(x, y, b0, b1) -> tuple[np.ndarray, np.ndarray]:
+    p, h00, h01, h11 = _information(x, b0, b1)
+    r = y[:, None] - p
+    g0, g1 = r.sum(axis=0), (x * r).sum(axis=0)
+    det = h00 * h11 - h01**2
+    return (h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det
+
+
+def _wald_p(x, b0, b1) -> np.ndarray:
+    _, h00, h01, h11 = _information(x, b0, b1)
     se = np.sqrt(h00 / (h00 * h11 - h01**2))
     pvalue = 2 * sps.norm.sf(np.abs(b1 / se))
     return np.where(np.isfinite(pvalue), pvalue, 1.0)

@@ -6,7 +6,8 @@ leaves the intercept unpenalised and reports coefficients on the original scale.
 solved with glmnet's outer loop (IRLS quadratic approximation, sequential strong rule, KKT
 check, early path stop); the inner weighted lasso is solved exactly by feature-sign search (an
 active-set method: small linear solves on the support) instead of glmnet's coordinate descent,
-which needs a compiled loop to be fast.
+which needs a compiled loop to be fast. The full fit and the K fold fits of the cross-validation
+are solved together, in lockstep over λ, by :mod:`.lasso_solver`.
 """
 
 from __future__ import annotations
@@ -15,21 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
-from ..stats.logit import sigmoid
 from ..stats.roc import StatisticsInputError
-
-P_CLIP = 1e-5
-"""glmnet's ``pmin``: fitted probabilities are kept in [1e-5, 1 - 1e-5]."""
-IRLS_MAX = 50
-IRLS_TOL = 1e-7
-MIN_LAMBDAS_BEFORE_STOP = 5
-"""glmnet ``mnlam``: the path may stop early only after this many λ values."""
-DEV_RATIO_MAX = 0.999
-"""glmnet ``devmax``: stop when the deviance ratio exceeds it (saturated fit)."""
-DEV_CHANGE_MIN = 1e-5
-"""glmnet ``fdev``: stop when the deviance ratio improves by less than this (absolute)."""
+from .lasso_solver import P_CLIP, solve_paths, standardised_problems
 
 
 @dataclass(frozen=True)
@@ -67,141 +58,6 @@ def lambda_grid(X: np.ndarray, y: np.ndarray, n_lambda: int = 100, min_ratio: fl
     return lam_max * ratio ** (np.arange(n_lambda) / (n_lambda - 1))
 
 
-def _deviance(eta: np.ndarray, y: np.ndarray) -> float:
-    return float(-2 * np.sum(y * eta - np.logaddexp(0.0, eta)))
-
-
-def _solve(H: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve ``H x = rhs`` (least squares if ``H`` is singular)."""
-    try:
-        return np.linalg.solve(H, rhs)
-    except np.linalg.LinAlgError:
-        return np.linalg.lstsq(H, rhs, rcond=None)[0]
-
-
-def _objective(H, q, lam, beta) -> float:
-    return float(0.5 * beta @ H @ beta - q @ beta + lam * np.abs(beta).sum())
-
-
-def _feature_sign_step(R, q, lam, beta, theta) -> np.ndarray:
-    """One feature-sign step (Lee et al., NIPS 2006) on the support of ``theta``; returns new beta."""
-    idx = np.flatnonzero(theta)
-    old = beta[idx]
-    sub_r = R[:, idx]
-    sub_h, sub_q = sub_r.T @ sub_r, q[idx]
-    new = _solve(sub_h, sub_q - lam * theta[idx])
-    if np.array_equal(np.sign(new), theta[idx]):
-        out = beta.copy()
-        out[idx] = new
-        return out
-    step = new - old
-    with np.errstate(divide="ignore", invalid="ignore"):
-        crossing = -old / step
-    points = np.unique(np.r_[crossing[(crossing > 0) & (crossing < 1)], 1.0])
-    values = [_objective(sub_h, sub_q, lam, old + t * step) for t in points]
-    t = points[int(np.argmin(values))]
-    moved = old + t * step
-    moved[np.isclose(crossing, t, rtol=1e-12, atol=0.0)] = 0.0
-    out = beta.copy()
-    out[idx] = moved
-    return out
-
-
-def _gradient(R: np.ndarray, q: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    support = np.flatnonzero(beta)
-    return R.T @ (R[:, support] @ beta[support]) - q
-
-
-def lasso_quadratic(R: np.ndarray, q: np.ndarray, lam: float, beta: np.ndarray) -> np.ndarray:
-    """Exact minimiser of ``½ βᵀHβ - qᵀβ + λ‖β‖₁`` with ``H = RᵀR`` by feature-sign search.
-
-    ``R`` is (n, k); only the blocks of H on the current support are formed (n·|support|² work
-    instead of n·k²). Active-set method, warm-started at ``beta``: add the zero coordinate that
-    most violates the KKT condition ``|(Hβ - q)_j| <= λ``, solve the signed linear system on the
-    support, line-search over sign changes; stop when no zero coordinate violates the condition
-    (relative slack 1e-9).
-    """
-    beta = beta.astype(float).copy()
-    k = R.shape[1]
-    tol = 1e-9 * max(lam, 1e-300)
-    for _ in range(10 * (k + 1)):
-        g = _gradient(R, q, beta)
-        theta = np.sign(beta)
-        support_error = np.max(np.abs(g + lam * theta)[theta != 0], initial=0.0)
-        if support_error <= tol:
-            slack = np.where(theta != 0, -np.inf, np.abs(g) - lam)
-            j = int(np.argmax(slack)) if slack.size else 0
-            if not slack.size or slack[j] <= tol:
-                return beta
-            theta[j] = -np.sign(g[j])
-        for _ in range(k + 1):
-            beta = _feature_sign_step(R, q, lam, beta, theta)
-            if np.all(np.sign(beta) == theta):
-                break
-            theta = np.sign(beta)
-    return beta
-
-
-def _weighted_lasso(Z, y, b0, beta, lam) -> tuple[float, np.ndarray]:
-    """IRLS for one λ on the columns of ``Z`` (standardised); returns (intercept, coefficients).
-
-    Each iteration minimises ``(1/2N) Σ w (z - b0 - Zβ)² + λ‖β‖₁`` exactly (weighted-centred,
-    so b0 drops out; ``H = RᵀR`` with ``R = √(w/N)·(Z - x̄_w)``); iterations stop when glmnet's
-    criterion ``max_j xv_j Δβ_j² < IRLS_TOL`` holds, ``xv_j`` the weighted variance of column j
-    (and Σw/N for the intercept).
-    """
-    n = Z.shape[0]
-    for _ in range(IRLS_MAX):
-        eta = b0 + Z @ beta
-        p = np.clip(sigmoid(eta), P_CLIP, 1 - P_CLIP)
-        w = p * (1 - p)
-        z = eta + (y - p) / w
-        sw = w.sum()
-        x_mean = w @ Z / sw
-        z_mean = w @ z / sw
-        root = np.sqrt(w / n)
-        R = (Z - x_mean) * root[:, None]
-        q = R.T @ ((z - z_mean) * root)
-        new = lasso_quadratic(R, q, lam, beta)
-        new_b0 = z_mean - x_mean @ new
-        xv = np.einsum("ij,ij->j", R, R)
-        change = max(np.max(xv * (new - beta) ** 2, initial=0.0), sw / n * (new_b0 - b0) ** 2)
-        b0, beta = new_b0, new
-        if change < IRLS_TOL:
-            break
-    return float(b0), beta
-
-
-def _path_standardised(Z: np.ndarray, y: np.ndarray, lambdas: np.ndarray, stop_early: bool):
-    n, p = Z.shape
-    ybar = y.mean()
-    b0, beta = float(np.log(ybar / (1 - ybar))), np.zeros(p)
-    null_dev = _deviance(np.full(n, b0), y)
-    grad = Z.T @ (y - ybar) / n
-    ever = np.zeros(p, dtype=bool)
-    rows, previous = [], lambdas[0]
-    for k, lam in enumerate(lambdas):
-        cols = ever | (np.abs(grad) >= 2 * lam - previous)
-        while True:
-            b0, sub = _weighted_lasso(Z[:, cols], y, b0, beta[cols], lam)
-            beta = np.zeros(p)
-            beta[cols] = sub
-            grad = Z.T @ (y - sigmoid(b0 + Z @ beta)) / n
-            violated = ~cols & (np.abs(grad) > lam * (1 + 1e-6))
-            if not violated.any():
-                break
-            cols |= violated
-        ever |= beta != 0
-        ratio = 1 - _deviance(b0 + Z @ beta, y) / null_dev
-        rows.append((lam, b0, beta, ratio))
-        previous = lam
-        if stop_early and k + 1 >= MIN_LAMBDAS_BEFORE_STOP and (
-            ratio > DEV_RATIO_MAX or (k > 0 and ratio - rows[-2][3] < DEV_CHANGE_MIN)
-        ):
-            break
-    return rows
-
-
 def lasso_path(X, y, lambdas, *, stop_early: bool = True) -> LassoPath:
     """Fit the L1 logistic path on ``X`` (n, p) with 0/1 ``y`` (n,) for decreasing ``lambdas``.
 
@@ -210,14 +66,26 @@ def lasso_path(X, y, lambdas, *, stop_early: bool = True) -> LassoPath:
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
-    mean, sd = standardise(X)
-    usable = sd > 0
-    Z = (X[:, usable] - mean[usable]) / sd[usable]
-    rows = _path_standardised(Z, y, np.asarray(lambdas, dtype=float), stop_early)
-    coefs = np.zeros((len(rows), X.shape[1]))
-    coefs[:, usable] = np.array([r[2] for r in rows]) / sd[usable]
-    intercepts = np.array([r[1] for r in rows]) - coefs @ mean
-    return LassoPath(np.array([r[0] for r in rows]), intercepts, coefs, np.array([r[3] for r in rows]))
+    return _paths(X, y, np.ones((1, y.size)), np.asarray(lambdas, dtype=float), stop_early)[0]
+
+
+def _paths(X, y, train, lambdas, stop_early: bool = True) -> list[LassoPath]:
+    """One :class:`LassoPath` per row of ``train`` (F, n), solved in lockstep (see ``lasso_solver``).
+
+    A path holds the λ values its problem reached, within those reached by problem 0. Identical
+    rows (x, y) are merged into one row weighted by their count in each problem (the same sums,
+    fewer rows: a bootstrap sample repeats about 37% of its rows).
+    """
+    X, y, train = _merge_identical_rows(X, y, train)
+    Z, mean, sd = standardised_problems(X, train)
+    b0, beta, ratio = solve_paths(Z, y, train, lambdas, stop_early)
+    paths = []
+    for f in range(train.shape[0]):
+        reached = ~np.isnan(ratio[:, f])
+        coefs = np.divide(beta[reached, f], sd[f], out=np.zeros_like(beta[reached, f]), where=sd[f] > 0)
+        paths.append(LassoPath(lambdas[: reached.size][reached], b0[reached, f] - coefs @ mean[f], coefs,
+                               ratio[reached, f]))
+    return paths
 
 
 def make_foldid(y, n_folds: int = 10, random_state: int = 0) -> np.ndarray:
@@ -287,19 +155,30 @@ class LassoCV:
                              "cv_mean": self.cv_mean, "cv_sd": self.cv_sd, "nonzero": self.nonzero()})
 
 
-def _fold_deviance(X, y, foldid, lambdas) -> tuple[np.ndarray, np.ndarray]:
-    """(K, L) mean test deviance per fold (NaN beyond a fold's path) and (K,) fold sizes."""
+def _merge_identical_rows(X, y, train) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct rows of ``[X, y]`` and (F, m) weights: how often each occurs in each problem's rows."""
+    distinct, inverse = np.unique(np.column_stack([X, y]), axis=0, return_inverse=True)
+    weights = np.zeros((train.shape[0], distinct.shape[0]))
+    for f, row_weights in enumerate(train):
+        weights[f] = np.bincount(inverse.ravel(), weights=row_weights, minlength=distinct.shape[0])
+    return distinct[:, :-1], distinct[:, -1], weights
+
+
+def _fold_deviance(X, y, foldid, lambdas) -> tuple[LassoPath, np.ndarray, np.ndarray]:
+    """The full-data path, (K, L) mean test deviance per fold (NaN beyond a fold's path), (K,) fold sizes.
+
+    The full fit and the K fold fits are solved together, in lockstep over λ (cv.glmnet's folds use the
+    λ values the full fit reached).
+    """
     folds = np.unique(foldid)
-    out = np.full((folds.size, lambdas.size), np.nan)
-    sizes = np.zeros(folds.size)
-    for i, fold in enumerate(folds):
-        test = foldid == fold
-        path = lasso_path(X[~test], y[~test], lambdas)
-        prob = np.clip(sigmoid(path.intercepts[None, :] + X[test] @ path.coefs.T), P_CLIP, 1 - P_CLIP)
-        dev = -2 * (y[test, None] * np.log(prob) + (1 - y[test, None]) * np.log(1 - prob))
+    test = foldid[None, :] == folds[:, None]
+    full, *fold_paths = _paths(X, y, np.vstack([np.ones(y.size), ~test]).astype(float), lambdas)
+    out = np.full((folds.size, full.lambdas.size), np.nan)
+    for i, path in enumerate(fold_paths):
+        prob = np.clip(expit(path.intercepts[None, :] + X[test[i]] @ path.coefs.T), P_CLIP, 1 - P_CLIP)
+        dev = -2 * (y[test[i], None] * np.log(prob) + (1 - y[test[i], None]) * np.log(1 - prob))
         out[i, : path.lambdas.size] = dev.mean(axis=0)
-        sizes[i] = test.sum()
-    return out, sizes
+    return full, out, test.sum(axis=1).astype(float)
 
 
 def _check_xy(X, y) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
@@ -349,8 +228,7 @@ def lasso_cv(X, y, foldid=None, n_folds: int = 10, random_state: int = 0, *, cho
         raise StatisticsInputError("foldid needs one fold label per row and at least 3 folds")
     # Small matrices: multi-threaded BLAS only adds synchronisation cost (10x slower on 2 busy cores).
     with threadpool_limits(limits=1, user_api="blas"):
-        full = lasso_path(X, y, lambda_grid(X, y, n_lambda, lambda_min_ratio))
-        fold_dev, sizes = _fold_deviance(X, y, foldid, full.lambdas)
+        full, fold_dev, sizes = _fold_deviance(X, y, foldid, lambda_grid(X, y, n_lambda, lambda_min_ratio))
     keep = ~np.isnan(fold_dev).any(axis=0)
     fold_dev = fold_dev[:, keep]
     cvm = sizes @ fold_dev / sizes.sum()

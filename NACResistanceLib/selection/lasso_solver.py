@@ -1,0 +1,285 @@
+"""Batched glmnet path solver: F L1-penalised logistic problems on one design, solved in lockstep.
+
+Problem f minimises ``-(1/N_f) loglik_f(b0, β) + λ‖β‖₁`` over the rows with ``train[f] == 1``
+(cv.glmnet's full fit and its K fold fits are F = K + 1 such problems on the same rows). All problems
+take the same λ at the same time, so every numpy call below works on all F problems at once
+instead of once per problem: that is what makes the K-fold CV fast in Python.
+
+For each λ (Friedman, Hastie & Tibshirani, J Stat Softw 2010, glmnet's outer loop):
+
+1. sequential strong rule (Tibshirani et al., J R Stat Soc B 2012): only columns ever active or
+   with ``|∇_j| >= 2λ - λ_prev`` may enter;
+2. IRLS: each quadratic approximation ``½βᵀHβ - qᵀβ + λ‖β‖₁`` is minimised exactly by
+   feature-sign search (Lee et al., NIPS 2006; an active-set method with small linear solves on
+   the support, instead of glmnet's coordinate descent), until glmnet's criterion
+   ``max_j xv_j Δβ_j² < IRLS_TOL``;
+3. KKT check on the excluded columns; violators join and IRLS resumes.
+
+Each problem follows exactly the sequence of steps it would follow alone (finished problems are
+masked, not iterated further), so a problem's solution does not depend on the others in the batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+P_CLIP = 1e-5
+"""glmnet's ``pmin``: fitted probabilities are kept in [1e-5, 1 - 1e-5]."""
+IRLS_MAX = 50
+IRLS_TOL = 1e-7
+KKT_SLACK = 1e-6
+"""A column outside the strong set violates the KKT condition when ``|∇_j| > λ(1 + KKT_SLACK)``."""
+MIN_LAMBDAS_BEFORE_STOP = 5
+"""glmnet ``mnlam``: the path may stop early only after this many λ values."""
+DEV_RATIO_MAX = 0.999
+"""glmnet ``devmax``: stop when the deviance ratio exceeds it (saturated fit)."""
+DEV_CHANGE_MIN = 1e-5
+"""glmnet ``fdev``: stop when the deviance ratio improves by less than this (absolute)."""
+
+
+def standardised_problems(X: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Standardise ``X`` (n, p) once per problem with the mean and 1/N SD of its training rows.
+
+    Returns ``Z`` (F, p + 1, n), feature-major (``Z[f, j]`` is column j for problem f, contiguous), with
+    0 for columns constant on a problem's training rows (glmnet excludes them) and an all-zero last
+    column used as padding by the solver, and the (F, p) means and SDs (SD 0 for the excluded columns).
+    """
+    n_obs = train.sum(axis=1)[:, None]
+    mean = train @ X / n_obs
+    sd = np.sqrt(np.einsum("fn,fnp->fp", train, (X[None] - mean[:, None, :]) ** 2) / n_obs)
+    usable = sd > 0
+    Z = np.zeros((train.shape[0], X.shape[1] + 1, X.shape[0]))
+    scaled = (X[None] - mean[:, None, :]) / np.where(usable, sd, 1.0)[:, None, :] * usable[:, None, :]
+    Z[:, :-1, :] = np.swapaxes(scaled, 1, 2)
+    return Z, mean, np.where(usable, sd, 0.0)
+
+
+def deviance(eta: np.ndarray, y: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """(F,) binomial deviance of linear predictors ``eta`` (F, n) on each problem's training rows."""
+    return -2 * np.sum(train * (y * eta - np.logaddexp(0.0, eta)), axis=1)
+
+
+def solve_paths(Z: np.ndarray, y: np.ndarray, train: np.ndarray, lambdas: np.ndarray, stop_early: bool = True):
+    """Fit F L1 logistic paths in lockstep over decreasing ``lambdas`` (L,).
+
+    Parameters
+    ----------
+    Z : (F, k + 1, n) standardised designs from :func:`standardised_problems`.
+    y : (n,) 0/1 outcomes.
+    train : (F, n) 1 for the rows each problem is fitted on, else 0.
+    stop_early : stop a problem's path as glmnet does (after 5 λ, deviance ratio > 0.999 or
+        improving by < 1e-5). The whole batch ends when problem 0's path ends (cv.glmnet's folds use
+        the λ values the full fit reached).
+
+    Returns
+    -------
+    intercepts (L', F), coefs (L', F, k) on the standardised scale and deviance ratios (L', F);
+    NaN after a problem's path stopped. L' <= L is the length of problem 0's path.
+    """
+    F, k1, _ = Z.shape
+    n_obs = train.sum(axis=1)
+    ybar = train @ y / n_obs
+    b0, beta = np.log(ybar / (1 - ybar)), np.zeros((F, k1))
+    null_dev = deviance(np.repeat(b0[:, None], y.size, axis=1), y, train)
+    grad = _gradient(Z, y, train, n_obs, b0, beta)
+    ever = np.zeros((F, k1), dtype=bool)
+    running = np.ones(F, dtype=bool)
+    out_b0, out_beta, out_ratio = [], [], []
+    previous = lambdas[0]
+    for i, lam in enumerate(lambdas):
+        cols = ever | (np.abs(grad) >= 2 * lam - previous)
+        cols[:, -1] = False
+        b0, beta, grad = _solve_lambda(Z, y, train, n_obs, lam, cols, running, b0, beta, grad)
+        ever |= beta != 0
+        ratio = 1 - deviance(b0[:, None] + _matvec(Z, beta), y, train) / null_dev
+        out_b0.append(np.where(running, b0, np.nan))
+        out_beta.append(np.where(running[:, None], beta[:, :-1], np.nan))
+        out_ratio.append(np.where(running, ratio, np.nan))
+        if stop_early and i + 1 >= MIN_LAMBDAS_BEFORE_STOP:
+            running &= ~((ratio > DEV_RATIO_MAX) | (ratio - out_ratio[-2] < DEV_CHANGE_MIN))
+            if not running[0]:
+                break
+        previous = lam
+    return np.array(out_b0), np.array(out_beta), np.array(out_ratio)
+
+
+def _matvec(Z: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """(F, n) ``Z[f]ᵀ beta[f]`` for every problem (``Z`` feature-major, (F, k, n))."""
+    return np.matmul(beta[:, None, :], Z)[:, 0, :]
+
+
+def _gradient(Z, y, train, n_obs, b0, beta) -> np.ndarray:
+    """(F, k + 1) gradient of the mean log-likelihood, ``Zᵀ(y - p) / N``, on the training rows."""
+    residual = train * (y - expit(b0[:, None] + _matvec(Z, beta))) / n_obs[:, None]
+    return np.matmul(Z, residual[:, :, None])[:, :, 0]
+
+
+def _solve_lambda(Z, y, train, n_obs, lam, cols, running, b0, beta, grad):
+    """IRLS + KKT check at one λ for the ``running`` problems; returns (b0, beta, gradient).
+
+    IRLS works on the compact working set of the ``cols`` columns, gathered once per λ (and again
+    after a KKT violation).
+    """
+    b0, grad, cols = b0.copy(), grad.copy(), cols.copy()
+    pending = running.copy()
+    iterations = np.zeros(b0.size, dtype=int)
+    idx, Zc = _working_set(Z, cols)
+    beta_c = np.take_along_axis(beta, idx, axis=1)
+    while pending.any():
+        s = slice(None) if pending.all() else np.flatnonzero(pending)
+        b0[s], beta_c[s], change = _irls_step(Zc[s], idx[s] < Z.shape[1] - 1, y, train[s], n_obs[s], lam,
+                                              b0[s], beta_c[s])
+        iterations[s] += 1
+        finished = np.zeros(b0.size, dtype=bool)
+        finished[s] = (change < IRLS_TOL) | (iterations[s] >= IRLS_MAX)
+        if finished.any():
+            beta = _scatter(beta_c, idx, Z.shape[1])
+            new_grad = _gradient(Z, y, train, n_obs, b0, beta)
+            violated = finished[:, None] & ~cols & (np.abs(new_grad) > lam * (1 + KKT_SLACK))
+            violated[:, -1] = False
+            grad[finished] = new_grad[finished]
+            again = violated.any(axis=1)
+            if again.any():
+                cols |= violated
+                idx, Zc = _working_set(Z, cols)
+                beta_c = np.take_along_axis(beta, idx, axis=1)
+            iterations[again] = 0
+            pending &= ~(finished & ~again)
+    return b0, _scatter(beta_c, idx, Z.shape[1]), grad
+
+
+def _working_set(Z: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(F, c) indices of each problem's ``cols`` (padded with the zero column k) and (F, c, n) ``Z`` on them."""
+    width = max(int(cols.sum(axis=1).max()), 1)
+    order = np.argsort(~cols, axis=1, kind="stable")[:, :width]
+    idx = np.where(np.take_along_axis(cols, order, axis=1), order, cols.shape[1] - 1)
+    return idx, Z[np.arange(Z.shape[0])[:, None], idx]
+
+
+def _scatter(beta_c: np.ndarray, idx: np.ndarray, width: int) -> np.ndarray:
+    """(F, width) coefficients from their working-set values (0 outside the working set and in the padding)."""
+    out = np.zeros((beta_c.shape[0], width))
+    np.put_along_axis(out, idx, beta_c, axis=1)
+    out[:, -1] = 0.0
+    return out
+
+
+def _irls_step(Zc, valid, y, train, n_obs, lam, b0, beta):
+    """One IRLS iteration on the working sets ``Zc`` (F, c, n): exact weighted lasso.
+
+    Minimises ``(1/2N) Σ w (z - b0 - Zβ)² + λ‖β‖₁`` (weighted-centred, so b0 drops out;
+    ``H = (ZᵀWZ - Σw·x̄x̄ᵀ)/N``, ``q = ZᵀW(z - z̄)/N``). ``valid`` (F, c) is False on padding.
+    Returns (b0, beta, glmnet's change ``max(max_j xv_j Δβ_j², Σw/N·Δb0²)``, xv_j the weighted
+    variance of column j).
+    """
+    eta = b0[:, None] + _matvec(Zc, beta)
+    p = np.clip(expit(eta), P_CLIP, 1 - P_CLIP)
+    w = train * p * (1 - p)
+    z = eta + (y - p) / (p * (1 - p))
+    sw = w.sum(axis=1)
+    x_mean = np.matmul(Zc, w[:, :, None])[:, :, 0] / sw[:, None]
+    z_mean = np.sum(w * z, axis=1) / sw
+    q = np.matmul(Zc, (w * (z - z_mean[:, None]))[:, :, None])[:, :, 0] / n_obs[:, None]
+    H = (np.matmul(Zc * w[:, None, :], np.swapaxes(Zc, 1, 2))
+         - sw[:, None, None] * x_mean[:, :, None] * x_mean[:, None, :]) / n_obs[:, None, None]
+    H += np.eye(valid.shape[1]) * ~valid[:, None, :]  # padding: decoupled unit rows, never entered
+    new = lasso_quadratic(H, q, lam, beta, valid)
+    new_b0 = z_mean - np.sum(x_mean * new, axis=1)
+    xv = np.diagonal(H, axis1=1, axis2=2) * valid
+    change = np.maximum(np.max(xv * (new - beta) ** 2, axis=1), sw / n_obs * (new_b0 - b0) ** 2)
+    return new_b0, new, change
+
+
+def lasso_quadratic(H: np.ndarray, q: np.ndarray, lam: float, beta: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Exact minimisers of ``½ βᵀH_fβ - q_fᵀβ + λ‖β‖₁`` for F problems by feature-sign search.
+
+    ``H`` (F, c, c) positive semi-definite, ``q`` (F, c), warm start ``beta`` (F, c); only
+    ``allowed`` (F, c) coordinates may become non-zero. Active-set method (Lee et al., NIPS 2006):
+    when the support is optimal, add the zero coordinate that most violates ``|(Hβ - q)_j| <= λ``;
+    solve the signed linear system on the support and line-search over sign changes; stop when no
+    allowed zero coordinate violates the condition (relative slack 1e-9). Problems advance one
+    step per loop pass; a finished problem is left untouched.
+    """
+    beta = beta.astype(float).copy()
+    F, c = beta.shape
+    tol = 1e-9 * max(lam, 1e-300)
+    theta = np.sign(beta)
+    checking, done = np.ones(F, dtype=bool), np.zeros(F, dtype=bool)
+    rows = np.arange(F)
+    for _ in range(10 * (c + 1) ** 2):
+        if checking.any():
+            g = np.matmul(H, beta[:, :, None])[:, :, 0] - q
+            sign = np.sign(beta)
+            support_error = np.max(np.abs(g + lam * sign) * (sign != 0), axis=1)
+            slack = np.where((sign == 0) & allowed, np.abs(g) - lam, -np.inf)
+            j = np.argmax(slack, axis=1)
+            optimal = checking & (support_error <= tol)
+            add = optimal & (slack[rows, j] > tol)
+            done |= optimal & ~add
+            theta[checking] = sign[checking]
+            theta[add, j[add]] = -np.sign(g[add, j[add]])
+        s = np.flatnonzero(~done)
+        if s.size == 0:
+            break
+        beta[s] = _feature_sign_step(H[s], q[s], lam, beta[s], theta[s])
+        checking = np.zeros(F, dtype=bool)
+        checking[s] = np.all(np.sign(beta[s]) == theta[s], axis=1)
+        theta[s] = np.sign(beta[s])
+    return beta
+
+
+def _feature_sign_step(H, q, lam, beta, theta) -> np.ndarray:
+    """One feature-sign step for each problem on the support of its ``theta``; returns new betas."""
+    on = theta != 0
+    new = _solve_on_support(H, q - lam * theta, on)
+    consistent = np.all(np.sign(new) == theta, axis=1)
+    if consistent.all():
+        return new
+    step = new - beta
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crossing = np.where(on, -beta / step, np.nan)
+    inside = (crossing > 0) & (crossing < 1)
+    points = np.sort(np.concatenate([np.where(inside, crossing, 1.0), np.ones((beta.shape[0], 1))], axis=1), axis=1)
+    objective = _objective_on_segment(H, q, lam, beta, step, points)
+    t = points[np.arange(beta.shape[0]), np.argmin(objective, axis=1)]
+    moved = beta + t[:, None] * step
+    moved[np.isclose(crossing, t[:, None], rtol=1e-12, atol=0.0)] = 0.0
+    return np.where(consistent[:, None], new, moved)
+
+
+def _objective_on_segment(H, q, lam, beta, step, points) -> np.ndarray:
+    """(F, P) objective at ``beta + t·step`` for the P values ``t`` in ``points`` (F, P).
+
+    The quadratic part is ``a + b t + ½ c t²`` (one product with H per problem, not one per point).
+    """
+    h_beta, h_step = np.matmul(H, beta[:, :, None])[:, :, 0], np.matmul(H, step[:, :, None])[:, :, 0]
+    a = np.sum(beta * (0.5 * h_beta - q), axis=1)
+    b = np.sum(step * (h_beta - q), axis=1)
+    c = np.sum(step * h_step, axis=1)
+    l1 = np.abs(beta[:, None, :] + points[:, :, None] * step[:, None, :]).sum(axis=2)
+    return a[:, None] + b[:, None] * points + 0.5 * c[:, None] * points**2 + lam * l1
+
+
+def _solve_on_support(H: np.ndarray, rhs: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """(F, c) solutions of ``H_SS x_S = rhs_S`` on each problem's support S = ``on``, 0 elsewhere.
+
+    The supports are gathered into (F, s, s) systems, s the largest support, padded with unit rows.
+    """
+    order = np.argsort(~on, axis=1, kind="stable")[:, : max(int(on.sum(axis=1).max()), 1)]
+    valid = np.take_along_axis(on, order, axis=1)
+    rows = np.arange(on.shape[0])[:, None, None]
+    A = H[rows, order[:, :, None], order[:, None, :]] * (valid[:, :, None] & valid[:, None, :])
+    A += np.eye(order.shape[1]) * ~valid[:, None, :]
+    x = _solve(A, np.take_along_axis(rhs, order, axis=1) * valid)
+    out = np.zeros_like(rhs)
+    np.put_along_axis(out, order, x * valid, axis=1)
+    return out
+
+
+def _solve(A: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve ``A_f x_f = rhs_f`` for every problem (least squares where ``A_f`` is singular)."""
+    try:
+        return np.linalg.solve(A, rhs[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        return np.array([np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(A, rhs)])
