@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -169,13 +170,22 @@ class StudyModel:
 
 def library_versions() -> dict[str, str]:
     """Versions of NACResistanceLib and the libraries that shape a model's numbers."""
-    versions = {"NACResistanceLib": __version__}
+    return {"NACResistanceLib": __version__, **dict(_installed_versions())}
+
+
+@lru_cache(maxsize=1)
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    """(package, version) of the installed ``VERSION_PACKAGES``, read once per process.
+
+    The metadata lookups take about 1 ms each, and a bootstrap builds three models per replicate.
+    """
+    versions = []
     for package in VERSION_PACKAGES:
         try:
-            versions[package] = metadata.version(package)
+            versions.append((package, metadata.version(package)))
         except metadata.PackageNotFoundError:
             continue
-    return versions
+    return tuple(versions)
 
 
 def make_model(name: str, intercept: float, terms: Sequence[tuple[str, float]], *, radscore: RadScore | None,

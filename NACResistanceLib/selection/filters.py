@@ -23,16 +23,27 @@ def near_zero_variance(X: pd.DataFrame, freq_ratio: float = NZV_FREQ_RATIO,
     value's count to the second most frequent's exceeds ``freq_ratio`` (default 95/5 = 19) AND
     distinct values make up at most ``unique_pct`` % (default 10) of the rows.
     """
-    keep = []
-    for name, column in zip(X.columns, X.to_numpy(dtype=float).T):
-        counts = np.sort(np.unique(column[~np.isnan(column)], return_counts=True)[1])[::-1]
-        if counts.size <= 1:
-            continue
-        ratio = counts[0] / counts[1]
-        unique = 100.0 * counts.size / len(X)
-        if not (ratio > freq_ratio and unique <= unique_pct):
-            keep.append(name)
-    return keep
+    top, second, distinct = _value_counts(X.to_numpy(dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        near_zero = (top / second > freq_ratio) & (100.0 * distinct / len(X) <= unique_pct)
+    keep = (distinct > 1) & ~near_zero
+    return [name for name, kept in zip(list(X.columns), keep) if kept]
+
+
+def _value_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(p,) counts of the most and second most frequent value and number of distinct values per column.
+
+    NaN is ignored. Vectorised: columns are sorted, runs of equal values numbered and counted.
+    """
+    n, p = values.shape
+    ordered = np.sort(values, axis=0)  # NaN last
+    present = ~np.isnan(ordered)
+    starts = present.copy()
+    starts[1:] &= ordered[1:] != ordered[:-1]
+    run = np.where(present, np.cumsum(starts, axis=0) - 1, n)
+    counts = np.bincount((run * p + np.arange(p)).ravel(), minlength=(n + 1) * p).reshape(n + 1, p)[:n]
+    top_two = -np.sort(-counts, axis=0)[:2] if n >= 2 else np.vstack([counts, np.zeros((1, p))])
+    return top_two[0].astype(float), top_two[1].astype(float), starts.sum(axis=0)
 
 
 def univariate_auc(X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -55,11 +66,13 @@ def correlation_prune(X: pd.DataFrame, y, threshold: float = 0.9) -> list[str]:
     y = np.asarray(y, dtype=float)
     order = np.argsort(-np.abs(univariate_auc(values, y) - 0.5), kind="stable")
     r = np.abs(np.corrcoef(values, rowvar=False)) if values.shape[1] > 1 else np.zeros((1, 1))
-    kept: list[int] = []
+    blocked = np.zeros(values.shape[1], dtype=bool)
+    kept = np.zeros(values.shape[1], dtype=bool)
     for j in order:
-        if not kept or r[j, kept].max() <= threshold:
-            kept.append(int(j))
-    return [X.columns[j] for j in sorted(kept)]
+        if not blocked[j]:
+            kept[j] = True
+            blocked |= ~(r[:, j] <= threshold)  # NaN (a constant column) blocks too
+    return [name for name, keep in zip(list(X.columns), kept) if keep]
 
 
 NEWTON_TOL = 1e-12

@@ -131,5 +131,6 @@ def _as_rule(step: LeadingStep) -> Callable[[pd.DataFrame, np.ndarray], Sequence
 
 def _record(name: str, before, kept: list[str]) -> FunnelStep:
     kept_set = set(kept)
+    before = list(before)  # iterating a pandas Index element by element is slow
     removed = tuple(c for c in before if c not in kept_set)
     return FunnelStep(name, len(before), len(removed), len(before) - len(removed), removed)
