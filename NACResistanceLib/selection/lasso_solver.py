@@ -169,7 +169,7 @@ def _irls_step(Zc, valid, y, train, n_obs, lam, b0, beta):
     """One IRLS iteration on the working sets ``Zc`` (F, c, n): exact weighted lasso.
 
     Minimises ``(1/2N) Σ w (z - b0 - Zβ)² + λ‖β‖₁`` (weighted-centred, so b0 drops out;
-    ``H = (ZᵀWZ - Σw·x̄x̄ᵀ)/N``, ``q = ZᵀW(z - z̄)/N``). ``valid`` (F, c) is False on padding.
+    ``H = RRᵀ``, ``q = R√(w/N)(z - z̄)`` with ``R = (Z - x̄_w)√(w/N)``). ``valid`` (F, c) is False on padding.
     Returns (b0, beta, glmnet's change ``max(max_j xv_j Δβ_j², Σw/N·Δb0²)``, xv_j the weighted
     variance of column j).
     """
@@ -180,15 +180,29 @@ def _irls_step(Zc, valid, y, train, n_obs, lam, b0, beta):
     sw = w.sum(axis=1)
     x_mean = np.matmul(Zc, w[:, :, None])[:, :, 0] / sw[:, None]
     z_mean = np.sum(w * z, axis=1) / sw
-    q = np.matmul(Zc, (w * (z - z_mean[:, None]))[:, :, None])[:, :, 0] / n_obs[:, None]
-    H = (np.matmul(Zc * w[:, None, :], np.swapaxes(Zc, 1, 2))
-         - sw[:, None, None] * x_mean[:, :, None] * x_mean[:, None, :]) / n_obs[:, None, None]
-    H += np.eye(valid.shape[1]) * ~valid[:, None, :]  # padding: decoupled unit rows, never entered
+    root = np.sqrt(w / n_obs[:, None])
+    centred = (Zc - x_mean[:, :, None]) * root[:, None, :]  # padding rows stay 0
+    q = np.matmul(centred, (root * (z - z_mean[:, None]))[:, :, None])[:, :, 0]
+    H = _gram(centred)
+    xv = np.diagonal(H, axis1=1, axis2=2).copy()
+    _add_to_diagonal(H, ~valid)  # padding: decoupled unit rows, never entered
     new = lasso_quadratic(H, q, lam, beta, valid)
     new_b0 = z_mean - np.sum(x_mean * new, axis=1)
-    xv = np.diagonal(H, axis1=1, axis2=2) * valid
     change = np.maximum(np.max(xv * (new - beta) ** 2, axis=1), sw / n_obs * (new_b0 - b0) ** 2)
     return new_b0, new, change
+
+
+def _gram(R: np.ndarray) -> np.ndarray:
+    """(F, c, c) ``R[f] R[f]ᵀ`` (one symmetric product per problem: numpy uses BLAS syrk for it)."""
+    out = np.empty((R.shape[0], R.shape[1], R.shape[1]))
+    for f, block in enumerate(R):
+        np.matmul(block, block.T, out=out[f])
+    return out
+
+
+def _add_to_diagonal(A: np.ndarray, values: np.ndarray) -> None:
+    """``A[f, i, i] += values[f, i]`` in place for a C-contiguous (F, c, c) ``A``."""
+    A.reshape(A.shape[0], -1)[:, :: A.shape[1] + 1] += values
 
 
 def lasso_quadratic(H: np.ndarray, q: np.ndarray, lam: float, beta: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -269,8 +283,9 @@ def _solve_on_support(H: np.ndarray, rhs: np.ndarray, on: np.ndarray) -> np.ndar
     order = np.argsort(~on, axis=1, kind="stable")[:, : max(int(on.sum(axis=1).max()), 1)]
     valid = np.take_along_axis(on, order, axis=1)
     rows = np.arange(on.shape[0])[:, None, None]
-    A = H[rows, order[:, :, None], order[:, None, :]] * (valid[:, :, None] & valid[:, None, :])
-    A += np.eye(order.shape[1]) * ~valid[:, None, :]
+    A = H[rows, order[:, :, None], order[:, None, :]]
+    A *= valid[:, :, None] & valid[:, None, :]
+    _add_to_diagonal(A, ~valid)
     x = _solve(A, np.take_along_axis(rhs, order, axis=1) * valid)
     out = np.zeros_like(rhs)
     np.put_along_axis(out, order, x * valid, axis=1)
