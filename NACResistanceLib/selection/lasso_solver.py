@@ -125,7 +125,7 @@ def _solve_lambda(Z, y, train, n_obs, lam, cols, running, b0, beta, grad):
     pending = running.copy()
     iterations = np.zeros(b0.size, dtype=int)
     idx, Zc = _working_set(Z, cols)
-    beta_c = np.take_along_axis(beta, idx, axis=1)
+    beta_c = _rows(beta, idx)
     while pending.any():
         s = slice(None) if pending.all() else np.flatnonzero(pending)
         b0[s], beta_c[s], change = _irls_step(Zc[s], idx[s] < Z.shape[1] - 1, y, train[s], n_obs[s], lam,
@@ -143,7 +143,7 @@ def _solve_lambda(Z, y, train, n_obs, lam, cols, running, b0, beta, grad):
             if again.any():
                 cols |= violated
                 idx, Zc = _working_set(Z, cols)
-                beta_c = np.take_along_axis(beta, idx, axis=1)
+                beta_c = _rows(beta, idx)
             iterations[again] = 0
             pending &= ~(finished & ~again)
     return b0, _scatter(beta_c, idx, Z.shape[1]), grad
@@ -153,14 +153,19 @@ def _working_set(Z: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """(F, c) indices of each problem's ``cols`` (padded with the zero column k) and (F, c, n) ``Z`` on them."""
     width = max(int(cols.sum(axis=1).max()), 1)
     order = np.argsort(~cols, axis=1, kind="stable")[:, :width]
-    idx = np.where(np.take_along_axis(cols, order, axis=1), order, cols.shape[1] - 1)
-    return idx, Z[np.arange(Z.shape[0])[:, None], idx]
+    idx = np.where(_rows(cols, order), order, cols.shape[1] - 1)
+    return idx, _rows(Z, idx)
+
+
+def _rows(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``values[f, idx[f]]`` for every problem f (a gather along axis 1; faster than ``take_along_axis``)."""
+    return values[np.arange(values.shape[0])[:, None], idx]
 
 
 def _scatter(beta_c: np.ndarray, idx: np.ndarray, width: int) -> np.ndarray:
     """(F, width) coefficients from their working-set values (0 outside the working set and in the padding)."""
     out = np.zeros((beta_c.shape[0], width))
-    np.put_along_axis(out, idx, beta_c, axis=1)
+    out[np.arange(out.shape[0])[:, None], idx] = beta_c
     out[:, -1] = 0.0
     return out
 
@@ -281,14 +286,14 @@ def _solve_on_support(H: np.ndarray, rhs: np.ndarray, on: np.ndarray) -> np.ndar
     The supports are gathered into (F, s, s) systems, s the largest support, padded with unit rows.
     """
     order = np.argsort(~on, axis=1, kind="stable")[:, : max(int(on.sum(axis=1).max()), 1)]
-    valid = np.take_along_axis(on, order, axis=1)
+    valid = _rows(on, order)
     rows = np.arange(on.shape[0])[:, None, None]
     A = H[rows, order[:, :, None], order[:, None, :]]
     A *= valid[:, :, None] & valid[:, None, :]
     _add_to_diagonal(A, ~valid)
-    x = _solve(A, np.take_along_axis(rhs, order, axis=1) * valid)
+    x = _solve(A, _rows(rhs, order) * valid)
     out = np.zeros_like(rhs)
-    np.put_along_axis(out, order, x * valid, axis=1)
+    out[np.arange(out.shape[0])[:, None], order] = x * valid
     return out
 
 
