@@ -167,6 +167,7 @@ def _util(scene: _Scene) -> types.ModuleType:
     util.arrayFromVolume = lambda node: node.array
     util.arrayFromVTKMatrix = lambda matrix: matrix.values.copy()
     util.NodeModify = lambda node: contextlib.nullcontext()
+    util.setSliceViewerLayers = lambda **layers: None
     return util
 
 
@@ -332,3 +333,22 @@ def test_apply_path_scores_like_the_library(loaded, tmp_path):
     assert score.prediction.predicted_class == expected.predicted_class
     assert list(p.contributionsTable.table.columns[0].values) == ["(intercept)", "er_positive", "age_years", "dki_rMK"]
     assert logic.predictionText(score.prediction).startswith(f"Probability of resistance {expected.probability:.2f}")
+
+
+@pytest.mark.slow
+def test_load_synthetic_example_then_apply_with_the_demo_model(loaded):
+    """The panel's two buttons: example exam into the scene, Apply with the bundled demo model."""
+    from NACResistanceLib import models, phantom, pipeline
+
+    module, scene = loaded
+    scene.Clear()
+    logic = module.NACResistanceLogic()
+    p = SimpleNamespace(outputTable=None, contributionsTable=None, curvesTable=None, curvesChart=None,
+                        modelPath=logic.defaultModelPath())
+    logic.loadSyntheticExample(p)
+    assert (p.patientID, p.bValues, p.adcUnit) == ("SYN0001", "0, 800, 1000", "mm^2/s")
+    score = logic.scoreParameterNode(p)
+    exam = phantom.make_exam(0, 0, phantom.PhantomProtocol.small()).exam
+    expected = pipeline.score_exam(exam, models.load(logic.defaultModelPath())).prediction
+    assert score.prediction.probability == pytest.approx(expected.probability, rel=1e-12)
+    pd.testing.assert_frame_equal(score.prediction.contributions, expected.contributions)
