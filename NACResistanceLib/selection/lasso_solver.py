@@ -82,7 +82,7 @@ def solve_paths(Z: np.ndarray, y: np.ndarray, train: np.ndarray, lambdas: np.nda
     ybar = train @ y / n_obs
     b0, beta = np.log(ybar / (1 - ybar)), np.zeros((F, k1))
     null_dev = deviance(np.repeat(b0[:, None], y.size, axis=1), y, train)
-    grad = _gradient(Z, y, train, n_obs, b0, beta)
+    grad = _gradient(Z, y, train, n_obs, np.repeat(b0[:, None], y.size, axis=1))
     ever = np.zeros((F, k1), dtype=bool)
     running = np.ones(F, dtype=bool)
     out_b0, out_beta, out_ratio = [], [], []
@@ -90,9 +90,9 @@ def solve_paths(Z: np.ndarray, y: np.ndarray, train: np.ndarray, lambdas: np.nda
     for i, lam in enumerate(lambdas):
         cols = ever | (np.abs(grad) >= 2 * lam - previous)
         cols[:, -1] = False
-        b0, beta, grad = _solve_lambda(Z, y, train, n_obs, lam, cols, running, b0, beta, grad)
+        b0, beta, grad, eta = _solve_lambda(Z, y, train, n_obs, lam, cols, running, b0, beta, grad)
         ever |= beta != 0
-        ratio = 1 - deviance(b0[:, None] + _matvec(Z, beta), y, train) / null_dev
+        ratio = 1 - deviance(eta, y, train) / null_dev
         out_b0.append(np.where(running, b0, np.nan))
         out_beta.append(np.where(running[:, None], beta[:, :-1], np.nan))
         out_ratio.append(np.where(running, ratio, np.nan))
@@ -109,14 +109,14 @@ def _matvec(Z: np.ndarray, beta: np.ndarray) -> np.ndarray:
     return np.matmul(beta[:, None, :], Z)[:, 0, :]
 
 
-def _gradient(Z, y, train, n_obs, b0, beta) -> np.ndarray:
+def _gradient(Z, y, train, n_obs, eta) -> np.ndarray:
     """(F, k + 1) gradient of the mean log-likelihood, ``Zᵀ(y - p) / N``, on the training rows."""
-    residual = train * (y - expit(b0[:, None] + _matvec(Z, beta))) / n_obs[:, None]
+    residual = train * (y - expit(eta)) / n_obs[:, None]
     return np.matmul(Z, residual[:, :, None])[:, :, 0]
 
 
 def _solve_lambda(Z, y, train, n_obs, lam, cols, running, b0, beta, grad):
-    """IRLS + KKT check at one λ for the ``running`` problems; returns (b0, beta, gradient).
+    """IRLS + KKT check at one λ for the ``running`` problems; returns (b0, beta, gradient, (F, n) η).
 
     IRLS works on the compact working set of the ``cols`` columns, gathered once per λ (and again
     after a KKT violation).
@@ -134,19 +134,19 @@ def _solve_lambda(Z, y, train, n_obs, lam, cols, running, b0, beta, grad):
         finished = np.zeros(b0.size, dtype=bool)
         finished[s] = (change < IRLS_TOL) | (iterations[s] >= IRLS_MAX)
         if finished.any():
-            beta = _scatter(beta_c, idx, Z.shape[1])
-            new_grad = _gradient(Z, y, train, n_obs, b0, beta)
+            new_grad = _gradient(Z, y, train, n_obs, b0[:, None] + _matvec(Zc, beta_c))
             violated = finished[:, None] & ~cols & (np.abs(new_grad) > lam * (1 + KKT_SLACK))
             violated[:, -1] = False
             grad[finished] = new_grad[finished]
             again = violated.any(axis=1)
             if again.any():
+                beta = _scatter(beta_c, idx, Z.shape[1])
                 cols |= violated
                 idx, Zc = _working_set(Z, cols)
                 beta_c = _rows(beta, idx)
             iterations[again] = 0
             pending &= ~(finished & ~again)
-    return b0, _scatter(beta_c, idx, Z.shape[1]), grad
+    return b0, _scatter(beta_c, idx, Z.shape[1]), grad, b0[:, None] + _matvec(Zc, beta_c)
 
 
 def _working_set(Z: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -263,7 +263,7 @@ def _feature_sign_step(H, q, lam, beta, theta) -> np.ndarray:
     objective = _objective_on_segment(H, q, lam, beta, step, points)
     t = points[np.arange(beta.shape[0]), np.argmin(objective, axis=1)]
     moved = beta + t[:, None] * step
-    moved[np.isclose(crossing, t[:, None], rtol=1e-12, atol=0.0)] = 0.0
+    moved[np.abs(crossing - t[:, None]) <= 1e-12 * t[:, None]] = 0.0  # the coordinates that crossed at t
     return np.where(consistent[:, None], new, moved)
 
 
