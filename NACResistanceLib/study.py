@@ -24,6 +24,7 @@ from .clinical import encode_clinical, normalise_codes
 from .errors import CancelledError, ClinicalDataError, ConfigError, ManifestError
 from .labels import ResistanceRule, label_cohort
 from .models import FittedModels, ModelSettings, StudyModel, fit_logistic, fit_models, save
+from .models.study_model import RAD_SCORE
 from .models.validation import PipelineTask, apparent_performance, bootstrap_optimism, cross_validate
 from .selection import LeadingStep, SelectionSettings
 from .stats.bootstrap import bootstrap_performance
@@ -262,12 +263,15 @@ def _descriptive_tables(data: _Data, config: StudyConfig) -> tuple[pd.DataFrame,
 
 
 def _table4(fitted: FittedModels, design: pd.DataFrame, y: np.ndarray, level: float) -> pd.DataFrame:
+    """Each model refitted with statsmodels on the terms chosen for it; a term the model left out as not
+    estimable (constant or aliased on training) appears with NaN estimates and the reason in ``note``."""
+    full = design.assign(**{RAD_SCORE: fitted.radscore.compute(design)}) if fitted.radscore else design
     frames = []
     for name, model in fitted.as_dict().items():
-        terms = [t.name for t in model.terms]
-        result = fit_logistic(model.term_values(design)[terms] if terms else design[[]], y, level=level)
+        terms = list(fitted.requested_terms.get(name, [t.name for t in model.terms]))
+        result = fit_logistic(full[terms], y, level=level)
         frames.append(result.table.assign(model=name, nagelkerke_r2=result.nagelkerke_r2,
-                                          converged=result.converged))
+                                          converged=result.converged, warnings="; ".join(result.warnings)))
     table = pd.concat(frames, ignore_index=True)
     return table[["model", *[c for c in table.columns if c != "model"]]]
 
@@ -520,7 +524,7 @@ def run_study(features: pd.DataFrame, cohort: pd.DataFrame, config: StudyConfig 
                                   workers=config.validation.workers, progress=_stage(progress, 0.3, 0.95))
     _tell(progress, "bootstrap stability and tables", 0.95)
     table1, table2, table3 = _descriptive_tables(data, config)
-    warnings = list(data.warnings) + [f"bootstrap replicate {f.replicate} failed: {f.reason}" for f in optimism.failures]
+    warnings = list(data.warnings) + list(fitted.notes) + [f"bootstrap replicate {f.replicate} failed: {f.reason}" for f in optimism.failures]
     if len(perf) < 2:
         warnings.append("the validation cohort is empty or has one class: no validation metrics")
     result = StudyResult(

@@ -6,6 +6,11 @@
 3. Clinical model: SPSS Forward-LR stepwise over the pool. Radiomics model: ``y ~ rad_score``.
    Combined model: Forward-LR stepwise over the pool plus ``rad_score``.
 4. Each model's decision threshold is the Youden-optimal probability on the training cohort.
+
+A term that is constant on the training cohort or a linear combination of the terms before it (e.g.
+the Rad-score when no feature survives the funnel: it is then the constant intercept-only log-odds)
+has no estimable coefficient; it is left out of that model (as R's ``glm`` leaves it ``NA``) and the
+reason is recorded in ``FittedModels.notes`` and in the model's ``training["notes"]``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import pandas as pd
 
 from ..selection import LeadingStep, SelectionFunnel, SelectionSettings
 from ..selection.filters import univariate_wald_p
-from ..stats.logit import fit_logit_newton, sigmoid
+from ..stats.logit import aliased_columns, fit_logit_newton, sigmoid
 from ..stats.roc import youden_threshold
 from .stepwise import StepwiseResult, forward_lr
 from .study_model import RAD_SCORE, RadScore, StudyModel, make_model
@@ -52,6 +57,12 @@ class FittedModels:
     """``variable``, ``p_value`` (univariate Wald) of every clinical candidate, and ``in_pool``."""
     stepwise: dict = field(default_factory=dict)
     """Model name -> :class:`StepwiseResult` (clinical, combined)."""
+    radscore: RadScore | None = None
+    """The Rad-score of the funnel (also when a model leaves it out)."""
+    requested_terms: dict = field(default_factory=dict)
+    """Model name -> the terms chosen for it before aliased terms were left out."""
+    notes: tuple[str, ...] = ()
+    """Terms left out of a model because they cannot be estimated, with the reason."""
 
     def as_dict(self) -> dict[str, StudyModel]:
         return {name: getattr(self, name) for name in MODEL_NAMES}
@@ -63,14 +74,32 @@ def _fit_terms(design: pd.DataFrame, y: np.ndarray, terms: Sequence[str]) -> tup
     return float(params[0]), list(zip(terms, params[1:].tolist()))
 
 
-def _build(name, design, y, terms, radscore, training, analysis_config) -> StudyModel:
+def _estimable(name: str, design: pd.DataFrame, terms: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``terms`` without the aliased ones (see the module docstring), and a note for each left out."""
+    X = np.column_stack([np.ones(len(design)), design[list(terms)].to_numpy(dtype=float)])
+    aliased = [terms[j - 1] for j in aliased_columns(X)]
+    return [t for t in terms if t not in aliased], [_alias_note(name, design, t) for t in aliased]
+
+
+def _alias_note(name: str, design: pd.DataFrame, term: str) -> str:
+    constant = np.ptp(design[term].to_numpy(dtype=float)) == 0
+    why = "constant" if constant else "a linear combination of the terms before it"
+    if constant and term == RAD_SCORE:
+        why += " (no feature survived the selection funnel: the Rad-score is the intercept-only log-odds)"
+    return f"{name} model: term {term!r} left out, not estimable on the training cohort: {why}"
+
+
+def _build(name, design, y, terms, radscore, training, analysis_config) -> tuple[StudyModel, list[str]]:
+    terms, notes = _estimable(name, design, terms)
     intercept, coefs = _fit_terms(design, y, terms)
     eta = intercept + design[list(terms)].to_numpy(dtype=float) @ np.array([c for _, c in coefs]).reshape(-1)
     prob = sigmoid(eta)
     threshold = youden_threshold(y, prob) if np.ptp(prob) > 0 else 0.5  # constant model: no cut-off
     threshold = float(np.clip(threshold, 0.0, 1.0))
-    return make_model(name, intercept, coefs, radscore=radscore if RAD_SCORE in terms else None,
-                      threshold=threshold, training=training, analysis_config=analysis_config)
+    training = {**training, "notes": notes} if notes else training
+    model = make_model(name, intercept, coefs, radscore=radscore if RAD_SCORE in terms else None,
+                       threshold=threshold, training=training, analysis_config=analysis_config)
+    return model, notes
 
 
 def clinical_pool(design: pd.DataFrame, y: np.ndarray, settings: ModelSettings) -> pd.DataFrame:
@@ -110,9 +139,11 @@ def fit_models(design: pd.DataFrame, y, feature_names: Sequence[str], *, setting
     steps = {name: forward_lr(full[candidates], y, p_enter=settings.p_enter, p_remove=settings.p_remove)
              if candidates else StepwiseResult((), pd.DataFrame())
              for name, candidates in (("clinical", pool), ("combined", [*pool, RAD_SCORE]))}
-    models = {
-        "clinical": _build("clinical", full, y, steps["clinical"].selected, rad, training, analysis_config),
-        "radiomics": _build("radiomics", full, y, [RAD_SCORE], rad, training, analysis_config),
-        "combined": _build("combined", full, y, steps["combined"].selected, rad, training, analysis_config),
-    }
-    return FittedModels(**models, funnel=funnel, clinical_univariate=univariate, stepwise=steps)
+    requested = {"clinical": steps["clinical"].selected, "radiomics": (RAD_SCORE,),
+                 "combined": steps["combined"].selected}
+    built = {name: _build(name, full, y, list(terms), rad, training, analysis_config)
+             for name, terms in requested.items()}
+    return FittedModels(**{name: model for name, (model, _) in built.items()}, funnel=funnel,
+                        clinical_univariate=univariate, stepwise=steps, radscore=rad,
+                        requested_terms={name: tuple(terms) for name, terms in requested.items()},
+                        notes=tuple(note for _, notes in built.values() for note in notes))

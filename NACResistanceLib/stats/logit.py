@@ -99,3 +99,29 @@ def score_test(X_restricted: np.ndarray, fit: NewtonFit, X_extra: np.ndarray, y:
     u = X.T @ (y - p)
     info = (X * (p * (1 - p))[:, None]).T @ X
     return float(u @ np.linalg.pinv(info) @ u)
+
+
+ALIAS_TOLERANCE = 1e-7
+"""Relative residual norm under which a column counts as aliased (R's ``lm``/``glm`` QR tolerance)."""
+
+
+def aliased_columns(X: np.ndarray, tol: float = ALIAS_TOLERANCE) -> list[int]:
+    """Indices of the columns of ``X`` (n, k) that are linear combinations of the columns before them.
+
+    Columns are taken in order, as R's ``glm`` does (its QR, ``dqrdc2``, reports such coefficients as
+    ``NA`` "not defined because of singularities"): column j is aliased when its residual after
+    projection on the kept earlier columns has a norm ≤ ``tol`` × its own norm (a zero column is
+    aliased). With an intercept first, a column constant over the rows is aliased with it.
+    """
+    basis = np.empty((X.shape[0], 0))
+    aliased = []
+    for j in range(X.shape[1]):
+        column = np.asarray(X[:, j], dtype=float)
+        norm = np.linalg.norm(column)
+        residual = column - basis @ (basis.T @ column)
+        residual = residual - basis @ (basis.T @ residual)  # second pass: orthogonal to working precision
+        if norm == 0 or np.linalg.norm(residual) <= tol * norm:
+            aliased.append(j)
+        else:
+            basis = np.column_stack([basis, residual / np.linalg.norm(residual)])
+    return aliased
