@@ -29,7 +29,6 @@ def test_perfect_separation_gives_a_band_of_ones():
     assert (band[["tpr", "tpr_low", "tpr_high"]].to_numpy() == 1.0).all()
 
 
-@pytest.mark.slow
 def test_band_is_reproducible_and_covers_the_true_binormal_curve():
     rng = np.random.default_rng(7)
     mu, grid = 1.2, np.array([0.1, 0.2, 0.4])
