@@ -19,7 +19,8 @@ import pytest
 
 from NACResistanceLib import io, pipeline
 from NACResistanceLib.cli import main as cli_main
-from NACResistanceLib.cohort import run_extraction
+from NACResistanceLib.cohort import read_feature_table, run_extraction
+from NACResistanceLib.cohort.worker import single_threaded
 from NACResistanceLib.phantom import PhantomProtocol, make_cohort
 
 N_PATIENTS = 4
@@ -49,11 +50,12 @@ def test_cohort_rows_equal_direct_pipeline_calls(cohort, reference):
     assert reference.ok and reference.n_computed == N_PATIENTS and reference.n_cached == 0
     assert list(reference.features.index.get_level_values("patient_id")) == list(manifest.frame["patient_id"])
     for row in (0, N_PATIENTS - 1):
-        direct = pipeline.analyze_exam(io.load_exam(manifest, row), config).features
+        with single_threaded():  # the runner's thread context: BLAS/SimpleITK reductions follow the thread count
+            direct = pipeline.analyze_exam(io.load_exam(manifest, row), config).features
         cached = reference.features.iloc[row]
         assert list(cached.index) == list(direct)
         assert cached.to_numpy().tolist() == pytest.approx(list(direct.values()), rel=0, abs=0, nan_ok=True)
-    written = pd.read_csv(reference.features_path, index_col=["patient_id", "timepoint"])
+    written = read_feature_table(reference.features_path)
     pd.testing.assert_frame_equal(written, reference.features, check_exact=True)
     dictionary = pd.read_csv(reference.features_path.parent / "feature_dictionary.csv")
     assert dictionary.loc[dictionary["feature"] == "tumor_volume_mm3", "unit"].item() == "mm³"
@@ -122,7 +124,7 @@ def test_a_bad_exam_is_listed_and_the_rest_completes(cohort, reference, tmp_path
     assert failures[["patient_id", "timepoint"]].values.tolist() == [[manifest.frame.loc[1, "patient_id"], "baseline"]]
     assert segmentation.name in failures.loc[0, "message"] and "manifest row 3" in failures.loc[0, "message"]
     assert failures.loc[0, "error_type"] == "InputFileError"
-    table = pd.read_csv(tmp_path / "out" / "features.csv", index_col=["patient_id", "timepoint"])
+    table = read_feature_table(tmp_path / "out" / "features.csv")
     expected = reference.features.drop(index=reference.features.index[1])
     pd.testing.assert_frame_equal(table, expected, check_exact=True)
 

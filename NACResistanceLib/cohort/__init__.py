@@ -7,6 +7,6 @@ the failures and the feature dictionary. See docs/cli.md for the cache and resum
 
 from __future__ import annotations
 
-from .runner import ExtractionResult, run_extraction
+from .runner import ExtractionResult, read_feature_table, run_extraction
 
-__all__ = ["ExtractionResult", "run_extraction"]
+__all__ = ["ExtractionResult", "read_feature_table", "run_extraction"]

@@ -242,6 +242,16 @@ def write_table(frame: pd.DataFrame, path: Path, *, index: bool = False) -> Path
     return Path(path)
 
 
+def read_feature_table(path: Path) -> pd.DataFrame:
+    """Read a feature table written by :func:`run_extraction`, bit-identical to the in-memory table.
+
+    ``float_precision="round_trip"``: pandas' default CSV float parser may differ from the written
+    value in the last unit of the last place (pandas 2.x), which would make results depend on
+    whether the table came from memory or from disk.
+    """
+    return pd.read_csv(path, index_col=INDEX, float_precision="round_trip")
+
+
 def _feature_frame(entries: Sequence[dict]) -> pd.DataFrame:
     columns: dict[str, None] = {}
     for entry in entries:

@@ -25,13 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from .. import io, models
+    from ..cohort import read_feature_table
     from ..cohort.evaluation import evaluate_model
 
     model = models.load(args.model)
-    features = pd.read_csv(args.features, index_col=["patient_id", "timepoint"])
+    features = read_feature_table(args.features)
     evaluation = evaluate_model(model, features, io.read_manifest(args.manifest).frame, split=args.split,
                                 split_date=args.split_date, timepoint=args.timepoint)
     evaluation.write(args.out)

@@ -58,12 +58,12 @@ def _one_exam(model, manifest, patient: str, timepoint: str) -> tuple[pd.DataFra
 
 
 def _cohort(model, manifest, args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
-    from ..cohort import run_extraction
+    from ..cohort import read_feature_table, run_extraction
     from ..cohort.predict import model_rows, predict_rows
 
     failed = False
     if args.features:
-        features = pd.read_csv(args.features, index_col=["patient_id", "timepoint"])
+        features = read_feature_table(args.features)
     else:
         result = run_extraction(manifest, args.out / "extraction", model.analysis_config or None, jobs=args.jobs,
                                 scheduler=args.scheduler, progress=progress_from_args(args))

@@ -7,8 +7,6 @@ import dataclasses
 import json
 from pathlib import Path
 
-import pandas as pd
-
 from ._common import existing_file, progress_from_args
 
 HELP = ("Run the seed study on a feature table and its manifest: labels, temporal split, selection, "
@@ -70,10 +68,11 @@ def run_study_from_files(features_path: Path, manifest_path: Path, overrides: di
         The extraction's analysis parameters.
     """
     from .. import io, study
+    from ..cohort import read_feature_table
     from ..cohort.predict import model_rows
 
     manifest = io.read_manifest(manifest_path)
-    features = pd.read_csv(features_path, index_col=["patient_id", "timepoint"])
+    features = read_feature_table(features_path)
     parameters = analysis_parameters(features_path)
     result = study.run_study(features, manifest.frame, overrides, seed=seed, progress=progress)
     models = {name: dataclasses.replace(model, analysis_config=parameters) for name, model in result.models.items()}
