@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
@@ -68,6 +70,24 @@ def test_excluded_voxels_and_undefined_ser():
     assert fit.n_excluded == 1 and np.isnan(fit.peak_enhancement[0]) and fit.curve_type[0] == -1
     assert np.isnan(fit.ser[1])  # late signal below pre-contrast: SER undefined, not a number
     assert fit.ser[2] == pytest.approx(100 / 80)
+
+
+def test_zero_baseline_voxels_are_nan_and_counted_without_warnings():
+    signal = np.array([[0.0, 10.0, 20.0], [-5.0, 10.0, 20.0], [np.nan, 1.0, 2.0], [100.0, 200.0, 180.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        fit = KineticsModel([0, 120, 400]).fit(signal)
+        maps = [fit.initial_enhancement, fit.peak_enhancement, fit.time_to_peak, fit.wash_in, fit.washout,
+                fit.ser, fit.curve_change]
+        assert (fit.n_excluded, fit.n_nonpositive_baseline) == (3, 2)
+        assert all(np.isnan(m[:3]).all() and np.isfinite(m[3]) for m in maps)
+        assert fit.curve_type.tolist() == [-1, -1, -1, 2]  # E = 100 % >= 70 %; change −10 % within ±10 %: plateau
+        assert fit.wash_in[3] == pytest.approx(100.0 / 120.0)  # E_peak 100 % at 120 s
+
+        empty = KineticsModel([0, 120, 400]).fit(signal[:2])
+        assert all(np.isnan(v) for v in empty.curve_composition().values())
+        ftv = functional_tumor_volume(empty, voxel_volume_mm3=1.0)
+        assert (ftv.n_voxels, ftv.volume_mm3) == (0, 0.0) and np.isnan(ftv.fraction)
 
 
 def test_timing_checks():

@@ -27,7 +27,7 @@ class FunctionalTumorVolume:
     n_voxels: int
     """Voxels counted (count)."""
     fraction: float
-    """FTV voxels / analysed ROI voxels (dimensionless)."""
+    """FTV voxels / analysed ROI voxels (dimensionless); NaN when no voxel was analysed."""
     pe_threshold_pct: float
     """Early-phase enhancement threshold, %."""
     background_pct: float
@@ -36,12 +36,19 @@ class FunctionalTumorVolume:
 
 def functional_tumor_volume(kinetics: KineticsFit, voxel_volume_mm3: float, *, pe_threshold_pct: float = 70.0,
                             background_pct: float = 10.0) -> FunctionalTumorVolume:
-    """FTV of the analysed voxels of ``kinetics`` (the tumour ROI), voxel volume in mm³."""
+    """FTV of the analysed voxels of ``kinetics`` (the tumour ROI), voxel volume in mm³.
+
+    With no analysed voxel (all excluded, see :meth:`KineticsModel.fit`) the FTV is 0 mm³ and the
+    fraction NaN (undefined).
+    """
     s0 = kinetics.samples[:, 0]
+    if s0.size == 0:
+        return FunctionalTumorVolume(volume_mm3=0.0, n_voxels=0, fraction=float("nan"),
+                                     pe_threshold_pct=float(pe_threshold_pct), background_pct=float(background_pct))
     early = kinetics.samples[:, kinetics.model.early]
     enhancing = 100.0 * (early - s0) / s0 >= pe_threshold_pct
     above_background = s0 >= background_pct / 100.0 * s0.max()
     n = int(np.sum(enhancing & above_background))
     return FunctionalTumorVolume(volume_mm3=n * float(voxel_volume_mm3), n_voxels=n,
-                                 fraction=n / max(len(s0), 1), pe_threshold_pct=float(pe_threshold_pct),
+                                 fraction=n / len(s0), pe_threshold_pct=float(pe_threshold_pct),
                                  background_pct=float(background_pct))

@@ -84,7 +84,10 @@ class KineticsModel:
     def fit(self, signal: np.ndarray, mask: np.ndarray | None = None) -> KineticsFit:
         """Analyse ``signal`` (``(..., n_phases)``, phases on the LAST axis) inside ``mask`` (bool, ``signal.shape[:-1]``).
 
-        Voxels with a non-finite sample or a pre-contrast signal <= 0 are excluded (NaN, counted).
+        Voxels with a non-finite sample or a pre-contrast signal S0 <= 0 (relative enhancement
+        undefined) are excluded before any division: NaN in every map, −1 in ``curve_type``, counted in
+        :attr:`KineticsFit.n_excluded` and :attr:`KineticsFit.n_nonpositive_baseline`. No
+        ``RuntimeWarning`` is emitted for them.
         """
         signal = np.asarray(signal, dtype=float)
         if signal.shape[-1] != self.times_s.size:
@@ -93,10 +96,13 @@ class KineticsModel:
         if mask.shape != signal.shape[:-1]:
             raise ImageError(f"mask shape {mask.shape} does not match the DCE voxel shape {signal.shape[:-1]}")
         samples = signal[mask]
-        ok = np.all(np.isfinite(samples), axis=1) & (samples[:, 0] > 0)
+        finite = np.all(np.isfinite(samples), axis=1)
+        positive_baseline = np.greater(samples[:, 0], 0, out=np.zeros(len(samples), bool), where=finite)
+        ok = finite & positive_baseline
         fitted = mask.copy()
         fitted[mask] = ok
-        return KineticsFit(model=self, fitted=fitted, samples=samples[ok], n_excluded=int((~ok).sum()))
+        return KineticsFit(model=self, fitted=fitted, samples=samples[ok], n_excluded=int((~ok).sum()),
+                           n_nonpositive_baseline=int((finite & ~positive_baseline).sum()))
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,6 +116,8 @@ class KineticsFit:
     """``(n_fitted, n_phases)`` signals of the analysed voxels."""
     n_excluded: int
     """Mask voxels left out: non-finite sample or pre-contrast signal <= 0 (count)."""
+    n_nonpositive_baseline: int = 0
+    """Of :attr:`n_excluded`, the finite voxels left out because their pre-contrast signal is <= 0 (count)."""
 
     def _map(self, values: np.ndarray) -> np.ndarray:
         out = np.full(self.fitted.shape, np.nan)
@@ -142,8 +150,10 @@ class KineticsFit:
 
     @cached_property
     def wash_in(self) -> np.ndarray:
-        """peak_enhancement / time_to_peak, %/s."""
-        return self.peak_enhancement / self.time_to_peak
+        """peak_enhancement / time_to_peak, %/s; NaN where time_to_peak <= 0 (peak at or before t = 0)."""
+        ttp = self.time_to_peak
+        defined = np.isfinite(ttp) & (ttp > 0)
+        return np.divide(self.peak_enhancement, ttp, out=np.full_like(ttp, np.nan), where=defined)
 
     @cached_property
     def washout(self) -> np.ndarray:
@@ -176,6 +186,11 @@ class KineticsFit:
         return np.where(self.fitted, codes, -1)
 
     def curve_composition(self) -> dict[str, float]:
-        """Fraction of analysed voxels of each curve type (keys of :data:`CURVE_TYPES` values; sum 1)."""
+        """Fraction of analysed voxels of each curve type (keys of :data:`CURVE_TYPES` values; sum 1).
+
+        Every fraction is NaN when no voxel was analysed (e.g. all pre-contrast signals <= 0).
+        """
         codes = self.curve_type[self.fitted]
-        return {name: float(np.mean(codes == code)) for code, name in CURVE_TYPES.items()}
+        if codes.size == 0:
+            return {name: float("nan") for name in CURVE_TYPES.values()}
+        return {name: float(np.count_nonzero(codes == code) / codes.size) for code, name in CURVE_TYPES.items()}
