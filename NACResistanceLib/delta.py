@@ -8,6 +8,7 @@ so that their AUCs can be compared with paired DeLong tests.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -295,6 +296,15 @@ def _unreproducible(columns, removed: set, followup: str) -> list[str]:
     return [c for c in columns if base[c] in removed]
 
 
+def _icc_step(decision, columns, followup: str):
+    """``robustness.funnel_step(decision)`` widened to the set's columns derived from a removed feature."""
+    from .robustness import funnel_step
+    from .robustness.filter import KeepReproducible
+
+    removed = _unreproducible(columns, set(decision.removed), followup)
+    return dataclasses.replace(funnel_step(decision), keep=KeepReproducible(frozenset(removed)))
+
+
 def _evaluated(studies: dict, model: str) -> tuple[str, pd.DataFrame]:
     """Evaluation cohort and per-patient probabilities of ``model`` for every set, on common patients."""
     column = f"{model}_probability"
@@ -316,7 +326,7 @@ def _evaluated(studies: dict, model: str) -> tuple[str, pd.DataFrame]:
 def run_delta_study(features: pd.DataFrame, cohort: pd.DataFrame, *,
                     sets: Sequence[str] = ("baseline", "followup", "delta"), baseline: str = BASELINE,
                     followup: str = FOLLOWUP, study_config=None, model: str = "radiomics",
-                    exclude: Sequence[str] = (), seed: int = 0, progress=None) -> DeltaStudy:
+                    icc_decision=None, seed: int = 0, progress=None) -> DeltaStudy:
     """Train the seed study's models on each feature set and compare their AUCs (RS1 / RS2 / Delta RS).
 
     Parameters
@@ -334,9 +344,10 @@ def run_delta_study(features: pd.DataFrame, cohort: pd.DataFrame, *,
         clinical variables are pre-treatment).
     model : {"radiomics", "combined"}
         The model compared across sets: the Rad-score model (default) or the combined model.
-    exclude : sequence of str
-        Features to leave out before training (e.g. those an ICC filter removed); their delta and
-        follow-up columns are left out too.
+    icc_decision : robustness.IccFilterDecision, optional
+        The ICC filter of ``reproducibility``: the first step of every study's selection funnel (and of
+        its cross-validation folds and bootstrap replicates) removes the features it removed and their
+        delta and follow-up columns; the funnel table records it as ``icc_filter``.
     seed : int
         Root seed of every study (LASSO folds, CV, bootstrap).
     progress : callable, optional
@@ -359,12 +370,10 @@ def run_delta_study(features: pd.DataFrame, cohort: pd.DataFrame, *,
     studies = {}
     for position, name in enumerate(sets):
         frame = built.frames[name]
-        dropped = _unreproducible(frame.columns, set(exclude), followup)
-        if dropped:
-            notes.append(f"{name}: {len(dropped)} column(s) of features removed by the ICC filter left out")
+        leading = [] if icc_decision is None else [_icc_step(icc_decision, frame.columns, followup)]
         stage = None if progress is None else (
             lambda message, fraction, p=position, n=name: progress(f"{n}: {message}", (p + fraction) / len(sets)))
-        studies[name] = run_study(frame.drop(columns=dropped), cohort, config, seed=seed, progress=stage)
+        studies[name] = run_study(frame, cohort, config, seed=seed, progress=stage, leading_steps=leading)
     evaluation, predictions = _evaluated(studies, model)
     if evaluation == "training":
         notes.append("the validation cohort lacks resistant or sensitive patients: AUCs are apparent "

@@ -480,7 +480,8 @@ def _predictions(models, data: _Data, patients: pd.Index) -> pd.DataFrame:
 
 
 def run_study(features: pd.DataFrame, cohort: pd.DataFrame, config: StudyConfig | Mapping | str | Path | None = None,
-              *, seed: int = 0, progress: Progress | None = None) -> StudyResult:
+              *, seed: int = 0, progress: Progress | None = None,
+              leading_steps: Sequence[LeadingStep] = ()) -> StudyResult:
     """Run the seed paper's analysis.
 
     Parameters
@@ -496,6 +497,10 @@ def run_study(features: pd.DataFrame, cohort: pd.DataFrame, config: StudyConfig 
         Root seed: LASSO folds, CV folds and bootstrap replicates derive from it.
     progress : callable ``(message, fraction) -> bool``, optional
         Returning True cancels (:class:`~NACResistanceLib.errors.CancelledError`).
+    leading_steps : sequence of selection.LeadingStep
+        Caller-supplied filters run first in the selection funnel, in order, in the fit and in every
+        cross-validation fold and bootstrap replicate, and recorded as the first rows of ``funnel``
+        (e.g. ``robustness.funnel_step(decision)``, the ICC filter).
     """
     config = config if isinstance(config, StudyConfig) else load_study_config(config)
     _tell(progress, "preparing labels and features", 0.0)
@@ -505,10 +510,11 @@ def run_study(features: pd.DataFrame, cohort: pd.DataFrame, config: StudyConfig 
     _tell(progress, "fitting the three models", 0.02)
     training = {"data": config.data_description, "split_date": config.split_date, "seed": seed,
                 "exam_dates": [data.labels.loc[train, "exam_date"].min(), data.labels.loc[train, "exam_date"].max()]}
+    leading = tuple(leading_steps) + data.leading
     task = PipelineTask(data.design.loc[train].reset_index(drop=True), y_train, data.feature_names,
-                        config.models, config.selection, data.leading)
+                        config.models, config.selection, leading)
     fitted = fit_models(task.design, y_train, data.feature_names, settings=config.models, selection=config.selection,
-                        leading_steps=data.leading, random_state=seed, training=training)
+                        leading_steps=leading, random_state=seed, training=training)
     models = fitted.as_dict()
     val_ok = _predictable(models, data.design, val)
     exclusions = pd.concat([data.exclusions, pd.DataFrame({"patient_id": val.difference(val_ok),

@@ -89,15 +89,17 @@ def test_aucs_match_scikit_learn_on_the_written_predictions(delta_run):
     assert "Delta RS" in (out / "delta.html").read_text(encoding="utf-8")
 
 
-def test_icc_filter_removes_features_and_their_deltas_before_selection(delta_run):
+def test_icc_filter_is_the_first_funnel_step_and_removes_features_and_their_deltas(delta_run):
     _, _, out, decision = delta_run
     removed = set(decision.removed)
     assert removed and decision.kept  # the two-reader ICC removes some features and keeps others
     features = pd.read_csv(out / "extraction" / "features.csv", index_col=[0, 1])
-    baseline_funnel = pd.read_csv(out / "baseline" / "funnel.csv")
-    assert baseline_funnel.loc[0, "n_in"] == len([c for c in features.columns if c not in removed])
     deltas = pd.read_csv(out / "delta_features.csv", index_col=0)
     complete = deltas.columns[deltas.notna().all().to_numpy()]
     unreproducible = {f"{p}{name}" for p in ("delta_", "reldelta_") for name in removed}
-    delta_funnel = pd.read_csv(out / "delta" / "funnel.csv")
-    assert delta_funnel.loc[0, "n_in"] == len([c for c in complete if c not in unreproducible])
+    for name, columns, dropped in (("baseline", list(features.columns), removed),
+                                   ("delta", list(complete), unreproducible)):
+        first = pd.read_csv(out / name / "funnel.csv").iloc[0]
+        n_removed = len([c for c in columns if c in dropped])
+        assert (first["step"], first["n_in"], first["n_removed"]) == ("icc_filter", len(columns), n_removed)
+        assert first["n_out"] == len(columns) - n_removed

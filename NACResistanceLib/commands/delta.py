@@ -55,11 +55,11 @@ def run(args: argparse.Namespace) -> int:
     from ..robustness import read_decision
 
     features, n_failed = _features(args)
-    exclude = read_decision(args.icc_filter).removed if args.icc_filter is not None else ()
+    decision = read_decision(args.icc_filter) if args.icc_filter is not None else None
     manifest = io.read_manifest(args.manifest)
     study = run_delta_study(features, manifest.frame, sets=[s.strip() for s in args.sets.split(",") if s.strip()],
                             baseline=args.baseline, followup=args.followup, study_config=args.study_config,
-                            model=args.model, exclude=exclude, seed=args.seed, progress=progress_from_args(args))
+                            model=args.model, icc_decision=decision, seed=args.seed, progress=progress_from_args(args))
     study.write(args.out)
     page = Path(args.out) / PAGE
     page.write_text(standalone_page("Delta radiomics", [delta_section_from(args.out)]), encoding="utf-8")
