@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from NACResistanceLib.report import html
+from NACResistanceLib.report import html, sections
 
 HOSTILE = '<script>console.error("injected")</script><img src=x onerror=alert(1)> & "quotes"'
 
@@ -23,7 +23,7 @@ def test_text_from_data_is_escaped_everywhere():
 
 
 @pytest.mark.parametrize(("value", "shown"), [(0.0004, "<0.001"), (0.0123, "0.012"), (0.5, "0.500"),
-                                              (float("nan"), "–"), ("0.05", "0.050")])
+                                              (float("nan"), "–"), ("0.05", "0.050"), (pd.NA, "–")])
 def test_p_values_are_printed_as_in_the_seed_paper(value, shown):
     assert html.format_p(value) == shown
 
@@ -68,3 +68,32 @@ def test_the_browser_check_does_catch_console_errors(tmp_path):
     assert any("console.error: boom" in p for p in seen.problems)
     assert any("missing.png" in p for p in seen.problems)
     assert (seen.images_total, seen.images_decoded) == (1, 0)
+
+
+def test_table3_shows_adc_in_seed_units_with_three_significant_digits():
+    # ADC 1.0e-3 and 1.2e-3 mm²/s (resistant), 0.8e-3 and 0.9e-3 (sensitive): mean ± SD by hand
+    rows = pd.DataFrame({"adc_mean": [1.0e-3, 1.2e-3, 0.8e-3, 0.9e-3]}, index=["a", "b", "c", "d"])
+    resistant = pd.Series([1, 1, 0, 0], index=["a", "b", "c", "d"])
+    table3 = pd.DataFrame([{"variable": "adc_mean", "level": "", "resistant": "0.00 ± 0.00",
+                            "sensitive": "0.00 ± 0.00", "test": "t", "statistic": 1.0, "p_value": 0.2}])
+    shown = sections.table3_display(table3, rows, resistant).iloc[0]
+    assert shown["variable"] == "adc_mean (×10⁻³ mm²/s)"
+    assert (shown["resistant"], shown["sensitive"]) == ("1.10 ± 0.14", "0.850 ± 0.071")
+
+
+@pytest.mark.parametrize(("text", "shown"), [("12 (40.00)", "12 (40.0%)"), ("0 (nan)", "0 (–)"),
+                                             ("1.75 ± 0.50", "1.75 ± 0.50")])
+def test_category_counts_show_percent_signs(text, shown):
+    assert sections.count_percent_text(text) == shown
+
+
+def test_table5_combines_estimates_and_confidence_intervals():
+    table5 = pd.DataFrame([{"cohort": "validation", "model": "combined", "auc": 0.8123, "auc_low": 0.7011,
+                            "auc_high": 0.9054, "threshold": 0.4, "sensitivity": 0.75, "sensitivity_low": 0.5,
+                            "sensitivity_high": 0.9, "true_positive": 6, "cases": 8, "specificity": 0.8,
+                            "specificity_low": 0.6, "specificity_high": 0.92, "true_negative": 16,
+                            "controls": 20, "p_vs_clinical": 0.0004}])
+    shown = sections.table5_display(table5).iloc[0]
+    assert shown["AUC (95% CI)"] == "0.812 (0.701–0.905)"
+    assert shown["sensitivity (95% CI)"] == "75.0% (50.0–90.0), 6/8"
+    assert shown["specificity (95% CI)"] == "80.0% (60.0–92.0), 16/20"

@@ -63,7 +63,7 @@ def _body(result, rows, truth_dir, failures, analysis_config, extra_sections, co
     performance, bands = sections.performance_section(result, n_boot_band)
     training = _training_rows(result, rows)
     nomogram, nomogram_terms = extras.nomogram_section(result.models["combined"], training)
-    blocks = [sections.cohort_section(result, failures), sections.group_tables_section(result),
+    blocks = [sections.cohort_section(result, failures), sections.group_tables_section(result, training),
               sections.selection_section(result), sections.models_section(result), performance,
               sections.bootstrap_section(result), nomogram]
     numbers = {"roc_bands": bands, "nomogram": nomogram_terms}

@@ -96,6 +96,8 @@ def format_value(value: object, digits: int = 3) -> str:
 
 def format_p(value: object) -> str:
     """A p-value as the seed paper prints it: three decimals, ``<0.001`` below."""
+    if value is None or value is pd.NA:
+        return "–"
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):

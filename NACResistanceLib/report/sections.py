@@ -6,6 +6,7 @@ returns HTML; every number shown also exists in the CSV files written beside the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -43,18 +44,84 @@ def cohort_section(result, failures: pd.DataFrame | None) -> str:
     return html.section("cohort", "Cohort", parts)
 
 
-def group_tables_section(result) -> str:
-    """Tables 1-3: resistant vs sensitive in the training cohort."""
+DISPLAY_UNITS = (  # (name prefix, factor, shown unit) of absolute quantities with awkward units
+    ("adc_", 1e3, "×10⁻³ mm²/s"),
+    ("dki_MD", 1e3, "×10⁻³ mm²/s"),
+    ("tumor_volume_mm3", 1e-3, "cm³"),
+)
+"""Table 3 shows ADC and MD in ×10⁻³ mm²/s as the seed paper does (in mm²/s they round to 0.00)."""
+
+
+def display_scale(variable: str) -> tuple[float, str]:
+    """Factor and unit label a Table 3 variable is shown in (1 and "" when shown as stored)."""
+    for prefix, factor, unit in DISPLAY_UNITS:
+        if variable.startswith(prefix):
+            return factor, unit
+    return 1.0, ""
+
+
+def mean_sd_text(values: pd.Series) -> str:
+    """``mean ± SD`` (SD with ddof 1) to 3 significant digits of the larger of the two, NaN dropped."""
+    values = pd.to_numeric(values, errors="coerce").dropna()
+    if len(values) < 2:
+        return "n/a"
+    mean, sd = float(values.mean()), float(values.std(ddof=1))
+    magnitude = max(abs(mean), sd)
+    decimals = 0 if magnitude == 0 else max(0, 2 - int(np.floor(np.log10(magnitude))))
+    return f"{mean:.{decimals}f} ± {sd:.{decimals}f}"
+
+
+def table3_display(table3: pd.DataFrame, training_rows: pd.DataFrame | None, resistant: pd.Series) -> pd.DataFrame:
+    """Table 3 with each variable in its display unit (named in the row) and 3 significant digits.
+
+    ``resistant`` (0/1 by patient_id) splits ``training_rows``; without rows the table is shown as
+    computed. The CSV keeps the study's own strings.
+    """
+    shown = table3.copy()
+    if training_rows is None:
+        return shown
+    y = resistant.reindex(training_rows.index)
+    for i, variable in shown["variable"].items():
+        if variable not in training_rows or shown.at[i, "level"] != "":
+            continue
+        factor, unit = display_scale(variable)
+        values = pd.to_numeric(training_rows[variable], errors="coerce") * factor
+        shown.at[i, "resistant"] = mean_sd_text(values[y == 1])
+        shown.at[i, "sensitive"] = mean_sd_text(values[y == 0])
+        shown.at[i, "variable"] = f"{variable} ({unit})" if unit else variable
+    return shown
+
+
+def count_percent_text(text: object) -> object:
+    """``"12 (40.00)"`` of the study tables as ``"12 (40.0%)"``; other values unchanged."""
+    match = re.fullmatch(r"(\d+) \((\d+(?:\.\d+)?|nan)\)", str(text))
+    if not match:
+        return text
+    count, pct = match.groups()
+    return f"{count} (–)" if pct == "nan" else f"{count} ({float(pct):.1f}%)"
+
+
+def group_tables_section(result, training_rows: pd.DataFrame | None = None) -> str:
+    """Tables 1-3: resistant vs sensitive in the training cohort (Table 3 in display units, see :func:`table3_display`)."""
     captions = {
         "table1": "Table 1. Baseline characteristics, training cohort (mean ± SD or n (%))",
-        "table2": "Table 2. Pathology and treatment, training cohort",
+        "table2": "Table 2. Pathology and treatment, training cohort (mean ± SD or n (%))",
         "table3": "Table 3. MRI parameters, training cohort (mean ± SD)",
     }
     parts = [html.paragraph("Tests: t-test or Mann-Whitney U for continuous variables, χ² or Fisher's exact "
                             "test for categorical ones, chosen by the rule in docs/statistics.md.")]
     for name, caption in captions.items():
         table = getattr(result, name).copy()
-        table.loc[table["level"].astype(str) != "", "variable"] = ""  # name each variable once, on its test row
+        if name == "table3":
+            table = table3_display(table, training_rows, result.cohort["resistant"])
+        for column in ("resistant", "sensitive"):
+            table[column] = table[column].map(count_percent_text)
+        level_rows = table["level"].astype(str) != ""
+        table.loc[level_rows, "variable"] = ""  # name each variable once, on its test row
+        table[["statistic", "p_value"]] = table[["statistic", "p_value"]].astype(object)
+        table.loc[level_rows, ["statistic", "p_value"]] = ""  # the test belongs to the variable's row
+        if not level_rows.any():
+            table = table.drop(columns="level")
         parts.append(html.table(table, caption, index=False, p_columns=["p_value"]))
     return html.section("tables-1-3", "Group comparisons (Tables 1–3)", parts)
 
@@ -131,23 +198,30 @@ def models_section(result) -> str:
         if len(table):
             r2 = float(table["nagelkerke_r2"].iloc[0])
             caption = f"Table 4{'' if name == 'combined' else ' (' + name + ')'}. {MODEL_LABELS[name]} (Nagelkerke R² {r2:.3f})"
-            parts.append(html.table(table[[c for c in columns if c in table]], caption, index=False,
+            parts.append(html.table(table4_display(table[[c for c in columns if c in table]]), caption, index=False,
                                     p_columns=["p_value"]))
     if len(result.stepwise):
         parts.append(html.table(result.stepwise, "Forward stepwise history", index=False, p_columns=["p_value"]))
     return html.section("table-4", "Multivariable models (Table 4)", parts)
 
 
+def table4_display(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 4 with the odds ratio and its 95% CI in one column ("–" for the intercept or a term not estimable)."""
+    shown = table.drop(columns=["odds_ratio", "or_ci_low", "or_ci_high"])
+    shown["OR (95% CI)"] = [estimate_ci_text(float(r.odds_ratio), float(r.or_ci_low), float(r.or_ci_high))
+                            for r in table.itertuples()]
+    return shown.rename(columns={"wald_chi2": "Wald χ²", "se": "SE", "beta": "β"})
+
+
 def performance_section(result, n_boot_band: int) -> tuple[str, pd.DataFrame]:
     """Table 5 with DeLong p-values, ROC curves with bands, calibration with HL, decision curves."""
     table5 = result.table5.copy()
-    shown = table5[["cohort", "model", "auc", "auc_low", "auc_high", "threshold", "sensitivity", "specificity",
-                    "p_vs_clinical"]]
+    shown = table5_display(table5)
     bands = roc_bands(result.predictions, result.models, n_boot_band, result.seed)
     parts = [
-        html.table(shown, "Table 5. Discrimination (AUC with DeLong 95% CI; sensitivity and specificity at the "
-                   "threshold fixed on training; P* = paired DeLong test against the clinical model)",
-                   index=False, p_columns=["p_vs_clinical"]),
+        html.table(shown, "Table 5. Discrimination: AUC with DeLong 95% CI; sensitivity and specificity (Wilson "
+                   "95% CI) at the probability threshold fixed on training; P = paired DeLong test against the "
+                   "clinical model", index=False, p_columns=["P vs clinical"]),
         html.table(result.comparisons, "Paired DeLong comparisons", index=False, p_columns=["p_value"]),
         html.figure(figures.roc_figure(_roc_panels(result, bands)),
                     f"Figure 1. ROC curves; shaded: pointwise 95% band of sensitivity ({n_boot_band} stratified "
@@ -168,6 +242,33 @@ def performance_section(result, n_boot_band: int) -> tuple[str, pd.DataFrame]:
         parts.append(html.table(result.unpaired, "AUC, validation vs training (unpaired DeLong)", index=False,
                                 p_columns=["p_value"]))
     return html.section("table-5", "Performance (Table 5, Figures 1–3)", parts), bands
+
+
+def estimate_ci_text(value: float, low: float, high: float, *, scale: float = 1.0, digits: int = 3,
+                     suffix: str = "") -> str:
+    """``"0.812 (0.701–0.905)"``; ``"–"`` when the estimate is missing, CI left out when it is."""
+    if not np.isfinite(value):
+        return "–"
+    text = f"{value * scale:.{digits}f}{suffix}"
+    if np.isfinite(low) and np.isfinite(high):
+        text += f" ({low * scale:.{digits}f}–{high * scale:.{digits}f})"
+    return text
+
+
+def table5_display(table5: pd.DataFrame) -> pd.DataFrame:
+    """Table 5 as the seed paper prints it: AUC (95% CI), sensitivity and specificity in % (95% CI) with counts."""
+    def rate(row, name, hits, total):
+        text = estimate_ci_text(row[name], row[f"{name}_low"], row[f"{name}_high"], scale=100, digits=1, suffix="%")
+        return f"{text}, {int(row[hits])}/{int(row[total])}"
+
+    return pd.DataFrame({
+        "cohort": table5["cohort"], "model": table5["model"].map(lambda m: MODEL_LABELS.get(m, m)),
+        "AUC (95% CI)": [estimate_ci_text(r.auc, r.auc_low, r.auc_high) for r in table5.itertuples()],
+        "threshold": table5["threshold"],
+        "sensitivity (95% CI)": [rate(r, "sensitivity", "true_positive", "cases") for _, r in table5.iterrows()],
+        "specificity (95% CI)": [rate(r, "specificity", "true_negative", "controls") for _, r in table5.iterrows()],
+        "P vs clinical": table5["p_vs_clinical"],
+    })
 
 
 def roc_bands(predictions: pd.DataFrame, models: Mapping, n_boot: int, seed: int) -> pd.DataFrame:
