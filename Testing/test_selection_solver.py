@@ -111,3 +111,14 @@ def test_univariate_wald_p_separation_and_constant_columns(rng):
     assert p[0] > 0.9 and p[1] == 1.0  # separation: huge SE; constant: no slope
     ref = sm.Logit(y, sm.add_constant(X[:, 2])).fit(disp=0, tol=1e-12).pvalues[1]
     assert p[2] == pytest.approx(ref, rel=1e-8)
+
+
+def test_lasso_cv_refuses_a_fold_whose_training_rows_have_one_class(rng):
+    from NACResistanceLib.stats.roc import StatisticsInputError
+
+    X = rng.normal(size=(60, 8))
+    y = np.r_[1.0, np.zeros(59)]  # the fold holding the only positive trains on negatives only
+    with pytest.raises(StatisticsInputError, match="single outcome class"):
+        lasso_cv(X, y)
+    with pytest.raises(StatisticsInputError, match="both classes"):
+        lasso_path(X, np.zeros(60), [0.1, 0.01])

@@ -66,6 +66,8 @@ def lasso_path(X, y, lambdas, *, stop_early: bool = True) -> LassoPath:
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
+    if not np.all(np.isin(y, (0.0, 1.0))) or y.min() == y.max():
+        raise StatisticsInputError("y must be 0/1 with both classes present")
     return _paths(X, y, np.ones((1, y.size)), np.asarray(lambdas, dtype=float), stop_early)[0]
 
 
@@ -172,6 +174,12 @@ def _fold_deviance(X, y, foldid, lambdas) -> tuple[LassoPath, np.ndarray, np.nda
     """
     folds = np.unique(foldid)
     test = foldid[None, :] == folds[:, None]
+    positives = (~test) @ y
+    for fold, n_pos, n_train in zip(folds, positives, (~test).sum(axis=1)):
+        if n_pos in (0, n_train):
+            raise StatisticsInputError(
+                f"LASSO cross-validation: the training rows of fold {fold} ({n_train} rows) have a single outcome "
+                f"class ({int(n_pos)} positive); glmnet cannot fit them. Use fewer folds or other fold ids")
     full, *fold_paths = _paths(X, y, np.vstack([np.ones(y.size), ~test]).astype(float), lambdas)
     out = np.full((folds.size, full.lambdas.size), np.nan)
     for i, path in enumerate(fold_paths):
