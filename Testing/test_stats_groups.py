@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from NACResistanceLib.stats import compare_categorical, compare_continuous
+from NACResistanceLib.stats import StatisticsInputError, compare_categorical, compare_continuous
+from NACResistanceLib.stats.groups import fisher_exact_rx2
 from NACResistanceLib.stats.tables import comparison_table
 
 
@@ -46,6 +47,23 @@ def test_fisher_when_expected_counts_are_small():
     result = compare_categorical([[3, 1], [1, 3]])  # Fisher's tea-tasting table: two-sided p = 34/70
     assert result.test == "fisher"
     assert result.p_value == pytest.approx(34 / 70, rel=1e-12)
+
+
+def test_fisher_r_by_2_is_the_exact_freeman_halton_p_value():
+    # Margins: rows 2, 2, 2; groups 3, 3 (N = 6). First-column vectors x with sum 3 and x_i <= 2 have
+    # P = prod C(2, x_i) / C(6, 3): the six permutations of (2, 1, 0) 2/20 each, (1, 1, 1) 8/20.
+    # Observed (2, 0, 1): P = 2/20; tables no more probable: the six -> p = 12/20.
+    result = compare_categorical([[2, 0], [0, 2], [1, 1]])
+    assert (result.test, result.p_value) == ("fisher", pytest.approx(0.6, rel=1e-12))
+    assert compare_categorical([[2, 0], [0, 2], [1, 1]]).p_value == result.p_value  # exact: no Monte Carlo
+
+
+def test_fisher_enumeration_equals_scipy_on_2x2_tables(rng):
+    for _ in range(20):
+        table = rng.integers(0, 12, size=(2, 2))
+        assert fisher_exact_rx2(table) == pytest.approx(sps.fisher_exact(table).pvalue, rel=1e-9)
+    with pytest.raises(StatisticsInputError, match="2 groups"):
+        fisher_exact_rx2(np.ones((3, 3), dtype=int))
 
 
 def test_comparison_table_layout(rng):

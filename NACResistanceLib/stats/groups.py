@@ -7,7 +7,10 @@ Rule (documented in docs/statistics.md):
   (scipy ``method="auto"``: exact without ties for small groups, else normal approximation with
   continuity correction).
 - categorical: Pearson's chi-square without continuity correction when no expected count is < 1
-  and at most 20% are < 5 (Cochran's rule); otherwise Fisher's exact test (r x c as scipy).
+  and at most 20% are < 5 (Cochran's rule); otherwise Fisher's exact test: scipy for 2 x 2, and for
+  r x 2 the exact Freeman-Halton test enumerated here (as R's ``fisher.test``). scipy < 1.15 (Slicer's
+  Python 3.9) has no r x c test, and scipy >= 1.15 estimates it by Monte Carlo from an unseeded
+  generator, which would make Tables 1-2 change from run to run.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import special
 from scipy import stats as sps
+
+from .roc import StatisticsInputError
 
 SHAPIRO_ALPHA = 0.05
 
@@ -60,9 +66,37 @@ def compare_categorical(table) -> GroupTest:
     if expected.min() >= 1 and np.mean(expected < 5) <= 0.2:
         chi2, p, _, _ = sps.chi2_contingency(counts, correction=False)
         return GroupTest("chi2", float(chi2), float(p))
-    result = sps.fisher_exact(counts.astype(int))
-    statistic = float(result.statistic) if counts.shape == (2, 2) else float("nan")
-    return GroupTest("fisher", statistic, float(result.pvalue))
+    if counts.shape == (2, 2):
+        result = sps.fisher_exact(counts.astype(int))
+        return GroupTest("fisher", float(result.statistic), float(result.pvalue))
+    return GroupTest("fisher", float("nan"), fisher_exact_rx2(counts.astype(int)))
+
+
+def fisher_exact_rx2(table: np.ndarray) -> float:
+    """Two-sided Fisher-Freeman-Halton exact p-value of an (r, 2) count table.
+
+    With the margins fixed, the first column ``x`` (r,) is multivariate hypergeometric:
+    ``P(x) = prod_i C(n_i, x_i) / C(N, m)``. Every table is enumerated (the states grow with the
+    number of tables, fine for the small counts Fisher's test is used for); the p-value sums the
+    tables with ``P <= P(observed)·(1 + 1e-7)`` (the relative tolerance of R's ``fisher.test``).
+    """
+    table = np.asarray(table, dtype=np.int64)
+    if table.ndim != 2 or table.shape[1] != 2:
+        raise StatisticsInputError(f"Fisher's exact test here needs a (categories x 2 groups) table, got {table.shape}")
+    rows, m = table.sum(axis=1), int(table[:, 0].sum())
+    log_c = [special.gammaln(n + 1) - special.gammaln(np.arange(n + 1) + 1) - special.gammaln(n - np.arange(n + 1) + 1)
+             for n in rows]
+    sums, logp = np.zeros(1, dtype=np.int64), np.zeros(1)
+    for n, lc in zip(rows, log_c):  # partial tables: running sum of x and log-probability numerator
+        sums = (sums[:, None] + np.arange(n + 1)[None, :]).ravel()
+        logp = (logp[:, None] + lc[None, :]).ravel()
+        keep = sums <= m
+        sums, logp = sums[keep], logp[keep]
+    logp = logp[sums == m]
+    observed = float(sum(lc[x] for lc, x in zip(log_c, table[:, 0])))
+    total = special.logsumexp(logp)
+    p = np.exp(logp - total)[logp <= observed + np.log1p(1e-7)].sum()
+    return float(min(1.0, p))
 
 
 def crosstab(values: pd.Series, groups: pd.Series, levels=None) -> pd.DataFrame:
