@@ -20,6 +20,7 @@ import pytest
 from NACResistanceLib import io, pipeline
 from NACResistanceLib.cli import main as cli_main
 from NACResistanceLib.cohort import read_feature_table, run_extraction
+from NACResistanceLib.cohort.runner import write_table
 from NACResistanceLib.cohort.worker import single_threaded
 from NACResistanceLib.phantom import PhantomProtocol, make_cohort
 
@@ -152,3 +153,13 @@ def _kill_after_first_finished_exam(process: subprocess.Popen, cache_dir: Path, 
             os.killpg(process.pid, signal.SIGKILL)  # the command and its worker processes
         process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL, f"extraction ended before the kill (exit {process.returncode})"
+
+
+def test_feature_tables_read_back_bit_identical(tmp_path):
+    # 239.80312627655172 came back as ...175 through pandas 2.x's default CSV float parser
+    values = [239.80312627655172, 1.0000000000000002e-3, 5e-324, float("nan"), float("inf"), -0.0]
+    index = pd.MultiIndex.from_tuples([("007", "baseline")], names=["patient_id", "timepoint"])
+    frame = pd.DataFrame([values], index=index, columns=[f"f{i}" for i in range(len(values))])
+    path = write_table(frame, tmp_path / "features.csv", index=True)
+    pd.testing.assert_frame_equal(read_feature_table(path), frame, check_exact=True)
+    assert read_feature_table(path).index[0] == ("007", "baseline")  # ids stay text, as in the manifest

@@ -245,11 +245,13 @@ def write_table(frame: pd.DataFrame, path: Path, *, index: bool = False) -> Path
 def read_feature_table(path: Path) -> pd.DataFrame:
     """Read a feature table written by :func:`run_extraction`, bit-identical to the in-memory table.
 
-    ``float_precision="round_trip"``: pandas' default CSV float parser may differ from the written
-    value in the last unit of the last place (pandas 2.x), which would make results depend on
-    whether the table came from memory or from disk.
+    The cells are read as text and converted by Python's ``float`` (exact for the shortest-repr
+    strings :func:`write_table` writes): pandas 2.x's default C parser may differ from the written
+    value in the last unit of the last place, and pandas 3 deprecates ``float_precision``. Patient
+    ids stay text, as in the manifest.
     """
-    return pd.read_csv(path, index_col=INDEX, float_precision="round_trip")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]).set_index(INDEX)
+    return frame.astype("float64")
 
 
 def _feature_frame(entries: Sequence[dict]) -> pd.DataFrame:
