@@ -32,10 +32,12 @@ def nomogram_terms(model, term_values: pd.DataFrame) -> pd.DataFrame:
 
 def nomogram_section(model, training_rows: pd.DataFrame | None) -> tuple[str, pd.DataFrame]:
     """The combined model as a nomogram; needs the training rows (features + clinical) for the ranges."""
-    if training_rows is None or not model.terms:
-        return html.section("nomogram", "Nomogram of the combined model", [
-            html.paragraph("Not drawn: the training rows (features and clinical data) were not given to the report.")
-        ]), pd.DataFrame()
+    reason = ("the combined model has no term (intercept only)" if not model.terms else
+              "the training rows (features and clinical data) were not given to the report"
+              if training_rows is None else "")
+    if reason:
+        return html.section("nomogram", "Nomogram of the combined model",
+                            [html.paragraph(f"Not drawn: {reason}.")]), pd.DataFrame()
     terms = nomogram_terms(model, model.term_values(model.encode(training_rows)))
     parts = [html.figure(figures.nomogram_figure(terms, model.intercept),
                          "Nomogram of the combined model: read each term's points, add them, and read the "
@@ -154,7 +156,8 @@ def provenance_section(record: Mapping) -> str:
     """Versions and every parameter, as text."""
     versions = pd.DataFrame(sorted(record["versions"].items()), columns=["package", "version"])
     parts = [html.paragraph(record["research_use_only"], "ruo"),
-             html.table(versions, f"Software (Python {record['python']}, {record['platform']})", index=False),
+             html.paragraph(f"Python {record['python']} on {record['platform']}."),
+             html.table(versions, "Software versions", index=False),
              html.paragraph(f"Seed: {record['seed']}." + (f" Command: {record['command']}" if record["command"] else ""))]
     for key, title in (("study_parameters", "Study parameters"), ("analysis_parameters", "Analysis parameters")):
         text = json.dumps(record[key], indent=2, sort_keys=True) if record[key] else "(not recorded)"

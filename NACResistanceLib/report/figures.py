@@ -17,6 +17,7 @@ from .html import new_figure
 
 MODEL_COLOURS = {"clinical": "#1f77b4", "radiomics": "#2ca02c", "combined": "#d62728"}
 STRATEGY_STYLE = {"treat_all": ("#555555", "--"), "treat_none": ("#000000", ":")}
+MODEL_LABELS = {"clinical": "Clinical model", "radiomics": "Radiomics model", "combined": "Combined model"}
 
 
 def _colour(name: str, position: int) -> str:
@@ -61,7 +62,7 @@ def calibration_figure(panels: Mapping[str, pd.DataFrame]) -> Figure:
         groups = frame.groupby("model", sort=False) if "model" in frame else [("model", frame)]
         for index, (model, part) in enumerate(groups):
             axes.plot(part["predicted"], part["observed"], marker="o", ms=4, lw=1.2,
-                      color=_colour(str(model), index), label=str(model))
+                      color=_colour(str(model), index), label=MODEL_LABELS.get(str(model), str(model)))
         axes.plot([0, 1], [0, 1], color="#999999", lw=0.8, ls="--", label="ideal")
         _square(axes, "Predicted probability of resistance", "Observed fraction resistant", title)
         axes.legend(loc="upper left", fontsize=7.5)
@@ -78,7 +79,7 @@ def decision_figure(frame: pd.DataFrame, title: str) -> Figure:
         part = frame[frame["strategy"] == strategy]
         colour, style = STRATEGY_STYLE.get(strategy, (_colour(str(strategy), index), "-"))
         axes.plot(part["threshold"], part["net_benefit"], color=colour, ls=style, lw=1.5,
-                  label=str(strategy).replace("_", " "))
+                  label=MODEL_LABELS.get(str(strategy), str(strategy).replace("_", " ")))
     top = float(frame["net_benefit"].max())
     axes.set_ylim(-0.05, max(top * 1.1, 0.05))
     axes.set_xlim(float(frame["threshold"].min()), float(frame["threshold"].max()))

@@ -33,6 +33,7 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #34
        margin-top: 2em; } h3 { margin-top: 1.4em; }
 .ruo { border: 2px solid #b00; background: #fff4f4; padding: 0.6em 1em; font-weight: bold; }
 .note { color: #555; font-size: 0.92em; }
+.synthetic { border: 2px solid #c80; background: #fff8e6; padding: 0.5em 1em; }
 table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.88em; }
 caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: 0.3em; }
 th, td { border-top: 1px solid #bbb; border-bottom: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }

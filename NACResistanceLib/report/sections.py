@@ -16,7 +16,7 @@ from . import figures, html
 from .roc_band import roc_band
 
 COHORTS = ("training", "validation")
-MODEL_LABELS = {"clinical": "Clinical model", "radiomics": "Radiomics model", "combined": "Combined model"}
+MODEL_LABELS = figures.MODEL_LABELS
 
 
 def cohort_section(result, failures: pd.DataFrame | None) -> str:
@@ -148,8 +148,8 @@ def selection_section(result) -> str:
                                  "LASSO coefficient paths (original feature units); the dotted line is the chosen λ.",
                                  "LASSO coefficient paths"))
     parts.append(f'<p class="formula">{html.text(rad_score_formula(result.rad_score))}</p>')
-    parts.append(html.table(result.rad_score, "Rad-score coefficients (log-odds per feature unit)", index=False,
-                            digits=6))
+    parts.append(html.table(result.rad_score.rename(columns={"coefficient": "coefficient (log-odds per unit)"}),
+                            "Rad-score coefficients", index=False, digits=6))
     return html.section("selection", "Feature selection and Rad-score", parts)
 
 
@@ -232,11 +232,11 @@ def performance_section(result, n_boot_band: int) -> tuple[str, pd.DataFrame]:
                     "Figure 2. Calibration of the combined model: observed fraction resistant against mean "
                     "predicted probability in risk deciles.", "calibration curves"),
     ]
-    for cohort in COHORTS:
+    for letter, cohort in zip("ab", COHORTS):
         curves = result.decision_curves[result.decision_curves["cohort"] == cohort]
         if len(curves):
             parts.append(html.figure(figures.decision_figure(curves, f"Decision curves, {cohort} cohort"),
-                                     f"Figure 3. Net benefit of the three models, treat-all and treat-none "
+                                     f"Figure 3{letter}. Net benefit of the three models, treat-all and treat-none "
                                      f"({cohort}).", f"decision curves {cohort}"))
     if len(result.unpaired):
         parts.append(html.table(result.unpaired, "AUC, validation vs training (unpaired DeLong)", index=False,
@@ -305,8 +305,8 @@ def _calibration_panels(result) -> dict[str, pd.DataFrame]:
         part = curves[(curves["cohort"] == cohort) & (curves["model"] == "combined") & (curves["kind"] == "binned")]
         if len(part):
             hl = result.calibration.set_index(["cohort", "model"]).loc[(cohort, "combined")]
-            title = (f"{cohort.capitalize()}: HL χ² = {hl['hl_statistic']:.3f}, "
-                     f"P = {html.format_p(hl['hl_p_value'])}")
+            title = (f"{cohort.capitalize()}: HL χ² = {hl['hl_statistic']:.3f}, P = {html.format_p(hl['hl_p_value'])}"
+                     if np.isfinite(hl["hl_statistic"]) else f"{cohort.capitalize()}: Hosmer-Lemeshow not computable")
             panels[title] = part.assign(model="combined")
     return panels
 
