@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -96,6 +97,20 @@ def test_calibration_slope_below_one_for_overfitted_predictions(rng):
     y = (rng.uniform(size=4000) < 1 / (1 + np.exp(-lp))).astype(float)
     fit = stats.calibration_intercept_slope(y, 1 / (1 + np.exp(-2 * lp)))
     assert fit.slope == pytest.approx(0.5, abs=0.05)
+
+
+def test_constant_predictions_have_no_slope_and_no_smooth():
+    # An intercept-only model predicts the prevalence for everyone: logit(p) is constant, so the slope of
+    # the recalibration model is not identifiable and lowess has one x value. Spiegelhalter's z is defined:
+    # y = (1, 0, 0, 1), p = 0.25: z = sum((y - p)(1 - 2p)) / sqrt(sum((1 - 2p)^2 p (1 - p))) = 0.5/sqrt(0.1875).
+    y, p = np.array([1.0, 0, 0, 1]), np.full(4, 0.25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = stats.calibration_intercept_slope(y, p)
+        smooth = stats.smooth_calibration(y, p)
+    assert np.isnan(fit.intercept) and np.isnan(fit.slope)
+    assert np.isnan([smooth.e_max, smooth.e_90, smooth.e_avg]).all() and smooth.curve.empty
+    assert smooth.spiegelhalter_z == pytest.approx(0.5 / np.sqrt(0.1875), rel=1e-12)
 
 
 def test_net_benefit_matches_r_dcurves_tests(data, expected):

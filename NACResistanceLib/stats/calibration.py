@@ -87,8 +87,13 @@ def logit(prob) -> np.ndarray:
 
 
 def calibration_intercept_slope(y_true, prob) -> CalibrationFit:
-    """Fit the joint recalibration model; perfectly calibrated in-sample predictions give (0, 1)."""
+    """Fit the joint recalibration model; perfectly calibrated in-sample predictions give (0, 1).
+
+    Constant predictions (e.g. an intercept-only model) have no slope: both values are NaN.
+    """
     y, p = _check_prob(y_true, prob)
+    if np.ptp(logit(p)) == 0:
+        return CalibrationFit(float("nan"), float("nan"))
     coef = fit_logit_newton(np.column_stack([np.ones_like(p), logit(p)]), y).params
     return CalibrationFit(float(coef[0]), float(coef[1]))
 
@@ -113,14 +118,20 @@ class SmoothCalibration:
 
 
 def smooth_calibration(y_true, prob) -> SmoothCalibration:
-    """Lowess(p, y, iter=0, f=2/3, delta=0.01·range) as R ``lowess``; E-statistics; Spiegelhalter z."""
+    """Lowess(p, y, iter=0, f=2/3, delta=0.01·range) as R ``lowess``; E-statistics; Spiegelhalter z.
+
+    Constant predictions have no smooth (a local line through one x value is not defined): the curve
+    is empty and the E-statistics are NaN; Spiegelhalter's z is still computed.
+    """
     y, p = _check_prob(y_true, prob)
+    z = np.sum((y - p) * (1 - 2 * p)) / np.sqrt(np.sum((1 - 2 * p) ** 2 * p * (1 - p)))
+    if np.ptp(p) == 0:
+        return SmoothCalibration(float("nan"), float("nan"), float("nan"), float(z), float(2 * sps.norm.sf(abs(z))),
+                                 pd.DataFrame({"predicted": [], "observed": []}, dtype=float))
     delta = 0.01 * (p.max() - p.min())
     smooth = lowess(y, p, frac=2 / 3, it=0, delta=delta, return_sorted=True)
     grid, fitted = _mean_over_ties(smooth[:, 0], smooth[:, 1])
-    at_p = np.interp(p, grid, fitted)
-    err = np.abs(p - at_p)
-    z = np.sum((y - p) * (1 - 2 * p)) / np.sqrt(np.sum((1 - 2 * p) ** 2 * p * (1 - p)))
+    err = np.abs(p - np.interp(p, grid, fitted))
     curve = pd.DataFrame({"predicted": grid, "observed": fitted})
     return SmoothCalibration(float(err.max()), float(np.quantile(err, 0.9)), float(err.mean()),
                              float(z), float(2 * sps.norm.sf(abs(z))), curve)
