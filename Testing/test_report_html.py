@@ -97,3 +97,9 @@ def test_table5_combines_estimates_and_confidence_intervals():
     assert shown["AUC (95% CI)"] == "0.812 (0.701–0.905)"
     assert shown["sensitivity (95% CI)"] == "75.0% (50.0–90.0), 6/8"
     assert shown["specificity (95% CI)"] == "80.0% (60.0–92.0), 16/20"
+
+
+@pytest.mark.parametrize(("value", "shown"), [(-1.49e-17, "0.000"), (0.000635, "6.35e-04"), (1.5, "1.500"),
+                                              (float("nan"), "–")])
+def test_numerical_zero_and_small_values(value, shown):
+    assert html.format_value(value) == shown

@@ -99,9 +99,9 @@ def lasso_cv_figure(lambdas: np.ndarray, cv_mean: np.ndarray, cv_sd: np.ndarray,
     log_lambda = np.log(np.asarray(lambdas, dtype=float))
     axes.errorbar(log_lambda, cv_mean, yerr=cv_sd, fmt="o", ms=3, color="#d62728", ecolor="#aaaaaa",
                   elinewidth=0.8, capsize=1.5)
-    for value, label in ((lambda_min, "λ min"), (lambda_1se, "λ 1se")):
-        axes.axvline(np.log(value), color="#333333", ls=":", lw=1)
-        axes.text(np.log(value), axes.get_ylim()[1], f" {label}", va="top", fontsize=8)
+    for value, label, style in ((lambda_min, "λ min (lowest deviance)", ":"), (lambda_1se, "λ 1se", "--")):
+        axes.axvline(np.log(value), color="#333333", ls=style, lw=1, label=f"{label}: log(λ) = {np.log(value):.2f}")
+    axes.legend(loc="upper right", fontsize=7.5)
     axes.set_xlabel("log(λ)")
     axes.set_ylabel("Binomial deviance (10-fold CV)")
     axes.grid(alpha=0.3)
@@ -110,27 +110,28 @@ def lasso_cv_figure(lambdas: np.ndarray, cv_mean: np.ndarray, cv_sd: np.ndarray,
 
 def coefficient_path_figure(lambdas: np.ndarray, coefficients: np.ndarray, names: Sequence[str],
                             chosen_lambda: float, label_top: int = 10) -> Figure:
-    """LASSO coefficient paths (standardised coefficients against log(λ)).
+    """LASSO coefficient paths (coefficients in log-odds per feature unit against log(λ)).
 
     ``coefficients`` is ``(n_lambdas, n_features)``; the ``label_top`` features with the largest
-    coefficient at ``chosen_lambda`` are named at the right edge.
+    coefficient at ``chosen_lambda`` are named in full in a legend below the axes.
     """
-    fig = new_figure(6.4, 4.4)
-    axes = fig.add_subplot(1, 1, 1)
     log_lambda = np.log(np.asarray(lambdas, dtype=float))
     paths = np.asarray(coefficients, dtype=float)
     active = np.flatnonzero(np.any(paths != 0, axis=0))
-    for column in active:
-        axes.plot(log_lambda, paths[:, column], lw=0.9)
     chosen = int(np.argmin(np.abs(log_lambda - np.log(chosen_lambda))))
-    for column in sorted(active, key=lambda c: -abs(paths[chosen, c]))[:label_top]:
-        if paths[chosen, column] != 0:
-            axes.annotate(str(names[column])[:32], (log_lambda[chosen], paths[chosen, column]), fontsize=6.5,
-                          xytext=(3, 0), textcoords="offset points")
+    named = [c for c in sorted(active, key=lambda c: -abs(paths[chosen, c]))[:label_top] if paths[chosen, c] != 0]
+    fig = new_figure(6.4, 4.4 + 0.18 * len(named))
+    axes = fig.add_subplot(1, 1, 1)
+    for column in active:
+        axes.plot(log_lambda, paths[:, column], lw=1.4 if column in named else 0.8,
+                  label=str(names[column]) if column in named else None)
     axes.axvline(np.log(chosen_lambda), color="#333333", ls=":", lw=1)
     axes.axhline(0, color="#999999", lw=0.6)
+    if named:
+        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=7, frameon=False,
+                    title="selected at the chosen λ", title_fontsize=7.5)
     axes.set_xlabel("log(λ)")
-    axes.set_ylabel("Standardised coefficient")
+    axes.set_ylabel("Coefficient (log-odds per feature unit)")
     axes.grid(alpha=0.3)
     return fig
 

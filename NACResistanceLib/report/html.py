@@ -78,8 +78,15 @@ def heading(title: str) -> str:
     return f"<h3>{escape(title)}</h3>"
 
 
+NUMERICAL_ZERO = 1e-12
+"""Table numbers smaller than this in absolute value are floating-point residue of quantities that are 0 by
+construction (e.g. the apparent calibration intercept of a logistic model on its own training data) and are
+shown as 0; other small numbers are shown in scientific notation."""
+
+
 def format_value(value: object, digits: int = 3) -> str:
-    """Numbers with ``digits`` decimals (p-values below 0.001 as ``<0.001``); other values as text."""
+    """Numbers with ``digits`` decimals, small ones in scientific notation, |x| < :data:`NUMERICAL_ZERO` as 0;
+    other values as text."""
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if value is pd.NA:
@@ -89,7 +96,9 @@ def format_value(value: object, digits: int = 3) -> str:
     if isinstance(value, (float, np.floating)):
         if math.isnan(value):
             return "–"
-        return f"{value:.{digits}f}" if abs(value) >= 10 ** -digits or value == 0 else f"{value:.2e}"
+        if abs(value) < NUMERICAL_ZERO:
+            return f"{0.0:.{digits}f}"
+        return f"{value:.{digits}f}" if abs(value) >= 10 ** -digits else f"{value:.2e}"
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return str(value)

@@ -226,8 +226,8 @@ def performance_section(result, n_boot_band: int) -> tuple[str, pd.DataFrame]:
         html.figure(figures.roc_figure(_roc_panels(result, bands)),
                     f"Figure 1. ROC curves; shaded: pointwise 95% band of sensitivity ({n_boot_band} stratified "
                     "bootstrap replicates, pROC ci.se method).", "ROC curves of the three models"),
-        html.table(result.calibration, "Calibration: Hosmer-Lemeshow (10 risk groups), calibration intercept and "
-                   "slope, Brier score", index=False, p_columns=["hl_p_value"]),
+        html.table(calibration_display(result.calibration), "Calibration: Hosmer-Lemeshow (10 risk groups), "
+                   "calibration intercept and slope, Brier score", index=False, p_columns=["HL P"]),
         html.figure(figures.calibration_figure(_calibration_panels(result)),
                     "Figure 2. Calibration of the combined model: observed fraction resistant against mean "
                     "predicted probability in risk deciles.", "calibration curves"),
@@ -269,6 +269,20 @@ def table5_display(table5: pd.DataFrame) -> pd.DataFrame:
         "specificity (95% CI)": [rate(r, "specificity", "true_negative", "controls") for _, r in table5.iterrows()],
         "P vs clinical": table5["p_vs_clinical"],
     })
+
+
+def calibration_display(calibration: pd.DataFrame) -> pd.DataFrame:
+    """The calibration table with readable headers, cohort first; intercept and slope to 3 decimals
+    (an intercept of −1.5e-17 is a numerical 0, shown as 0.000)."""
+    names = {"cohort": "cohort", "model": "model", "hl_statistic": "HL χ²", "hl_df": "HL df", "hl_p_value": "HL P",
+             "calibration_intercept": "calibration intercept", "calibration_slope": "calibration slope",
+             "brier": "Brier score"}
+    shown = calibration[[c for c in names if c in calibration]].rename(columns=names)
+    for column in ("calibration intercept", "calibration slope"):
+        if column in shown:
+            shown[column] = shown[column].astype(float).round(3) + 0.0  # + 0.0: no "−0.000"
+    shown["model"] = shown["model"].map(lambda m: MODEL_LABELS.get(m, m))
+    return shown
 
 
 def roc_bands(predictions: pd.DataFrame, models: Mapping, n_boot: int, seed: int) -> pd.DataFrame:
