@@ -150,7 +150,7 @@ def nomogram_figure(terms: pd.DataFrame, intercept: float) -> Figure:
     minimum_lp = float(intercept + np.minimum(terms["coefficient"] * terms["low"],
                                               terms["coefficient"] * terms["high"]).sum())
     rows = len(terms) + 3
-    fig = new_figure(7.6, 0.55 * rows + 1.0)
+    fig = new_figure(9.0, 0.6 * rows + 1.0)
     axes = fig.add_subplot(1, 1, 1)
     _nomogram_scale(axes, rows - 1, "Points", np.linspace(0, 100, 11), np.linspace(0, 100, 11))
     for row, term in enumerate(terms.itertuples(index=False)):
@@ -177,8 +177,8 @@ def _nomogram_scale(axes, y: float, label: str, positions, values, total: float 
     axes.plot([x.min(), x.max()], [y, y], color="#222222", lw=1)
     for position, value in zip(x, values):
         axes.plot([position, position], [y, y + 0.12], color="#222222", lw=0.8)
-        axes.text(position, y + 0.18, _tick(value), ha="center", va="bottom", fontsize=6.5)
-    axes.text(-3, y, label[:36], ha="right", va="center", fontsize=7.5)
+        axes.text(position, y + 0.18, _tick(value), ha="center", va="bottom", fontsize=8.5)
+    axes.text(-3, y, label, ha="right", va="center", fontsize=9.5)
 
 
 def _probability_scale(axes, minimum_lp: float, points_per_lp: float, total: float) -> None:
@@ -189,10 +189,10 @@ def _probability_scale(axes, minimum_lp: float, points_per_lp: float, total: flo
     last_label = -np.inf
     for point, probability in zip(points[keep] * 100.0 / total, probabilities[keep]):
         axes.plot([point, point], [0, 0.12], color="#222222", lw=0.8)
-        if point - last_label >= 4.0:  # skip labels that would overlap the previous one
-            axes.text(point, 0.18, f"{probability:g}", ha="center", va="bottom", fontsize=6.5)
+        if point - last_label >= 5.0:  # skip labels that would overlap the previous one
+            axes.text(point, 0.18, f"{probability:g}", ha="center", va="bottom", fontsize=8.5)
             last_label = point
-    axes.text(-3, 0, "Probability of resistance", ha="right", va="center", fontsize=7.5)
+    axes.text(-3, 0, "Probability of resistance", ha="right", va="center", fontsize=9.5)
 
 
 def _tick(value: float) -> str:
