@@ -72,7 +72,8 @@ def test_lasso_cv_reproduces_the_sequential_implementation(request):
     assert cv.path.lambdas.size == ref["path_length"]
     assert cv.cv_mean == pytest.approx(ref["cv_mean"], rel=1e-9)
     assert cv.cv_sd == pytest.approx(ref["cv_sd"], rel=1e-7)
-    assert (cv.lambda_min, cv.lambda_1se) == (ref["lambda_min"], ref["lambda_1se"])
+    # the same grid points (neighbours are several % apart); the last digit differs across numpy versions
+    assert (cv.lambda_min, cv.lambda_1se) == pytest.approx((ref["lambda_min"], ref["lambda_1se"]), rel=1e-13)
     assert cv.nonzero().tolist() == ref["nonzero"]
     assert cv.intercept_ == pytest.approx(ref["intercept_min"], rel=1e-9)
     assert cv.coef_.to_numpy() == pytest.approx(ref["coef_min"], rel=1e-8, abs=1e-11)

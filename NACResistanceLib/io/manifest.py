@@ -325,7 +325,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     typed["timepoint"] = typed["timepoint"].replace("", "baseline")
     for name, column in COLUMNS.items():
         if column.kind in ("number", "integer") and name not in ("dce_roi_phase",):
-            typed[name] = pd.to_numeric(typed[name].replace("", np.nan), errors="raise").astype(float)
+            typed[name] = pd.to_numeric(typed[name].where(typed[name] != ""), errors="raise").astype(float)
         elif column.kind == "code" and column.codes:
             lookup = {code.lower(): code for code in column.codes}
             typed[name] = typed[name].map(lambda v, lookup=lookup: lookup.get(v.lower(), v))
