@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-import yaml
 
 from . import dce as dce_lib
 from . import diffusion, preprocessing
 from . import features as radiomics_features
+from .config_files import merge_overrides, read_yaml_mapping
 from .errors import AcquisitionError, CancelledError, ConfigError, ImageError
 from .io.exam import DwiSeries, Exam
 
@@ -96,39 +96,15 @@ def load_analysis_config(source: str | Path | Mapping[str, Any] | None = None) -
     ConfigError
         Unknown key (top level or in a section), wrong type or value; the message names the key and source.
     """
-    values = _read_yaml(DEFAULTS_FILE)
+    values = read_yaml_mapping(DEFAULTS_FILE, "analysis")
     label = "<dict>"
     if isinstance(source, (str, Path)):
-        label, source = str(source), _read_yaml(Path(source))
-    _merge(values, dict(source or {}), label, "")
+        label, source = str(source), read_yaml_mapping(source, "analysis")
+    merge_overrides(values, dict(source or {}), label, "analysis")
     try:
         return _build(values)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"invalid analysis configuration in {label}: {error}") from None
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigError(f"cannot read analysis file {path}: {error}") from error
-    if not isinstance(data, dict):
-        raise ConfigError(f"analysis file {path} must hold a mapping of keys to values")
-    return data
-
-
-def _merge(defaults: dict, overrides: Mapping, label: str, prefix: str) -> None:
-    unknown = sorted(set(overrides) - set(defaults))
-    if unknown:
-        raise ConfigError(f"unknown analysis key(s) {[prefix + k for k in unknown]} in {label}; "
-                          f"known: {sorted(prefix + k for k in defaults)}")
-    for key, value in overrides.items():
-        if isinstance(defaults[key], dict):
-            if not isinstance(value, Mapping):
-                raise ConfigError(f"analysis key {prefix + key} in {label} must be a mapping, got {value!r}")
-            _merge(defaults[key], value, label, f"{prefix}{key}.")
-        else:
-            defaults[key] = value
 
 
 def _build(v: dict[str, Any]) -> AnalysisConfig:

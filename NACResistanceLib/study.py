@@ -17,10 +17,10 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from . import RESEARCH_USE_ONLY
 from .clinical import encode_clinical, normalise_codes
+from .config_files import merge_overrides, read_yaml_mapping
 from .errors import CancelledError, ClinicalDataError, ConfigError, ManifestError
 from .labels import ResistanceRule, label_cohort
 from .models import FittedModels, ModelSettings, StudyModel, fit_logistic, fit_models, save
@@ -78,30 +78,6 @@ SECTIONS = {"resistance": ResistanceRule, "selection": SelectionSettings, "model
             "validation": ValidationSettings}
 
 
-def _read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigError(f"cannot read study file {path}: {error}") from error
-    if not isinstance(data, dict):
-        raise ConfigError(f"study file {path} must hold a mapping of keys to values")
-    return data
-
-
-def _merge(defaults: dict, overrides: Mapping, label: str, prefix: str = "") -> None:
-    unknown = sorted(set(overrides) - set(defaults))
-    if unknown:
-        raise ConfigError(f"unknown study key(s) {[prefix + k for k in unknown]} in {label}; "
-                          f"known: {sorted(prefix + k for k in defaults)}")
-    for key, value in overrides.items():
-        if isinstance(defaults[key], dict):
-            if not isinstance(value, Mapping):
-                raise ConfigError(f"study key {prefix + key} in {label} must be a mapping, got {value!r}")
-            _merge(defaults[key], value, label, f"{prefix}{key}.")
-        else:
-            defaults[key] = value
-
-
 def _section(cls, values: dict):
     converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     return cls(**converted)
@@ -115,11 +91,11 @@ def load_study_config(source: str | Path | Mapping[str, Any] | None = None) -> S
     ConfigError
         Unknown key, wrong type or value; the message names the key and the source.
     """
-    values = _read_yaml(DEFAULTS_FILE)
+    values = read_yaml_mapping(DEFAULTS_FILE, "study")
     label = "<dict>"
     if isinstance(source, (str, Path)):
-        label, source = str(source), _read_yaml(Path(source))
-    _merge(values, dict(source or {}), label)
+        label, source = str(source), read_yaml_mapping(source, "study")
+    merge_overrides(values, dict(source or {}), label, "study")
     try:
         pd.Timestamp(str(values["split_date"]))
         sections = {name: _section(cls, values[name]) for name, cls in SECTIONS.items()}

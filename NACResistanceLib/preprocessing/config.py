@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..config_files import read_yaml_mapping
 from ..errors import ConfigError
 
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "params" / "preprocessing.yaml"
@@ -67,11 +66,11 @@ def load_preprocessing_config(source: str | Path | Mapping[str, Any] | None = No
         On an unknown key, a value of the wrong type or out of range (the message names the key, the
         value and the file), or an unreadable YAML file.
     """
-    values = _read_yaml(DEFAULTS_FILE)
+    values = read_yaml_mapping(DEFAULTS_FILE, "preprocessing")
     label = "<dict>"
     if isinstance(source, (str, Path)):
         label = str(source)
-        source = _read_yaml(Path(source))
+        source = read_yaml_mapping(source, "preprocessing")
     overrides = dict(source or {})
     unknown = sorted(set(overrides) - set(values))
     if unknown:
@@ -81,16 +80,6 @@ def load_preprocessing_config(source: str | Path | Mapping[str, Any] | None = No
         return PreprocessingConfig(**_convert(values))
     except ConfigError as error:
         raise ConfigError(f"{error} (in {label})") from None
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigError(f"cannot read preprocessing file {path}: {error}") from error
-    if not isinstance(data, dict):
-        raise ConfigError(f"preprocessing file {path} must hold a mapping of keys to values")
-    return data
 
 
 def _convert(values: dict[str, Any]) -> dict[str, Any]:

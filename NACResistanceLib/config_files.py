@@ -1,0 +1,61 @@
+"""Reading parameter files: one YAML reader and one override merger for every configuration.
+
+The analysis, preprocessing and study configurations each keep their defaults in one YAML file in
+``NACResistanceLib/params/``; a user's file or mapping overrides any subset, and unknown keys are
+rejected before anything is computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+
+def read_yaml_mapping(path: str | Path, kind: str) -> dict[str, Any]:
+    """The mapping stored in the YAML file ``path`` (UTF-8).
+
+    ``kind`` names the configuration in error messages ("analysis", "study", ...).
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read, is not YAML, or does not hold a mapping.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ConfigError(f"cannot read {kind} file {path}: {error}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{kind} file {path} must hold a mapping of keys to values")
+    return data
+
+
+def merge_overrides(defaults: dict, overrides: Mapping, label: str, kind: str, prefix: str = "") -> None:
+    """Write ``overrides`` into ``defaults`` in place, recursing into nested sections.
+
+    ``label`` says where the overrides come from (a file name, "a mapping"); ``prefix`` is the dotted
+    path of the section being merged, for messages.
+
+    Raises
+    ------
+    ConfigError
+        A key that ``defaults`` does not have (the message lists the known keys), or a non-mapping value
+        for a section.
+    """
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise ConfigError(f"unknown {kind} key(s) {[prefix + k for k in unknown]} in {label}; "
+                          f"known: {sorted(prefix + k for k in defaults)}")
+    for key, value in overrides.items():
+        if isinstance(defaults[key], dict):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{kind} key {prefix + key} in {label} must be a mapping, got {value!r}")
+            merge_overrides(defaults[key], value, label, kind, f"{prefix}{key}.")
+        else:
+            defaults[key] = value
