@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test lint install bench clean browser
+.PHONY: demo test test-py39 lint install bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,20 @@ browser:
 test: lint browser
 	$(BIN)/python -m pytest -n 2 --durations=15
 
+# The oldest supported stack (Slicer 5.8: Python 3.9, numpy 1.26) in its own environment, .venv39.
+# PYTHON39=/path/to/python3.9 make test-py39 if python3.9 is not on PATH.
+PYTHON39 ?= python3.9
+VENV39 := .venv39
+
+$(VENV39)/.installed: pyproject.toml
+	$(PYTHON39) -m venv $(VENV39)
+	$(VENV39)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV39)/bin/python -m pip install --quiet "numpy==1.26.4" -e ".[test]"
+	touch $@
+
+test-py39: $(VENV39)/.installed browser
+	$(VENV39)/bin/python -m pytest -n 2 -W ignore::DeprecationWarning
+
 demo: $(STAMP)
 	$(BIN)/nacresistance demo --out $(DEMO_OUT)
 
@@ -42,4 +56,4 @@ bench: $(STAMP)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV39) $(DEMO_OUT) .pytest_cache .ruff_cache
