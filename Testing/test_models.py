@@ -22,16 +22,6 @@ from NACResistanceLib.models import (
 from NACResistanceLib.stats.logit import fit_logit_newton, score_test
 
 
-@pytest.fixture(scope="module")
-def data(request):
-    return request.config.rootpath / "Testing" / "Data" / "stats"
-
-
-@pytest.fixture(scope="module")
-def expected(data):
-    return json.loads((data / "expected_values.json").read_text())
-
-
 def test_logistic_table_matches_r_on_hsb2(data, expected):
     frame = pd.read_csv(data / "hsb2.csv")
     X = frame[["female", "read", "science"]].rename(columns={"female": "female1"})

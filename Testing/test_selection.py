@@ -26,11 +26,6 @@ from NACResistanceLib.selection import (
 
 
 @pytest.fixture(scope="module")
-def data(request):
-    return request.config.rootpath / "Testing" / "Data" / "stats"
-
-
-@pytest.fixture(scope="module")
 def wdbc():
     bunch = load_breast_cancer()
     X = pd.DataFrame(bunch.data, columns=[c.replace(" ", "_") for c in bunch.feature_names])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import numpy as np
@@ -11,16 +10,6 @@ import pytest
 import statsmodels.api as sm
 
 from NACResistanceLib import stats
-
-
-@pytest.fixture(scope="module")
-def data(request):
-    return request.config.rootpath / "Testing" / "Data" / "stats"
-
-
-@pytest.fixture(scope="module")
-def expected(data):
-    return json.loads((data / "expected_values.json").read_text())
 
 
 def _r_names(frame):
