@@ -59,3 +59,22 @@ def merge_overrides(defaults: dict, overrides: Mapping, label: str, kind: str, p
             merge_overrides(defaults[key], value, label, kind, f"{prefix}{key}.")
         else:
             defaults[key] = value
+
+
+def defaults_with_overrides(defaults_file: str | Path, source: str | Path | Mapping[str, Any] | None,
+                            kind: str) -> tuple[dict[str, Any], str]:
+    """The defaults of ``defaults_file`` overridden by ``source`` (a YAML file, a mapping, or ``None``).
+
+    Returns the merged values and a label for messages (the file name, or ``"<dict>"``).
+
+    Raises
+    ------
+    ConfigError
+        An unreadable file or an unknown key (see :func:`merge_overrides`).
+    """
+    values = read_yaml_mapping(defaults_file, kind)
+    label = "<dict>"
+    if isinstance(source, (str, Path)):
+        label, source = str(source), read_yaml_mapping(source, kind)
+    merge_overrides(values, dict(source or {}), label, kind)
+    return values, label

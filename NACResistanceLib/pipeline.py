@@ -21,7 +21,7 @@ import SimpleITK as sitk
 from . import dce as dce_lib
 from . import diffusion, preprocessing
 from . import features as radiomics_features
-from .config_files import merge_overrides, read_yaml_mapping
+from .config_files import defaults_with_overrides
 from .errors import AcquisitionError, CancelledError, ConfigError, ImageError
 from .io.exam import DwiSeries, Exam
 
@@ -96,11 +96,7 @@ def load_analysis_config(source: str | Path | Mapping[str, Any] | None = None) -
     ConfigError
         Unknown key (top level or in a section), wrong type or value; the message names the key and source.
     """
-    values = read_yaml_mapping(DEFAULTS_FILE, "analysis")
-    label = "<dict>"
-    if isinstance(source, (str, Path)):
-        label, source = str(source), read_yaml_mapping(source, "analysis")
-    merge_overrides(values, dict(source or {}), label, "analysis")
+    values, label = defaults_with_overrides(DEFAULTS_FILE, source, "analysis")
     try:
         return _build(values)
     except (TypeError, ValueError) as error:

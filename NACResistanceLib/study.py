@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import RESEARCH_USE_ONLY
 from .clinical import encode_clinical, normalise_codes
-from .config_files import merge_overrides, read_yaml_mapping
+from .config_files import defaults_with_overrides
 from .errors import CancelledError, ClinicalDataError, ConfigError, ManifestError
 from .labels import ResistanceRule, label_cohort
 from .models import FittedModels, ModelSettings, StudyModel, fit_logistic, fit_models, save
@@ -91,11 +91,7 @@ def load_study_config(source: str | Path | Mapping[str, Any] | None = None) -> S
     ConfigError
         Unknown key, wrong type or value; the message names the key and the source.
     """
-    values = read_yaml_mapping(DEFAULTS_FILE, "study")
-    label = "<dict>"
-    if isinstance(source, (str, Path)):
-        label, source = str(source), read_yaml_mapping(source, "study")
-    merge_overrides(values, dict(source or {}), label, "study")
+    values, label = defaults_with_overrides(DEFAULTS_FILE, source, "study")
     try:
         pd.Timestamp(str(values["split_date"]))
         sections = {name: _section(cls, values[name]) for name, cls in SECTIONS.items()}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from NACResistanceLib.config_files import merge_overrides, read_yaml_mapping
+from NACResistanceLib.config_files import defaults_with_overrides, merge_overrides, read_yaml_mapping
 from NACResistanceLib.errors import ConfigError
 
 
@@ -23,3 +23,12 @@ def test_read_yaml_mapping_refuses_a_list_and_names_the_file(tmp_path):
         read_yaml_mapping(path, "preprocessing")
     path.write_text("binWidth: 0.05\nname: Überschrift\n", encoding="utf-8")
     assert read_yaml_mapping(path, "preprocessing") == {"binWidth": 0.05, "name": "Überschrift"}
+
+
+def test_defaults_with_overrides_reads_a_file_and_labels_it(tmp_path):
+    defaults = tmp_path / "defaults.yaml"
+    defaults.write_text("a: 1\nsection:\n  b: 2\n", encoding="utf-8")
+    user = tmp_path / "user.yaml"
+    user.write_text("section:\n  b: 5\n", encoding="utf-8")
+    assert defaults_with_overrides(defaults, user, "analysis") == ({"a": 1, "section": {"b": 5}}, str(user))
+    assert defaults_with_overrides(defaults, None, "analysis") == ({"a": 1, "section": {"b": 2}}, "<dict>")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config_files import read_yaml_mapping
+from ..config_files import defaults_with_overrides
 from ..errors import ConfigError
 
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "params" / "preprocessing.yaml"
@@ -66,16 +66,7 @@ def load_preprocessing_config(source: str | Path | Mapping[str, Any] | None = No
         On an unknown key, a value of the wrong type or out of range (the message names the key, the
         value and the file), or an unreadable YAML file.
     """
-    values = read_yaml_mapping(DEFAULTS_FILE, "preprocessing")
-    label = "<dict>"
-    if isinstance(source, (str, Path)):
-        label = str(source)
-        source = read_yaml_mapping(source, "preprocessing")
-    overrides = dict(source or {})
-    unknown = sorted(set(overrides) - set(values))
-    if unknown:
-        raise ConfigError(f"unknown preprocessing key(s) {unknown} in {label}; known keys: {sorted(values)}")
-    values.update(overrides)
+    values, label = defaults_with_overrides(DEFAULTS_FILE, source, "preprocessing")
     try:
         return PreprocessingConfig(**_convert(values))
     except ConfigError as error:
