@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "demo": "demo",
     "reproducibility": "reproducibility",
     "delta": "delta",
+    "config": "config",
 }
 """Subcommand name -> module under ``NACResistanceLib.commands``, in the order ``--help`` lists them."""
 

@@ -326,7 +326,7 @@ def _evaluated(studies: dict, model: str) -> tuple[str, pd.DataFrame]:
 def run_delta_study(features: pd.DataFrame, cohort: pd.DataFrame, *,
                     sets: Sequence[str] = ("baseline", "followup", "delta"), baseline: str = BASELINE,
                     followup: str = FOLLOWUP, study_config=None, model: str = "radiomics",
-                    icc_decision=None, seed: int = 0, progress=None) -> DeltaStudy:
+                    icc_decision=None, analysis=None, seed: int = 0, progress=None) -> DeltaStudy:
     """Train the seed study's models on each feature set and compare their AUCs (RS1 / RS2 / Delta RS).
 
     Parameters
@@ -348,6 +348,8 @@ def run_delta_study(features: pd.DataFrame, cohort: pd.DataFrame, *,
         The ICC filter of ``reproducibility``: the first step of every study's selection funnel (and of
         its cross-validation folds and bootstrap replicates) removes the features it removed and their
         delta and follow-up columns; the funnel table records it as ``icc_filter``.
+    analysis : config.AnalysisConfig, mapping or None
+        The analysis parameters the features were extracted with, carried by every model (see ``run_study``).
     seed : int
         Root seed of every study (LASSO folds, CV, bootstrap).
     progress : callable, optional
@@ -373,7 +375,8 @@ def run_delta_study(features: pd.DataFrame, cohort: pd.DataFrame, *,
         leading = [] if icc_decision is None else [_icc_step(icc_decision, frame.columns, followup)]
         stage = None if progress is None else (
             lambda message, fraction, p=position, n=name: progress(f"{n}: {message}", (p + fraction) / len(sets)))
-        studies[name] = run_study(frame, cohort, config, seed=seed, progress=stage, leading_steps=leading)
+        studies[name] = run_study(frame, cohort, config, analysis=analysis, seed=seed, progress=stage,
+                                  leading_steps=leading)
     evaluation, predictions = _evaluated(studies, model)
     if evaluation == "training":
         notes.append("the validation cohort lacks resistant or sensitive patients: AUCs are apparent "

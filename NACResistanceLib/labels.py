@@ -130,8 +130,8 @@ class ResistanceRule:
     ``shrinkage_below`` 0.30 means shrinkage < 30% is resistant; None disables the MRI criterion.
     """
 
-    min_rcb_class: str | None = "RCB-II"
-    shrinkage_below: float | None = 0.30
+    min_rcb_class: str | None
+    shrinkage_below: float | None
 
     def __post_init__(self) -> None:
         if self.min_rcb_class is not None and self.min_rcb_class not in RCB_CLASSES:
@@ -164,7 +164,7 @@ def resistance_label(
 
     A criterion whose input is None while the rule needs it raises :class:`ClinicalDataError`.
     """
-    rule = rule or ResistanceRule()
+    rule = rule or default_rule()
     rcb_fired = shrink_fired = False
     if rule.min_rcb_class is not None:
         if rcb_class_name not in RCB_CLASSES:
@@ -209,10 +209,17 @@ def label_cohort(frame: pd.DataFrame, rule: ResistanceRule | None = None) -> pd.
         Indexed like ``frame``; columns ``patient_id``, ``rcb_index``, ``rcb_class``, ``shrinkage``
         (fraction), ``resistant`` (0/1) and ``criterion`` (which criterion fired).
     """
-    rule = rule or ResistanceRule()
+    rule = rule or default_rule()
     rows = [
         {"patient_id": str(row.get("patient_id", i)), **_label_row(row, str(row.get("patient_id", i)), rule)}
         for i, row in frame.iterrows()
     ]
     columns = ["patient_id", "rcb_index", "rcb_class", "shrinkage", "resistant", "criterion"]
     return pd.DataFrame(rows, index=frame.index, columns=columns)
+
+
+def default_rule() -> ResistanceRule:
+    """The seed's rule as ``params/study.yaml`` sets it (RCB-II or worse, or shrinkage below 30 %)."""
+    from .config.study import default_study_config
+
+    return default_study_config().resistance

@@ -21,143 +21,11 @@ import SimpleITK as sitk
 from . import dce as dce_lib
 from . import diffusion, preprocessing
 from . import features as radiomics_features
-from .config_files import defaults_with_overrides
-from .errors import AcquisitionError, CancelledError, ConfigError, ImageError
+from .config import AnalysisConfig, DceOptions, DiffusionOptions, load_analysis_config
+from .errors import AcquisitionError, CancelledError, ImageError
 from .io.exam import DwiSeries, Exam
 
-DEFAULTS_FILE = Path(__file__).resolve().parent / "params" / "analysis.yaml"
-"""The one file holding every analysis default."""
-MODES = ("auto", "required", "off")
-RADIOMICS_MAPS = ("adc", "dki_md", "dce_ie", "dce_pe", "dce_ser", "dce_ttp", "dce_wash_in", "dce_washout")
 Progress = Callable[[str, float], bool]
-
-
-# ----------------------------------------------------------------------------------------- configuration
-@dataclass(frozen=True)
-class DiffusionOptions:
-    """``diffusion`` section of ``params/analysis.yaml`` (see the comments there)."""
-
-    adc_method: str
-    adc_bvalue_range: tuple[float, float]
-    """Inclusive b-value range used for ADC, s/mm²."""
-    min_signal: float
-    percentiles: tuple[float, ...]
-    robust_extreme_percentile: float
-    mean_kurtosis: str
-    tensor_kurtosis: str
-    voxelwise_kurtosis_min_bmax: float
-    """s/mm²."""
-    relative_statistic: str
-
-
-@dataclass(frozen=True)
-class DceOptions:
-    """``dce`` section of ``params/analysis.yaml`` (see the comments there)."""
-
-    early_time_s: float
-    late_time_s: float | None
-    enhancement_threshold_pct: float
-    curve_tolerance_pct: float
-    ftv_background_pct: float
-    timing_tolerance_s: float
-
-
-@dataclass(frozen=True)
-class AnalysisConfig:
-    """What :func:`analyze_exam` computes; defaults in ``params/analysis.yaml``."""
-
-    preprocessing: str | None
-    """Preprocessing YAML file for radiomics; ``None`` = the shipped defaults."""
-    radiomics_params: str
-    """pyradiomics parameter file, or ``"seed"`` for the shipped 851-feature file."""
-    radiomics: bool
-    radiomics_maps: tuple[str, ...]
-    map_margin_mm: float
-    """Margin around the ROI boxes inside which maps are computed, mm."""
-    diffusion: DiffusionOptions
-    dce: DceOptions
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain YAML/JSON values (tuples as lists), loadable again with :func:`load_analysis_config`."""
-        return _plain(dataclasses.asdict(self))
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return [_plain(v) for v in value] if isinstance(value, (tuple, list)) else value
-
-
-def load_analysis_config(source: str | Path | Mapping[str, Any] | None = None) -> AnalysisConfig:
-    """Defaults of ``params/analysis.yaml`` overridden by ``source`` (YAML file, mapping, or ``None``).
-
-    Raises
-    ------
-    ConfigError
-        Unknown key (top level or in a section), wrong type or value; the message names the key and source.
-    """
-    values, label = defaults_with_overrides(DEFAULTS_FILE, source, "analysis")
-    try:
-        return _build(values)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"invalid analysis configuration in {label}: {error}") from None
-
-
-def _build(v: dict[str, Any]) -> AnalysisConfig:
-    d, c = v["diffusion"], v["dce"]
-    config = AnalysisConfig(
-        preprocessing=None if v["preprocessing"] is None else str(v["preprocessing"]),
-        radiomics_params=str(v["radiomics_params"]), radiomics=_bool("radiomics", v["radiomics"]),
-        radiomics_maps=tuple(str(m) for m in v["radiomics_maps"]), map_margin_mm=float(v["map_margin_mm"]),
-        diffusion=DiffusionOptions(
-            adc_method=str(d["adc_method"]), adc_bvalue_range=tuple(float(b) for b in d["adc_bvalue_range"]),
-            min_signal=float(d["min_signal"]), percentiles=tuple(float(q) for q in d["percentiles"]),
-            robust_extreme_percentile=float(d["robust_extreme_percentile"]), mean_kurtosis=str(d["mean_kurtosis"]),
-            tensor_kurtosis=str(d["tensor_kurtosis"]), voxelwise_kurtosis_min_bmax=float(d["voxelwise_kurtosis_min_bmax"]),
-            relative_statistic=str(d["relative_statistic"])),
-        dce=DceOptions(
-            early_time_s=float(c["early_time_s"]), late_time_s=None if c["late_time_s"] is None else float(c["late_time_s"]),
-            enhancement_threshold_pct=float(c["enhancement_threshold_pct"]),
-            curve_tolerance_pct=float(c["curve_tolerance_pct"]), ftv_background_pct=float(c["ftv_background_pct"]),
-            timing_tolerance_s=float(c["timing_tolerance_s"])),
-    )
-    _validate(config)
-    return config
-
-
-def _bool(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"analysis key {key} must be true or false, got {value!r}")
-    return value
-
-
-def _validate(config: AnalysisConfig) -> None:
-    d = config.diffusion
-    checks = [
-        ("radiomics_maps", set(config.radiomics_maps) <= set(RADIOMICS_MAPS), f"a subset of {RADIOMICS_MAPS}"),
-        ("map_margin_mm", config.map_margin_mm >= 0, ">= 0 mm"),
-        ("diffusion.adc_method", d.adc_method in diffusion.adc.ADC_METHODS, f"one of {diffusion.adc.ADC_METHODS}"),
-        ("diffusion.adc_bvalue_range", len(d.adc_bvalue_range) == 2 and 0 <= d.adc_bvalue_range[0] < d.adc_bvalue_range[1],
-         "[low, high] with 0 <= low < high s/mm²"),
-        ("diffusion.percentiles", all(0 <= q <= 100 for q in d.percentiles), "values in [0, 100]"),
-        ("diffusion.robust_extreme_percentile", 0 <= d.robust_extreme_percentile < 50, "in [0, 50)"),
-        ("diffusion.mean_kurtosis", d.mean_kurtosis in MODES, f"one of {MODES}"),
-        ("diffusion.tensor_kurtosis", d.tensor_kurtosis in MODES, f"one of {MODES}"),
-        ("diffusion.relative_statistic", d.relative_statistic in diffusion.statistics.STATISTICS,
-         f"one of {sorted(diffusion.statistics.STATISTICS)}"),
-        ("dce.enhancement_threshold_pct", config.dce.enhancement_threshold_pct > 0, "> 0 %"),
-        ("dce.ftv_background_pct", 0 <= config.dce.ftv_background_pct < 100, "in [0, 100) %"),
-    ]
-    for key, ok, expected in checks:
-        if not ok:
-            raise ConfigError(f"analysis key {key} must be {expected}; got {_lookup(config, key)!r}")
-
-
-def _lookup(config: AnalysisConfig, dotted: str) -> Any:
-    value: Any = config
-    for part in dotted.split("."):
-        value = getattr(value, part)
-    return value
 
 
 # ----------------------------------------------------------------------------------------- results
@@ -250,6 +118,7 @@ def analyze_exam(exam: Exam, config: AnalysisConfig | Mapping[str, Any] | str | 
     _radiomics(exam, config, out, progress)
     _progress(progress, "done", 1.0)
     out.provenance["analysis_config"] = config.to_dict()
+    out.provenance["analysis_sha256"] = config.sha256
     return ExamAnalysis(patient_id=exam.patient_id, timepoint=exam.timepoint, features=out.features,
                         units=out.units, descriptions=out.descriptions, maps=out.maps, curves=curves,
                         provenance=out.provenance, warnings=tuple(out.warnings))
@@ -263,7 +132,7 @@ def score_exam(exam: Exam, model: Any, config: AnalysisConfig | Mapping[str, Any
     A ``config`` that differs from the model's adds a warning: the features may not match the training.
     """
     analysis = analyze_exam(exam, model.analysis_config if config is None else config, progress=progress)
-    if config is not None and analysis.provenance["analysis_config"] != load_analysis_config(model.analysis_config).to_dict():
+    if config is not None and analysis.provenance["analysis_sha256"] != load_analysis_config(model.analysis_config).sha256:
         analysis = dataclasses.replace(analysis, warnings=analysis.warnings + (
             "the analysis configuration differs from the one the model was trained with (model.analysis_config)",))
     row = {**analysis.features, **dict(exam.clinical)}
@@ -271,7 +140,7 @@ def score_exam(exam: Exam, model: Any, config: AnalysisConfig | Mapping[str, Any
 
 
 def _check_inputs(exam: Exam, config: AnalysisConfig) -> None:
-    min_voxels = preprocessing.load_preprocessing_config(config.preprocessing).min_roi_voxels
+    min_voxels = config.preprocessing.min_roi_voxels
     images = []
     if exam.dce is not None:
         images.append((exam.dce.roi_image, exam.source("dce")))
@@ -552,8 +421,8 @@ def _radiomics(exam: Exam, config: AnalysisConfig, out: _Collector, progress: Pr
     if exam.dce is None:
         out.warnings.append("no DCE series in the exam: pyradiomics features of the ROI phase omitted")
         return
-    preprocessing_config = preprocessing.load_preprocessing_config(config.preprocessing)
-    params = radiomics_features.SEED_PARAMS if config.radiomics_params == "seed" else config.radiomics_params
+    preprocessing_config = config.preprocessing
+    params = config.radiomics_params.parameters
     inputs = [("", exam.dce.roi_image, exam.source("dce"))]
     inputs += [(f"{name}_", out.maps[name], f"{name} map") for name in config.radiomics_maps if name in out.maps]
     for name in sorted(set(config.radiomics_maps) - set(out.maps)):

@@ -8,7 +8,6 @@ Defaults live in ``NACResistanceLib/params/study.yaml``. Research use only.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,103 +19,21 @@ import pandas as pd
 
 from . import RESEARCH_USE_ONLY
 from .clinical import encode_clinical, normalise_codes
-from .config_files import defaults_with_overrides
+from .config import AnalysisConfig, load_analysis_config
+from .config.study import StudyConfig, load_study_config
 from .errors import CancelledError, ClinicalDataError, ConfigError, ManifestError
-from .labels import ResistanceRule, label_cohort
-from .models import FittedModels, ModelSettings, StudyModel, fit_logistic, fit_models, save
+from .labels import label_cohort
+from .models import FittedModels, StudyModel, fit_logistic, fit_models, save
 from .models.study_model import RAD_SCORE
 from .models.validation import PipelineTask, apparent_performance, bootstrap_optimism, cross_validate
-from .selection import LeadingStep, SelectionSettings
+from .selection import LeadingStep
 from .stats.bootstrap import bootstrap_performance
 from .stats.logit import sigmoid
 from .stats.performance import CohortPerformance, evaluate_cohort
 from .stats.roc import unpaired_auc_test
 from .stats.tables import comparison_table
 
-DEFAULTS_FILE = Path(__file__).parent / "params" / "study.yaml"
 Progress = Callable[[str, float], bool]
-
-
-@dataclass(frozen=True)
-class ValidationSettings:
-    """Validation settings (see the ``validation`` section of params/study.yaml)."""
-
-    n_boot_optimism: int = 1000
-    n_boot_performance: int = 1000
-    cv_folds: int = 10
-    workers: int = 1
-    hosmer_lemeshow_groups: int = 10
-    dca_thresholds: tuple[float, float, float] = (0.01, 0.99, 0.01)
-    proportion_ci: str = "wilson"
-    level: float = 0.95
-
-    def thresholds(self) -> np.ndarray:
-        """Decision-curve thresholds start..stop (inclusive) by step."""
-        start, stop, step = self.dca_thresholds
-        return np.round(np.arange(start, stop + step / 2, step), 10)
-
-
-@dataclass(frozen=True)
-class StudyConfig:
-    """Everything ``run_study`` needs besides the data; build it with :func:`load_study_config`."""
-
-    split_date: str
-    timepoint: str
-    data_description: str
-    resistance: ResistanceRule
-    selection: SelectionSettings
-    models: ModelSettings
-    validation: ValidationSettings
-    table3_features: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (YAML/JSON-ready) of the configuration."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
-
-
-SECTIONS = {"resistance": ResistanceRule, "selection": SelectionSettings, "models": ModelSettings,
-            "validation": ValidationSettings}
-
-
-def _section(cls, values: dict):
-    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    return cls(**converted)
-
-
-def load_study_config(source: str | Path | Mapping[str, Any] | None = None) -> StudyConfig:
-    """Defaults of ``params/study.yaml`` overridden by ``source`` (YAML file, mapping, or None).
-
-    Raises
-    ------
-    ConfigError
-        Unknown key, wrong type or value; the message names the key and the source.
-    """
-    values, label = defaults_with_overrides(DEFAULTS_FILE, source, "study")
-    try:
-        pd.Timestamp(str(values["split_date"]))
-        sections = {name: _section(cls, values[name]) for name, cls in SECTIONS.items()}
-        config = StudyConfig(str(values["split_date"]), str(values["timepoint"]), str(values["data_description"]),
-                             table3_features=tuple(values["table3_features"]), **sections)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"invalid study configuration in {label}: {error}") from None
-    _check(config, label)
-    return config
-
-
-def _check(config: StudyConfig, label: str) -> None:
-    checks = [
-        ("selection.lasso_choice", config.selection.lasso_choice in ("min", "1se")),
-        ("selection.correlation_threshold", 0 < config.selection.correlation_threshold <= 1),
-        ("models.p_enter", 0 < config.models.p_enter < 1),
-        ("models.p_remove", 0 < config.models.p_remove < 1),
-        ("validation.proportion_ci", config.validation.proportion_ci in ("wilson", "beta")),
-        ("validation.level", 0 < config.validation.level < 1),
-        ("validation.workers", config.validation.workers >= 1),
-        ("validation.n_boot_optimism", config.validation.n_boot_optimism >= 0),
-    ]
-    bad = [key for key, ok in checks if not ok]
-    if bad:
-        raise ConfigError(f"invalid value of study key(s) {bad} in {label}")
 
 
 # ------------------------------------------------------------------------------------------ data preparation
@@ -412,6 +329,10 @@ class StudyResult:
             table.to_csv(out / f"{name}.csv", index=name in ("cohort",))
         (out / "summary.json").write_text(json.dumps(self.summary(), indent=2, default=float) + "\n")
         for name, model in self.models.items():
+            if not model.analysis_config:
+                raise ConfigError(f"the {name} model does not know the analysis parameters of its features, so its "
+                                  "file could not be used on new exams; pass analysis= to run_study (the "
+                                  "analysis_parameters.json written by extract)")
             save(model, out / "models" / f"{name}.json")
         return out
 
@@ -452,8 +373,8 @@ def _predictions(models, data: _Data, patients: pd.Index) -> pd.DataFrame:
 
 
 def run_study(features: pd.DataFrame, cohort: pd.DataFrame, config: StudyConfig | Mapping | str | Path | None = None,
-              *, seed: int = 0, progress: Progress | None = None,
-              leading_steps: Sequence[LeadingStep] = ()) -> StudyResult:
+              *, analysis: AnalysisConfig | Mapping | str | Path | None = None, seed: int = 0,
+              progress: Progress | None = None, leading_steps: Sequence[LeadingStep] = ()) -> StudyResult:
     """Run the seed paper's analysis.
 
     Parameters
@@ -465,6 +386,9 @@ def run_study(features: pd.DataFrame, cohort: pd.DataFrame, config: StudyConfig 
         The manifest frame (docs/manifest.md) with clinical and outcome columns.
     config : StudyConfig, mapping or YAML path, optional
         Overrides of ``params/study.yaml``.
+    analysis : AnalysisConfig, mapping or YAML path, optional
+        The analysis parameters the features were extracted with (``analysis_parameters.json`` beside an
+        ``extract`` table); every model carries them as content. Models without them cannot be written.
     seed : int
         Root seed: LASSO folds, CV folds and bootstrap replicates derive from it.
     progress : callable ``(message, fraction) -> bool``, optional
@@ -486,7 +410,8 @@ def run_study(features: pd.DataFrame, cohort: pd.DataFrame, config: StudyConfig 
     task = PipelineTask(data.design.loc[train].reset_index(drop=True), y_train, data.feature_names,
                         config.models, config.selection, leading)
     fitted = fit_models(task.design, y_train, data.feature_names, settings=config.models, selection=config.selection,
-                        leading_steps=leading, random_state=seed, training=training)
+                        leading_steps=leading, random_state=seed, training=training,
+                        analysis_config=None if analysis is None else load_analysis_config(analysis).to_dict())
     models = fitted.as_dict()
     val_ok = _predictable(models, data.design, val)
     exclusions = pd.concat([data.exclusions, pd.DataFrame({"patient_id": val.difference(val_ok),

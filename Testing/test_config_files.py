@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from NACResistanceLib.config_files import defaults_with_overrides, merge_overrides, read_yaml_mapping
+from NACResistanceLib.config.files import defaults_with_overrides, merge_overrides, read_yaml_mapping
 from NACResistanceLib.errors import ConfigError
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from NACResistanceLib.config import default_study_config
 from NACResistanceLib.errors import ClinicalDataError
 from NACResistanceLib.labels import (
     ResistanceRule,
@@ -72,7 +74,7 @@ def test_resistance_rule_reports_which_criterion_fired():
     both = resistance_label("RCB-III", 0.0)
     assert both.resistant and both.criterion == "rcb+shrinkage"
     assert resistance_label("RCB-0", 0.3).criterion == "none"  # 30% is not < 30%
-    rcb_only = ResistanceRule(shrinkage_below=None)
+    rcb_only = replace(default_study_config().resistance, shrinkage_below=None)
     assert not resistance_label("RCB-I", 0.0, rcb_only).resistant
     strict = ResistanceRule(min_rcb_class="RCB-III", shrinkage_below=None)
     assert not resistance_label("RCB-II", None, strict).resistant

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from NACResistanceLib.config import load_analysis_config
 from NACResistanceLib.errors import ClinicalDataError, ModelFileError
 from NACResistanceLib.models import (
     RadScore,
@@ -104,7 +105,7 @@ def _model():
     rad = RadScore(-0.5, (("original_firstorder_Mean", 0.02), ("dki_rMK", 1.1)), 0.01)
     return make_model("combined", -1.2, [("er_positive", 0.9), ("ki67_ge_20", 0.75), ("rad_score", 1.3)],
                       radscore=rad, threshold=0.3, training={"data": "synthetic test data", "n_patients": 100, "n_resistant": 25},
-                      analysis_config={"radiomics": True})
+                      analysis_config=load_analysis_config().to_dict())
 
 
 ROW = {"er": "positive", "ki67_pct": 35, "original_firstorder_Mean": 50.0, "dki_rMK": 1.4, "age_years": 50}
@@ -166,6 +167,17 @@ def test_schema_errors_name_file_and_json_path(tmp_path):
     document["threshold"]["probability"] = 1.5
     with pytest.raises(ModelFileError, match=r"\$\.threshold\.probability"):
         from_document(document)
+    document = to_document(_model())
+    document["analysis_config"]["preprocessing"]["gaussian_sigma_mm"] = 2.0
+    with pytest.raises(ModelFileError, match=r"\$\.analysis_sha256 [0-9a-f]{64} does not match \$\.analysis_config"):
+        from_document(document, "edited.json")
+    document = to_document(_model())
+    document["analysis_config"]["radiomics_params"] = "seed"
+    with pytest.raises(ModelFileError, match="incomplete analysis parameters"):
+        from_document(document, "paths.json")
+    document = dict(to_document(_model()), format_version=1)
+    with pytest.raises(ModelFileError, match="format 1, which names its parameter files by path"):
+        from_document(document, "old.json")
     (tmp_path / "not.json").write_text("{")
     with pytest.raises(ModelFileError, match="not JSON"):
         load(tmp_path / "not.json")

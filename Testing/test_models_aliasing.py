@@ -8,12 +8,14 @@ d = #(x=1, y=1), the logistic MLE is b0 = log(b/a), b1 = log(d/c) - log(b/a), SE
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from NACResistanceLib.models import ModelSettings, fit_logistic, fit_models
-from NACResistanceLib.selection import SelectionSettings
+from NACResistanceLib.config import default_study_config
+from NACResistanceLib.models import fit_logistic, fit_models
 from NACResistanceLib.stats.logit import aliased_columns
 
 # 2x2 table: a=4 (x=0,y=0), b=2 (x=0,y=1), c=1 (x=1,y=0), d=3 (x=1,y=1)
@@ -57,8 +59,8 @@ def test_radiomics_model_without_surviving_feature_is_intercept_only_with_a_note
     n = 12
     y = np.array([0, 1] * 6, dtype=float)
     design = pd.DataFrame({"age_years": np.linspace(40, 62, n), "f_constant": 1.0, "f_also": 2.0})
-    fitted = fit_models(design, y, ["f_constant", "f_also"], settings=ModelSettings(clinical_candidates=("age_years",)),
-                        selection=SelectionSettings(), training={"data": "closed-form example"})
+    fitted = fit_models(design, y, ["f_constant", "f_also"], settings=replace(default_study_config().models, clinical_candidates=("age_years",)),
+                        selection=default_study_config().selection, training={"data": "closed-form example"})
     assert fitted.funnel.selected_ == ()
     radiomics = fitted.radiomics
     assert radiomics.terms == () and radiomics.intercept == pytest.approx(0.0, abs=1e-10)  # logit(6/12)

@@ -57,11 +57,12 @@ def test_config_rejects_unknown_keys_and_bad_values(tmp_path):
     path.write_text("gausian_sigma_mm: 1.0\n")
     with pytest.raises(ConfigError, match=r"unknown preprocessing key\(s\) \['gausian_sigma_mm'\] in .*pre\.yaml"):
         load_preprocessing_config(path)
-    with pytest.raises(ConfigError, match=r"interpolator must be one of \('bspline', 'linear'\), got 'cubic' \(in <dict>\)"):
+    with pytest.raises(ConfigError, match=r"<dict>: preprocessing key interpolator = 'cubic' is not allowed: "
+                                          r"expected one of 'bspline', 'linear'"):
         load_preprocessing_config({"interpolator": "cubic"})
-    with pytest.raises(ConfigError, match=r"min_roi_voxels must be an integer, got 2\.5"):
+    with pytest.raises(ConfigError, match=r"min_roi_voxels = 2\.5 is not allowed: expected a whole number >= 1"):
         load_preprocessing_config({"min_roi_voxels": 2.5})
-    with pytest.raises(ConfigError, match=r"gaussian_sigma_mm must be >= 0 mm, got -1\.0"):
+    with pytest.raises(ConfigError, match=r"gaussian_sigma_mm = -1 is not allowed: expected a number >= 0 mm"):
         load_preprocessing_config({"gaussian_sigma_mm": -1})
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from NACResistanceLib.config import default_study_config
 from NACResistanceLib.errors import ConfigError, InputFileError
 from NACResistanceLib.robustness.filter import (
     combine_decisions,
@@ -18,7 +20,7 @@ from NACResistanceLib.robustness.filter import (
     write_decision,
 )
 from NACResistanceLib.robustness.icc import ICC_ABSOLUTE, ICC_CONSISTENCY, IccResult
-from NACResistanceLib.selection.funnel import SelectionFunnel, SelectionSettings
+from NACResistanceLib.selection.funnel import SelectionFunnel
 
 
 def _result(rows: list[tuple[str, float, float, float]]) -> IccResult:
@@ -56,7 +58,7 @@ def test_funnel_step_drops_removed_columns_first_and_is_recorded(rng):
     X = pd.DataFrame(rng.normal(size=(40, 5)) + y[:, None] * np.array([1.5, 1.0, 1.0, 1.0, 0.0]), columns=names)
     step = funnel_step(icc_filter(RESULT, 0.75))
     assert step.keep(X, y) == ["ki67_pct", "original_glcm_Contrast", "original_shape_Sphericity"]
-    funnel = SelectionFunnel(SelectionSettings(screen_alpha=None, n_folds=5), leading_steps=[step]).fit(X, y)
+    funnel = SelectionFunnel(replace(default_study_config().selection, screen_alpha=None, n_folds=5), leading_steps=[step]).fit(X, y)
     first = funnel.steps_[0]
     assert (first.name, first.n_in, first.n_removed) == ("icc_filter", 5, 2)
     assert first.removed == ("adc_mean", "wavelet-LLH_glszm_ZoneEntropy")

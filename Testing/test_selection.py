@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -10,10 +11,10 @@ import pytest
 import statsmodels.api as sm
 from sklearn.datasets import load_breast_cancer
 
+from NACResistanceLib.config import default_study_config
 from NACResistanceLib.selection import (
     LeadingStep,
     SelectionFunnel,
-    SelectionSettings,
     correlation_prune,
     lambda_grid,
     lasso_cv,
@@ -139,7 +140,7 @@ def _synthetic(rng, n=160, p=120):
 def test_funnel_records_every_step_including_leading_ones(rng):
     X, y = _synthetic(rng)
     icc_kept = [c for c in X.columns if c != "f119"]
-    funnel = SelectionFunnel(SelectionSettings(n_lambda=30),
+    funnel = SelectionFunnel(replace(default_study_config().selection, n_lambda=30),
                              leading_steps=[LeadingStep("icc_ge_0.75", icc_kept)]).fit(X, y)
     table = funnel.to_frame()
     assert table["step"].tolist() == ["icc_ge_0.75", "near_zero_variance", "correlation",
@@ -156,6 +157,6 @@ def test_funnel_records_every_step_including_leading_ones(rng):
 def test_funnel_accepts_callable_leading_step(rng):
     X, y = _synthetic(rng)
     step = LeadingStep("first_half", lambda frame, outcome: list(frame.columns[:60]))
-    funnel = SelectionFunnel(SelectionSettings(screen_alpha=None, n_lambda=20), [step]).fit(X, y)
+    funnel = SelectionFunnel(replace(default_study_config().selection, screen_alpha=None, n_lambda=20), [step]).fit(X, y)
     assert funnel.steps_[0].n_out == 60
     assert [s.name for s in funnel.steps_] == ["first_half", "near_zero_variance", "correlation", "lasso"]

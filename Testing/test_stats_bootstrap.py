@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from NACResistanceLib.config import default_study_config
 from NACResistanceLib.errors import CancelledError
-from NACResistanceLib.models import ModelSettings
 from NACResistanceLib.models.validation import PipelineTask, bootstrap_optimism, performance
-from NACResistanceLib.selection import SelectionSettings
 from NACResistanceLib.stats.bootstrap import ReplicateFailure, bootstrap_performance, run_replicates
 from NACResistanceLib.stats.logit import fit_logit_newton, sigmoid
 from NACResistanceLib.stats.roc import StatisticsInputError
@@ -52,8 +53,8 @@ def _pipeline_task(rng, n=80, p=25):
     X[:, 0] = latent + 0.3 * rng.normal(size=n)
     design = pd.DataFrame(X, columns=[f"f{j}" for j in range(p)]).assign(er_positive=rng.integers(0, 2, n) * 1.0)
     return PipelineTask(design, y, tuple(f"f{j}" for j in range(p)),
-                        ModelSettings(clinical_candidates=("er_positive",), clinical_screen_alpha=None),
-                        SelectionSettings(n_lambda=20, n_folds=5))
+                        replace(default_study_config().models, clinical_candidates=("er_positive",), clinical_screen_alpha=None),
+                        replace(default_study_config().selection, n_lambda=20, n_folds=5))
 
 
 @pytest.mark.slow

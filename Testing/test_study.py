@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from NACResistanceLib.config import load_analysis_config, load_study_config
 from NACResistanceLib.errors import ClinicalDataError, ConfigError
 from NACResistanceLib.models import load
-from NACResistanceLib.study import load_study_config, run_study
+from NACResistanceLib.study import run_study
 
 
 def synthetic_cohort(rng: np.random.Generator, n: int = 120, p: int = 40):
@@ -55,7 +56,7 @@ SMALL = {"validation": {"n_boot_optimism": 6, "n_boot_performance": 50, "cv_fold
 @pytest.fixture(scope="module")
 def result():
     manifest, features, _ = synthetic_cohort(np.random.default_rng(7))
-    return run_study(features, manifest, SMALL, seed=3)
+    return run_study(features, manifest, SMALL, analysis=load_analysis_config(), seed=3)
 
 
 def test_labels_split_and_funnel(result):
@@ -127,15 +128,20 @@ def test_missing_clinical_value_names_patient_and_variable():
         run_study(features, manifest, SMALL)
 
 
-def test_yaml_defaults_equal_the_dataclass_defaults():
-    # The library-level defaults (SelectionFunnel(), fit_models()) must not drift from params/study.yaml.
-    from NACResistanceLib.labels import ResistanceRule
+def test_library_defaults_are_the_yaml_defaults_and_written_once():
+    # Defaults live only in params/study.yaml: the section classes have no field defaults, and the
+    # library-level fallbacks (SelectionFunnel(), fit_models(), label_cohort()) read the YAML.
+    import dataclasses
+
+    from NACResistanceLib.config import ValidationSettings, default_study_config
+    from NACResistanceLib.labels import ResistanceRule, default_rule
     from NACResistanceLib.models import ModelSettings
     from NACResistanceLib.selection import SelectionSettings
-    from NACResistanceLib.study import ValidationSettings
 
+    for cls in (SelectionSettings, ModelSettings, ValidationSettings, ResistanceRule):
+        assert all(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                   for f in dataclasses.fields(cls)), cls
     config = load_study_config()
-    assert config.selection == SelectionSettings()
-    assert config.models == ModelSettings()
-    assert config.validation == ValidationSettings()
-    assert config.resistance == ResistanceRule()
+    assert config == default_study_config()
+    assert default_rule() == ResistanceRule("RCB-II", 0.30) == config.resistance
+    assert config.selection.n_folds == 10 and config.models.p_remove == 0.10

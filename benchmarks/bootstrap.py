@@ -23,11 +23,13 @@ import platform
 import subprocess
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from NACResistanceLib.config import default_study_config
 from NACResistanceLib.models import ModelSettings
 from NACResistanceLib.models.validation import PipelineTask, bootstrap_optimism, performance
 from NACResistanceLib.selection import SelectionSettings, lambda_grid
@@ -134,7 +136,8 @@ def main() -> int:
     parser.add_argument("--baseline-replicates", type=int, default=5)
     args = parser.parse_args()
     design, y, names = synthetic_training()
-    settings, selection = ModelSettings(clinical_candidates=CLINICAL), SelectionSettings()
+    defaults = default_study_config()
+    settings, selection = replace(defaults.models, clinical_candidates=CLINICAL), defaults.selection
     task = PipelineTask(design, y, names, settings, selection)
     apparent = {m: {k: 0.0 for k in ("auc", "calibration_intercept", "calibration_slope", "brier")}
                 for m in ("clinical", "radiomics", "combined")}

@@ -6,7 +6,6 @@ a resumed run and runs with any number of workers or a Dask cluster give the sam
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..config import load_analysis_config
+from ..config.records import PARAMETERS_FILE, write_parameters_text
 from ..errors import CancelledError, ConfigError
 from . import cache
 from .worker import ExamOutcome, ExamTask, analyze_task
@@ -26,7 +27,6 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[str, float], bool]
 
 FEATURES_FILE = "features.csv"
-PARAMETERS_FILE = "analysis_parameters.json"
 FAILURES_FILE = "failures.csv"
 DICTIONARY_FILE = "feature_dictionary.csv"
 CACHE_FOLDER = "cache"
@@ -68,8 +68,8 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     out_dir : str or Path
         Output folder: ``features.csv``, ``failures.csv``, ``feature_dictionary.csv``,
         ``analysis_parameters.json`` (the parameters used, for ``train``) and ``cache/``.
-    config : pipeline.AnalysisConfig, dict, str, Path or None
-        Analysis parameters (None = the shipped defaults); part of every cache key.
+    config : config.AnalysisConfig, dict, str, Path or None
+        Analysis parameters (None = the shipped defaults); their content is part of every cache key.
     jobs : int
         Local worker processes (spawned; 1 = analyse in this process). Ignored with ``scheduler``.
     scheduler : str or None
@@ -87,14 +87,15 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     if scheduler is None and int(jobs) < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs} (option --jobs)")
     manifest_path, frame = _read_manifest(manifest)
-    parameters = _parameters(config)
+    config = load_analysis_config(config)
+    parameters = config.to_dict()
     out = Path(out_dir)
     cache_dir = out / CACHE_FOLDER
     cache_dir.mkdir(parents=True, exist_ok=True)
     removed = cache.remove_leftovers(cache_dir)
     if removed:
         logger.info("removed %s unfinished temporary files of an interrupted run", removed)
-    cache.write_atomic(out / PARAMETERS_FILE, json.dumps(parameters, indent=2, sort_keys=True) + "\n")
+    cache.write_atomic(out / PARAMETERS_FILE, write_parameters_text(config))
     tasks = _tasks(manifest_path, frame, parameters)
     pending = [t for t in tasks if not _entry_path(cache_dir, t).exists()]
     n_cached = len(tasks) - len(pending)
@@ -112,14 +113,6 @@ def _read_manifest(manifest) -> tuple[Path, pd.DataFrame]:
     else:
         path = Path(manifest.path)
     return path.resolve(), manifest.frame
-
-
-def _parameters(config) -> dict:
-    from .. import pipeline
-
-    if config is None or isinstance(config, (dict, str, Path)):
-        config = pipeline.load_analysis_config(config)
-    return config.to_dict()
 
 
 def _tasks(manifest_path: Path, frame: pd.DataFrame, parameters: dict) -> list[ExamTask]:

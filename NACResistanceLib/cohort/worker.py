@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import SimpleITK as sitk
 from threadpoolctl import threadpool_limits
 
+from ..config import load_analysis_config
 from ..errors import add_context, describe
 
 
@@ -120,7 +121,7 @@ def _analyze(task: ExamTask) -> dict:
 
     manifest = io.read_manifest(task.manifest_path)
     exam = io.load_exam(manifest, task.row)
-    analysis = pipeline.analyze_exam(exam, pipeline.load_analysis_config(dict(task.parameters)))
+    analysis = pipeline.analyze_exam(exam, load_analysis_config(dict(task.parameters)))
     payload = {
         "patient_id": task.patient_id,
         "timepoint": task.timepoint,

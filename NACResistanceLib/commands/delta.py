@@ -37,15 +37,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _features(args: argparse.Namespace):
     import pandas as pd
 
+    from ..config import load_analysis_config
+    from ..config.records import features_parameters
+
     if args.features is not None:
-        return pd.read_csv(args.features, index_col=[0, 1]), 0
+        return pd.read_csv(args.features, index_col=[0, 1]), 0, features_parameters(args.features)
     from ..cohort import run_extraction
 
     result = run_extraction(args.manifest, args.out / "extraction", args.config, jobs=args.jobs,
                             scheduler=args.scheduler, progress=progress_from_args(args))
     if not result.ok:
         print(f"{len(result.failures)} exams failed, see {result.failures_path}", file=sys.stderr)
-    return result.features, len(result.failures)
+    return result.features, len(result.failures), load_analysis_config(args.config)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,12 +57,12 @@ def run(args: argparse.Namespace) -> int:
     from ..report_sections import delta_section_from, standalone_page
     from ..robustness import read_decision
 
-    features, n_failed = _features(args)
+    features, n_failed, analysis = _features(args)
     decision = read_decision(args.icc_filter) if args.icc_filter is not None else None
     manifest = io.read_manifest(args.manifest)
     study = run_delta_study(features, manifest.frame, sets=[s.strip() for s in args.sets.split(",") if s.strip()],
                             baseline=args.baseline, followup=args.followup, study_config=args.study_config,
-                            model=args.model, icc_decision=decision, seed=args.seed, progress=progress_from_args(args))
+                            model=args.model, icc_decision=decision, analysis=analysis, seed=args.seed, progress=progress_from_args(args))
     study.write(args.out)
     page = Path(args.out) / PAGE
     page.write_text(standalone_page("Delta radiomics", [delta_section_from(args.out)]), encoding="utf-8")

@@ -28,8 +28,10 @@ def run(args: argparse.Namespace) -> int:
     from .. import io, models
     from ..cohort import read_feature_table
     from ..cohort.evaluation import evaluate_model
+    from ..config.records import check_features_for_model
 
     model = models.load(args.model)
+    check_features_for_model(model.analysis_config, args.features, model_label=str(args.model))
     features = read_feature_table(args.features)
     evaluation = evaluate_model(model, features, io.read_manifest(args.manifest).frame, split=args.split,
                                 split_date=args.split_date, timepoint=args.timepoint)

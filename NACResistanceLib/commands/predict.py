@@ -32,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
 
     quiet_known_notices()
     model = models.load(args.model)
+    if args.features:
+        from ..config.records import check_features_for_model
+
+        check_features_for_model(model.analysis_config, args.features, model_label=str(args.model))
     manifest = io.read_manifest(args.manifest)
     if args.patient:
         (predictions, contributions), failed = _one_exam(model, manifest, args.patient, args.timepoint), False
@@ -65,7 +69,7 @@ def _cohort(model, manifest, args: argparse.Namespace) -> tuple[pd.DataFrame, pd
     if args.features:
         features = read_feature_table(args.features)
     else:
-        result = run_extraction(manifest, args.out / "extraction", model.analysis_config or None, jobs=args.jobs,
+        result = run_extraction(manifest, args.out / "extraction", model.analysis_config, jobs=args.jobs,
                                 scheduler=args.scheduler, progress=progress_from_args(args))
         features, failed = result.features, not result.ok
         if failed:

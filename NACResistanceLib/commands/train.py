@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 from pathlib import Path
 
 from ._common import existing_file, progress_from_args
@@ -47,14 +45,6 @@ def study_overrides(args: argparse.Namespace) -> dict:
     return overrides
 
 
-def analysis_parameters(features_path: Path) -> dict:
-    """The analysis parameters recorded by ``extract`` beside the feature table ({} when absent)."""
-    from ..cohort.runner import PARAMETERS_FILE
-
-    path = Path(features_path).parent / PARAMETERS_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
 def run_study_from_files(features_path: Path, manifest_path: Path, overrides: dict, seed: int, progress):
     """Read the inputs, run the study, stamp the models with the analysis parameters.
 
@@ -65,20 +55,19 @@ def run_study_from_files(features_path: Path, manifest_path: Path, overrides: di
         Model rows (features + manifest columns) of the study's time point, indexed by patient_id.
     manifest : io.Manifest
     parameters : dict
-        The extraction's analysis parameters.
+        The extraction's analysis parameters (``analysis_parameters.json`` beside the table, as content).
     """
     from .. import io, study
     from ..cohort import read_feature_table
     from ..cohort.predict import model_rows
+    from ..config.records import features_parameters
 
+    analysis = features_parameters(features_path)
     manifest = io.read_manifest(manifest_path)
     features = read_feature_table(features_path)
-    parameters = analysis_parameters(features_path)
-    result = study.run_study(features, manifest.frame, overrides, seed=seed, progress=progress)
-    models = {name: dataclasses.replace(model, analysis_config=parameters) for name, model in result.models.items()}
-    result = dataclasses.replace(result, models=models)
+    result = study.run_study(features, manifest.frame, overrides, analysis=analysis, seed=seed, progress=progress)
     rows = model_rows(features, manifest.frame).xs(result.config.timepoint, level="timepoint")
-    return result, rows, manifest, parameters
+    return result, rows, manifest, analysis.to_dict()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -35,14 +35,11 @@ MODEL_NAMES = ("clinical", "radiomics", "combined")
 class ModelSettings:
     """How the three models are built (defaults: NACResistanceLib/params/study.yaml)."""
 
-    clinical_candidates: tuple[str, ...] = (
-        "age_years", "postmenopausal", "bmi_kg_m2", "side_right", "tumor_size_mm", "t_stage", "node_positive",
-        "grade_3", "er_positive", "pr_positive", "her2_positive", "ki67_ge_20", "dose_intensity_pct",
-    )
-    clinical_screen_alpha: float | None = 0.05
+    clinical_candidates: tuple[str, ...]
+    clinical_screen_alpha: float | None
     """Univariate Wald p threshold for clinical candidates; None puts every candidate in the pool."""
-    p_enter: float = 0.05
-    p_remove: float = 0.10
+    p_enter: float
+    p_remove: float
 
 
 @dataclass(frozen=True)
@@ -127,7 +124,7 @@ def fit_models(design: pd.DataFrame, y, feature_names: Sequence[str], *, setting
     random_state : seed of the LASSO fold assignment.
     training : dict recorded in each model's ``training`` block (must hold ``data``).
     """
-    settings = settings or ModelSettings()
+    settings = settings or _default_settings()
     y = np.asarray(y, dtype=float)
     training = {"data": "unspecified", **(training or {}), "n_patients": int(y.size), "n_resistant": int(y.sum())}
     funnel = SelectionFunnel(selection, leading_steps, random_state).fit(design[list(feature_names)], y)
@@ -147,3 +144,9 @@ def fit_models(design: pd.DataFrame, y, feature_names: Sequence[str], *, setting
                         clinical_univariate=univariate, stepwise=steps, radscore=rad,
                         requested_terms={name: tuple(terms) for name, terms in requested.items()},
                         notes=tuple(note for _, notes in built.values() for note in notes))
+
+
+def _default_settings() -> ModelSettings:
+    from ..config.study import default_study_config
+
+    return default_study_config().models

@@ -84,7 +84,7 @@ class StudyModel:
     """Decision threshold on the probability (fixed on training data)."""
     threshold_method: str = "youden_training"
     analysis_config: dict = field(default_factory=dict)
-    """The ``pipeline.AnalysisConfig.to_dict()`` the features must be extracted with."""
+    """The ``config.AnalysisConfig.to_dict()`` (full content) the features must be extracted with."""
     training: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
 

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
+from ..config.preprocessing import PreprocessingConfig, load_preprocessing_config
 from ..errors import ImageError
 from .alignment import resample_mask_to
 from .checks import check_image_and_mask, same_grid
-from .config import PreprocessingConfig, load_preprocessing_config
 from .cropping import box_on_grid, crop, crop_for_grid, roi_box
 from .denoising import gaussian_denoise, gaussian_radius_voxels
 from .n4 import n4_correct

@@ -44,14 +44,15 @@ class FunnelStep:
 class SelectionSettings:
     """Settings of the built-in steps (defaults: NACResistanceLib/params/study.yaml)."""
 
-    nzv_freq_ratio: float = 19.0
-    nzv_unique_pct: float = 10.0
-    correlation_threshold: float = 0.9
-    screen_alpha: float | None = 0.05
+    nzv_freq_ratio: float
+    nzv_unique_pct: float
+    """%."""
+    correlation_threshold: float
+    screen_alpha: float | None
     """Univariate logistic Wald p threshold; None skips the screening step."""
-    lasso_choice: str = "min"
-    n_folds: int = 10
-    n_lambda: int = 100
+    lasso_choice: str
+    n_folds: int
+    n_lambda: int
 
 
 class SelectionFunnel:
@@ -76,7 +77,7 @@ class SelectionFunnel:
         self.random_state = random_state
 
     def _steps(self) -> list[tuple[str, Callable[[pd.DataFrame, np.ndarray], Sequence[str]]]]:
-        s = self.settings or SelectionSettings()
+        s = self.settings or _default_settings()
         steps = [(step.name, _as_rule(step)) for step in self.leading_steps]
         steps.append(("near_zero_variance", lambda X, y: near_zero_variance(X, s.nzv_freq_ratio, s.nzv_unique_pct)))
         steps.append(("correlation", lambda X, y: correlation_prune(X, y, s.correlation_threshold)))
@@ -86,7 +87,7 @@ class SelectionFunnel:
 
     def fit(self, X: pd.DataFrame, y) -> SelectionFunnel:
         """Run every step on ``X`` (n, p) DataFrame and 0/1 ``y`` (n,)."""
-        s = self.settings or SelectionSettings()
+        s = self.settings or _default_settings()
         y = np.asarray(y, dtype=float)
         current = X
         records = []
@@ -134,3 +135,9 @@ def _record(name: str, before, kept: list[str]) -> FunnelStep:
     before = list(before)  # iterating a pandas Index element by element is slow
     removed = tuple(c for c in before if c not in kept_set)
     return FunnelStep(name, len(before), len(removed), len(before) - len(removed), removed)
+
+
+def _default_settings() -> SelectionSettings:
+    from ..config.study import default_study_config
+
+    return default_study_config().selection

@@ -13,7 +13,20 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from ..errors import ConfigError
+
+PARAMS_DIR = Path(__file__).resolve().parent.parent / "params"
+"""The shipped parameter files: every default lives in one of them."""
+
+
+class _TextDatesLoader(yaml.SafeLoader):
+    """YAML's safe loader that leaves dates as text, so a date value is checked (and named) with its key."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def read_yaml_mapping(path: str | Path, kind: str) -> dict[str, Any]:
@@ -27,13 +40,26 @@ def read_yaml_mapping(path: str | Path, kind: str) -> dict[str, Any]:
         The file cannot be read, is not YAML, or does not hold a mapping.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{kind} file {path} is a folder; give the path of a YAML file")
+    if not path.exists():
+        raise ConfigError(f"{kind} file {path} does not exist")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDatesLoader)  # a SafeLoader
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ConfigError(f"cannot read {kind} file {path}: {error}") from error
     if not isinstance(data, dict):
         raise ConfigError(f"{kind} file {path} must hold a mapping of keys to values")
     return data
+
+
+def base_directory(source: object) -> Path:
+    """Folder against which relative file names inside ``source`` are resolved.
+
+    A YAML file's own folder (so a parameter set and the files it names move together); the
+    current folder for a mapping or ``None``.
+    """
+    return Path(source).resolve().parent if isinstance(source, (str, Path)) else Path.cwd()
 
 
 def merge_overrides(defaults: dict, overrides: Mapping, label: str, kind: str, prefix: str = "") -> None:
