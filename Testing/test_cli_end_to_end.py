@@ -99,6 +99,54 @@ def test_predict_from_model_file_matches_the_study_and_the_single_exam_path(demo
 
 
 @pytest.mark.slow
+def test_a_model_copied_alone_to_a_fresh_folder_predicts_the_same_probabilities(demo, tmp_path, monkeypatch):
+    source = demo / "study" / "models" / "combined.json"
+    text = source.read_text(encoding="utf-8")
+    assert "cohort_radiomics_light" not in text and str(demo.parent) not in text  # content, never a path
+    record = json.loads((demo / "features" / "analysis_parameters.json").read_text())
+    assert json.loads(text)["analysis_sha256"] == record["sha256"]
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    model = fresh / "model.json"
+    model.write_text(text, encoding="utf-8")
+    hidden = demo.parent / "light.yaml"
+    hidden.rename(hidden.with_suffix(".hidden"))  # the analysis file the extraction was configured with
+    try:
+        monkeypatch.chdir(fresh)
+        study = pd.read_csv(demo / "study" / "predictions.csv").set_index("patient_id")
+        for patient in study.index[:2]:
+            out = fresh / f"out_{patient}"
+            assert cli_main(["predict", str(model), str(demo / "cohort" / "manifest.csv"), "--patient", patient,
+                             "--out", str(out)]) == 0
+            one = pd.read_csv(out / "predictions.csv")
+            assert one.loc[0, "probability"] == pytest.approx(study.loc[patient, "combined_probability"], abs=1e-9)
+    finally:
+        hidden.with_suffix(".hidden").rename(hidden)
+
+
+@pytest.mark.slow
+def test_predict_and_evaluate_refuse_features_of_other_parameters(demo, tmp_path, capsys):
+    from NACResistanceLib.config import load_analysis_config
+    from NACResistanceLib.config.records import write_parameters_text
+
+    other = tmp_path / "features"
+    other.mkdir()
+    (other / "features.csv").write_bytes((demo / "features" / "features.csv").read_bytes())
+    analysis = json.loads((demo / "features" / "analysis_parameters.json").read_text())["analysis"]
+    analysis["preprocessing"]["gaussian_sigma_mm"] = 2.0
+    (other / "analysis_parameters.json").write_text(write_parameters_text(load_analysis_config(analysis)))
+    model, manifest = demo / "study" / "models" / "combined.json", demo / "cohort" / "manifest.csv"
+    code = cli_main(["predict", str(model), str(manifest), "--features", str(other / "features.csv"),
+                     "--out", str(tmp_path / "predicted")])
+    message = capsys.readouterr().err
+    assert code == 2 and "preprocessing.gaussian_sigma_mm: 1.0 -> 2.0" in message
+    assert "was extracted with other analysis parameters than model" in message
+    assert not (tmp_path / "predicted").exists()
+    code = cli_main(["evaluate", str(model), str(other / "features.csv"), str(manifest), "--out", str(tmp_path / "ev")])
+    assert code == 2 and "preprocessing.gaussian_sigma_mm: 1.0 -> 2.0" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_ground_truth_panel_reports_the_phantom_truth(demo):
     truth = json.loads((demo / "cohort" / "truth" / "truth.json").read_text())
     aucs = pd.read_csv(demo / "report" / "tables" / "truth_aucs.csv")

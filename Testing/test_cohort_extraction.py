@@ -6,6 +6,7 @@ exam by exam against a direct call of ``pipeline.analyze_exam``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -22,6 +24,7 @@ from NACResistanceLib.cli import main as cli_main
 from NACResistanceLib.cohort import read_feature_table, run_extraction
 from NACResistanceLib.cohort.runner import write_table
 from NACResistanceLib.cohort.worker import single_threaded
+from NACResistanceLib.config import load_analysis_config
 from NACResistanceLib.phantom import PhantomProtocol, make_cohort
 
 N_PATIENTS = 4
@@ -47,7 +50,7 @@ def reference(cohort, tmp_path_factory):
 
 def test_cohort_rows_equal_direct_pipeline_calls(cohort, reference):
     manifest = io.read_manifest(cohort)
-    config = pipeline.load_analysis_config(light_config())
+    config = load_analysis_config(light_config())
     assert reference.ok and reference.n_computed == N_PATIENTS and reference.n_cached == 0
     assert list(reference.features.index.get_level_values("patient_id")) == list(manifest.frame["patient_id"])
     for row in (0, N_PATIENTS - 1):
@@ -70,6 +73,28 @@ def test_rerun_takes_every_exam_from_the_cache(cohort, reference, tmp_path):
     assert (again.n_cached, again.n_computed) == (N_PATIENTS, 0)
     assert _cache_state(out) == before
     assert again.features_path.read_bytes() == reference.features_path.read_bytes()
+
+
+@pytest.mark.slow
+def test_editing_a_referenced_parameter_file_recomputes_and_touching_it_does_not(cohort, reference, tmp_path):
+    out = tmp_path / "rerun"
+    shutil.copytree(reference.features_path.parent, out)
+    params = tmp_path / "my_params.yaml"
+    params.write_text(LIGHT_PARAMS.read_text(encoding="utf-8"), encoding="utf-8")
+    analysis = tmp_path / "analysis.yaml"
+    analysis.write_text("radiomics_params: my_params.yaml\n", encoding="utf-8")
+    os.utime(params, (1_000_000_000, 1_000_000_000))  # touched: same content, other time stamp and path
+    again = run_extraction(cohort, out, analysis, jobs=1)
+    assert (again.n_cached, again.n_computed) == (N_PATIENTS, 0)
+    params.write_text(LIGHT_PARAMS.read_text(encoding="utf-8").replace("binWidth: 0.25", "binWidth: 0.5"),
+                      encoding="utf-8")
+    edited = run_extraction(cohort, out, analysis, jobs=1)
+    assert (edited.n_cached, edited.n_computed) == (0, N_PATIENTS)
+    contrast = "original_glcm_Contrast"
+    assert not np.allclose(edited.features[contrast], reference.features[contrast])
+    assert edited.features["adc_mean"].tolist() == reference.features["adc_mean"].tolist()
+    record = json.loads((out / "analysis_parameters.json").read_text())
+    assert record["analysis"]["radiomics_params"]["content"]["setting"]["binWidth"] == 0.5
 
 
 @pytest.mark.slow
