@@ -2,8 +2,8 @@
 
 Each scenario exercises a branch of the analysis (tensor, trace DWI, scanner ADC map, no reference, no DCE,
 radiomics of maps with NaN voxels and of a map that was not computed). The fingerprint holds every feature
-value, unit and description, the curves, the warnings, the provenance (without the analysis configuration,
-which ``test_pipeline.py`` checks, and without the library version and parameter path of pyradiomics'
+value, unit and description, the curves, the warnings, the provenance (without the analysis configuration
+and its hash, which ``test_pipeline.py`` checks, and without the library version and parameter path of pyradiomics'
 provenance), and for every map its geometry, pixel type, NaN count and three sums of its values.
 
 Regenerate (only when a change of the numbers is intended, and say why in the commit):
@@ -23,6 +23,8 @@ import SimpleITK as sitk
 DATA = Path(__file__).resolve().parent / "Data"
 FINGERPRINT_FILE = DATA / "pipeline_fingerprint.json"
 LIGHT_PARAMS = DATA / "cohort_radiomics_light.yaml"
+ANALYSIS_CONFIG = ("analysis_config", "analysis_sha256")
+"""Provenance entries of the configuration itself (``test_pipeline.py`` and ``test_config.py`` check them)."""
 RADIOMICS_PROVENANCE_UNPINNED = ("library_version", "params_source", "pyradiomics_version")
 """Entries of pyradiomics' provenance that change with versions or checkout paths, not with the analysis."""
 
@@ -95,7 +97,7 @@ def _map_fingerprint(image: sitk.Image) -> dict[str, Any]:
 
 
 def fingerprint(analysis) -> dict[str, Any]:
-    provenance = {key: value for key, value in analysis.provenance.items() if key != "analysis_config"}
+    provenance = {key: value for key, value in analysis.provenance.items() if key not in ANALYSIS_CONFIG}
     for key, value in provenance.items():
         if key.startswith("radiomics_"):
             provenance[key] = {k: v for k, v in value.items() if k not in RADIOMICS_PROVENANCE_UNPINNED}

@@ -13,7 +13,14 @@ from .mean_kurtosis import (
     fit_mean_kurtosis,
     fit_roi_mean_kurtosis,
 )
-from .statistics import RelativeValue, map_statistics, relative_value, roi_values
+from .statistics import (
+    MapStatistic,
+    RelativeValue,
+    described_map_statistics,
+    map_statistics,
+    relative_value,
+    roi_values,
+)
 from .tensor_kurtosis import DkiFit, DkiModel, check_dki_acquisition, count_noncollinear, fit_dki
 
 __all__ = [
@@ -21,12 +28,14 @@ __all__ = [
     "AdcModel",
     "DkiFit",
     "DkiModel",
+    "MapStatistic",
     "MeanKurtosisFit",
     "MeanKurtosisModel",
     "RelativeValue",
     "RoiMeanKurtosis",
     "check_dki_acquisition",
     "count_noncollinear",
+    "described_map_statistics",
     "fit_adc",
     "fit_dki",
     "fit_mean_kurtosis",

@@ -24,6 +24,22 @@ def roi_values(values: np.ndarray, mask: np.ndarray, *, name: str) -> tuple[np.n
     return finite, int(inside.size - finite.size)
 
 
+@dataclass(frozen=True)
+class MapStatistic:
+    """One ROI statistic of a map and what it is."""
+
+    value: float
+    """Units of the map."""
+    name: str
+    """What the value is, e.g. ``"mean"`` or ``"10th percentile"``."""
+    note: str = ""
+    """Caveat appended to the description (the robust extremes say what they stand for)."""
+
+    def describe(self, of: str) -> str:
+        """``"<name> of <of>"`` and the note, e.g. ``describe("the tumour voxel WLS ADC")``."""
+        return f"{self.name} of {of}" + (f", {self.note}" if self.note else "")
+
+
 def map_statistics(values: np.ndarray, *, percentiles=(10, 25, 50, 75, 90), robust_extreme_percentile: float = 5.0) -> dict[str, float]:
     """Summary of ROI voxel values.
 
@@ -32,12 +48,24 @@ def map_statistics(values: np.ndarray, *, percentiles=(10, 25, 50, 75, 90), robu
     maximum of a noisy map are single-voxel noise, so the extremes are percentiles by default
     (``robust_extreme_percentile = 0`` gives the true ``min_p0``/``max_p100``). Units of ``values``.
     """
+    described = described_map_statistics(values, percentiles=percentiles, robust_extreme_percentile=robust_extreme_percentile)
+    return {key: statistic.value for key, statistic in described.items()}
+
+
+def described_map_statistics(values: np.ndarray, *, percentiles=(10, 25, 50, 75, 90),
+                             robust_extreme_percentile: float = 5.0) -> dict[str, MapStatistic]:
+    """:func:`map_statistics` with what each value is (:class:`MapStatistic`), same keys and values."""
     k = float(robust_extreme_percentile)
-    out = {"mean": float(np.mean(values)), "std": float(np.std(values)), "median": float(np.median(values))}
+    extreme = "the true extreme of a noisy map is one noisy voxel"
+    out = {"mean": MapStatistic(float(np.mean(values)), "mean"),
+           "std": MapStatistic(float(np.std(values)), "standard deviation"),
+           "median": MapStatistic(float(np.median(values)), "median")}
     for q in percentiles:
-        out[f"p{_fmt(q)}"] = float(np.percentile(values, q))
-    out[f"min_p{_fmt(k)}"] = float(np.percentile(values, k))
-    out[f"max_p{_fmt(100 - k)}"] = float(np.percentile(values, 100 - k))
+        out[f"p{_fmt(q)}"] = MapStatistic(float(np.percentile(values, q)), f"{q:g}th percentile")
+    out[f"min_p{_fmt(k)}"] = MapStatistic(float(np.percentile(values, k)), f"{k:g}th percentile",
+                                          f"reported as the minimum ({extreme})")
+    out[f"max_p{_fmt(100 - k)}"] = MapStatistic(float(np.percentile(values, 100 - k)), f"{100 - k:g}th percentile",
+                                                f"reported as the maximum ({extreme})")
     return out
 
 

@@ -18,13 +18,25 @@ def roi_box(mask: sitk.Image) -> tuple[np.ndarray, np.ndarray]:
 
     The mask must not be empty (:func:`~.checks.check_image_and_mask` refuses empty masks first).
     """
-    inside = sitk.GetArrayViewFromImage(mask) != 0
+    return nonzero_box(sitk.GetArrayViewFromImage(mask) != 0)
+
+
+def nonzero_box(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last voxel index (x, y, z) of the True voxels of a (z, y, x) array (inclusive; not all False)."""
     lo, hi = [], []
     for keep in (2, 1, 0):  # numpy axes of x, y, z
         present = np.nonzero(np.any(inside, axis=tuple(a for a in range(3) if a != keep)))[0]
         lo.append(int(present[0]))
         hi.append(int(present[-1]))
     return np.asarray(lo), np.asarray(hi)
+
+
+def padded_box(lo: np.ndarray, hi: np.ndarray, margin_voxels: np.ndarray,
+               size: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Index and size (x, y, z) of voxels ``lo..hi`` plus ``margin_voxels`` on each side, clipped to a grid of ``size``."""
+    first = np.clip(np.asarray(lo) - margin_voxels, 0, np.asarray(size) - 1)
+    last = np.clip(np.asarray(hi) + margin_voxels, 0, np.asarray(size) - 1)
+    return first, last - first + 1
 
 
 def box_on_grid(source: Grid, lo: np.ndarray, hi: np.ndarray, target: Grid,
@@ -37,11 +49,8 @@ def box_on_grid(source: Grid, lo: np.ndarray, hi: np.ndarray, target: Grid,
     """
     corners = np.array([np.where(bits, hi + 0.5, lo - 0.5) for bits in np.ndindex(2, 2, 2)], dtype=float)
     index = target.to_index(source.to_physical(corners))
-    first = np.floor(index.min(axis=0)).astype(int) - margin_voxels
-    last = np.ceil(index.max(axis=0)).astype(int) + margin_voxels
-    first = np.clip(first, 0, np.asarray(target.size) - 1)
-    last = np.clip(last, 0, np.asarray(target.size) - 1)
-    return first, last - first + 1
+    return padded_box(np.floor(index.min(axis=0)).astype(int), np.ceil(index.max(axis=0)).astype(int),
+                      margin_voxels, target.size)
 
 
 def crop(image: sitk.Image, index: np.ndarray, size: np.ndarray) -> sitk.Image:
