@@ -307,13 +307,14 @@ def test_apply_path_scores_like_the_library(loaded, tmp_path):
     import json
 
     from NACResistanceLib import models, phantom, pipeline
+    from NACResistanceLib.config import load_analysis_config
 
     module, scene = loaded
     scene.Clear()
     model = models.make_model("test model", -1.0, [("er_positive", -0.7), ("age_years", 0.01), ("dki_rMK", 0.9)],
                               radscore=None, threshold=0.3,
                               training={"data": "hand-written test model", "n_patients": 1, "n_resistant": 0},
-                              analysis_config={"radiomics": False})  # the model's own config: quick analysis
+                              analysis_config=load_analysis_config({"radiomics": False}).to_dict())  # quick analysis
     model_path = models.save(model, tmp_path / "model.json")
     exam = phantom.make_exam(0, 3, phantom.PhantomProtocol.small()).exam
     nodes = module.examToNodes(exam)
