@@ -18,6 +18,8 @@ from typing import Annotated, Optional
 import qt
 import slicer
 import vtk
+from NACResistanceMRML.adapter import curveChart, examToNodes, fillTable, mapColorNodeID, mapVolume, segmentArrays
+from NACResistanceMRML.adapter import dceArrays, dwiArrays, volumeArray
 from slicer import (
     vtkMRMLDiffusionWeightedVolumeNode,
     vtkMRMLPlotChartNode,
@@ -38,7 +40,10 @@ from slicer.util import VTKObservationMixin
 
 
 def _makeLibraryImportable() -> None:
-    """Loaded from the source tree, only this folder is on sys.path: add the repository root."""
+    """Loaded from the source tree, only this folder is on sys.path: add the repository root.
+
+    Called when the module class or the Logic is constructed, never at import time.
+    """
     try:
         import NACResistanceLib  # noqa: F401
     except ImportError:
@@ -47,23 +52,17 @@ def _makeLibraryImportable() -> None:
             sys.path.insert(0, root)
 
 
-_makeLibraryImportable()
-from NACResistanceLib import RESEARCH_USE_ONLY  # noqa: E402  (light: no third-party imports)
+def _researchUseOnly() -> str:
+    from NACResistanceLib import RESEARCH_USE_ONLY  # light: no third-party imports
+
+    return RESEARCH_USE_ONLY
+
 
 ADC_UNIT_SCALES = {"mm^2/s": 1.0, "10^-3 mm^2/s": 1e-3, "10^-6 mm^2/s": 1e-6}
 """ADC unit choices of the panel and their factor to mm²/s (the library works in mm²/s)."""
 
-MAP_COLOR_NODE_IDS = {
-    "adc": "vtkMRMLColorTableNodeRainbow",
-    "kurt": "vtkMRMLColorTableNodeFilePlasma.txt",
-    "mk": "vtkMRMLColorTableNodeFilePlasma.txt",
-    "pe": "vtkMRMLColorTableNodeFileInferno.txt",
-    "ser": "vtkMRMLColorTableNodeFileColdToHotRainbow.txt",
-}
-"""Colour table for a parametric map, chosen by the first key contained in the map's name."""
-
-DEFAULT_MAP_COLOR_NODE_ID = "vtkMRMLColorTableNodeFileViridis.txt"
-CURVE_COLORS = {"tumor": (0.85, 0.2, 0.2), "reference": (0.2, 0.45, 0.85)}
+SAMPLE_DATA_NAME = "NACResistanceSyntheticExam"
+"""Sample Data entry of the module: one synthetic (phantom) exam built in memory, no download."""
 
 
 #
@@ -76,6 +75,7 @@ class NACResistance(ScriptedLoadableModule):
 
     def __init__(self, parent):
         ScriptedLoadableModule.__init__(self, parent)
+        _makeLibraryImportable()
         self.parent.title = _("NAC Resistance")
         self.parent.categories = ["Quantification"]
         self.parent.dependencies = ["Segmentations", "Sequences"]
@@ -85,12 +85,32 @@ class NACResistance(ScriptedLoadableModule):
             "DCE and diffusion MRI, a tumour and a reference-tissue segment, and clinical data. "
             "Shows the probability, each term's contribution, all extracted values with units, "
             "ADC / kurtosis / PE / SER maps and the time-intensity curves. "
-        ) + RESEARCH_USE_ONLY
+        ) + _researchUseOnly()
         self.parent.helpText += self.getDefaultModuleDocumentationLink()
         self.parent.acknowledgementText = _(
             "Built on SimpleITK, pyradiomics, DIPY, scikit-learn and statsmodels. "
             "The bundled demo model was trained on synthetic (phantom) data only."
         )
+        slicer.app.connect("startupCompleted()", registerSampleData)
+
+
+def registerSampleData() -> None:
+    """Add the synthetic example to the Sample Data module: built in memory by a loader, no download."""
+    import SampleData
+
+    SampleData.SampleDataLogic.registerCustomSampleDataSource(
+        category="NACResistance", sampleName=SAMPLE_DATA_NAME, uris=[], fileNames=[], nodeNames=[],
+        thumbnailFileName=NACResistanceLogic.resourcePath("Icons/NACResistance.png"),
+        customDownloader=loadSampleData)
+
+
+def loadSampleData(source=None) -> list:
+    """Sample Data loader: the synthetic exam in the scene, selected in the module's parameter node."""
+    logic = NACResistanceLogic()
+    logic.ensureRequirements()
+    parameters = logic.getParameterNode()
+    logic.loadSyntheticExample(parameters)
+    return [*parameters.dcePhaseVolumes, parameters.segmentation]
 
 
 #
@@ -152,7 +172,7 @@ class NACResistanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         uiWidget.setMRMLScene(slicer.mrmlScene)
         self.logic = NACResistanceLogic()
-        self.ui.researchUseLabel.text = RESEARCH_USE_ONLY
+        self.ui.researchUseLabel.text = _researchUseOnly()
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.ui.dcePhasesSelector.connect("checkedNodesChanged()", self.onCheckedVolumesChanged)
@@ -185,8 +205,7 @@ class NACResistanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def initializeParameterNode(self) -> None:
         self.setParameterNode(self.logic.getParameterNode())
-        if str(self._parameterNode.modelPath) in ("", "."):
-            self._parameterNode.modelPath = self.logic.defaultModelPath()
+        self._parameterNode.modelPath = self.logic.modelPathOrDefault(self._parameterNode.modelPath)
 
     def setParameterNode(self, inputParameterNode: Optional[NACResistanceParameterNode]) -> None:
         if self._parameterNode == inputParameterNode:
@@ -379,6 +398,7 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
 
     def __init__(self) -> None:
         ScriptedLoadableModuleLogic.__init__(self)
+        _makeLibraryImportable()
         self._parameterNode = None
 
     def getParameterNode(self) -> NACResistanceParameterNode:
@@ -389,11 +409,24 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
 
     @staticmethod
     def resourcePath(relativePath: str) -> str:
+        """A file of the module's ``Resources`` folder."""
         return os.path.join(os.path.dirname(os.path.abspath(__file__)), "Resources", relativePath)
 
-    def defaultModelPath(self) -> Path:
+    @classmethod
+    def defaultModelPath(cls) -> Path:
         """The bundled demo model (trained on synthetic data)."""
-        return Path(self.resourcePath("demo_model.json"))
+        return Path(cls.resourcePath("demo_model.json"))
+
+    @classmethod
+    def modelPathOrDefault(cls, modelPath=None) -> Path:
+        """``modelPath``, or the demo model when it is unset.
+
+        Unset is None, ``""`` or ``Path(".")``: an unset ``Path`` parameter of the parameter node
+        reads back as ``Path(".")``, which is truthy, so ``modelPath or default`` is not enough.
+        """
+        if modelPath is None or str(modelPath).strip() in ("", "."):
+            return cls.defaultModelPath()
+        return Path(str(modelPath))
 
     # --- packages -------------------------------------------------------------------------------
 
@@ -419,12 +452,12 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
         """The model of a JSON model file (validated by the library)."""
         from NACResistanceLib import models
 
-        return models.load(str(modelPath or self.defaultModelPath()))
+        return models.load(str(self.modelPathOrDefault(modelPath)))
 
     def modelDescription(self, model, modelPath) -> str:
         """One line for the panel; flags the bundled demo model as trained on synthetic data."""
         text = _("Model: {name}").format(name=model.name)
-        if Path(str(modelPath)).resolve() == self.defaultModelPath().resolve():
+        if self.modelPathOrDefault(modelPath).resolve() == self.defaultModelPath().resolve():
             text += _(" (demo model trained on synthetic data: not for real patients)")
         return text
 
@@ -515,21 +548,18 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
         exam = io.load_exam(io.read_manifest(manifestPath), row)
         return pipeline.score_exam(exam, self.loadModel(modelPath), progress=progress)
 
-    def runCohort(self, manifestPath: str, outDir: str, modelPath=None, jobs: int = 1) -> int:
-        """Batch: ``nacresistance predict MODEL MANIFEST --out OUT_DIR`` (the command line itself).
+    def runCohort(self, manifestPath: str, outDir: str, modelPath=None, jobs: int = 1, progress=None):
+        """Batch: what ``nacresistance predict MODEL MANIFEST --out OUT_DIR`` does (the same library call).
 
-        Writes the same files as the command line: ``extraction/`` (features, failures, cache) and
-        ``predictions.csv``, ``contributions.csv``. ``modelPath=None`` uses the demo model. Returns the
-        command's exit code (0 success, 1 some exams failed, 2 error). Inside Slicer keep ``jobs=1``.
+        Writes ``extraction/`` (features, failures, cache), ``predictions.csv`` and ``contributions.csv``
+        into ``outDir``; ``modelPath`` unset uses the demo model. Returns the library's
+        ``CohortPrediction`` (``ok`` is False when some exams failed). Inside Slicer keep ``jobs=1``.
         """
-        from NACResistanceLib import cli
-        from NACResistanceLib.errors import InputFileError
+        from NACResistanceLib import io
+        from NACResistanceLib.cohort.predict import predict_cohort
 
-        model, manifest = str(modelPath or self.defaultModelPath()), str(manifestPath)
-        for path in (model, manifest):
-            if not os.path.isfile(path):
-                raise InputFileError(f"file not found: {path}")
-        return cli.main(["predict", model, manifest, "--out", str(outDir), "--jobs", str(jobs), "--progress", "log"])
+        return predict_cohort(self.loadModel(modelPath), io.read_manifest(manifestPath), outDir, jobs=jobs,
+                              progress=progress)
 
     def extractCohort(self, manifestPath: str, outDir: str, configPath=None, jobs: int = 1, progress=None):
         """Batch: the ``nacresistance extract`` step (features.csv, failures.csv, feature_dictionary.csv, cache/)."""
@@ -551,7 +581,10 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
         p.contributionsTable = fillTable(p.contributionsTable, f"{name} model contributions",
                                          contribution_columns(score.prediction.contributions))
         p.curvesTable = fillTable(p.curvesTable, f"{name} time-intensity curves", curve_columns(analysis.curves))
-        p.curvesChart = curveChart(p.curvesChart, p.curvesTable, name)
+        p.curvesChart = curveChart(p.curvesChart, p.curvesTable, name, _("Time-intensity curves"),
+                                   _("time after pre-contrast (s)"), _("mean signal (a.u.)"))
+        if slicer.app.layoutManager() is not None:  # no layout in --no-main-window batch runs
+            slicer.modules.plots.logic().ShowChartInLayout(p.curvesChart)
         for mapName, image in analysis.maps.items():
             mapVolume(image, f"{name} {mapName}", mapColorNodeID(mapName))
 
@@ -614,7 +647,7 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
 
 
 #
-# MRML <-> numpy helpers (no science: geometry conversion and units live in NACResistanceLib.io)
+# Helpers without MRML (the node <-> array functions are in NACResistanceMRML.adapter)
 #
 
 
@@ -641,192 +674,6 @@ def parseClinical(clinicalJson: str, specs) -> dict:
     from NACResistanceLib.io import clinical_values
 
     return clinical_values(json.loads(clinicalJson or "{}"), specs)
-
-
-def volumeArray(volumeNode):
-    """A copy of the voxels ``(z, y, x)`` and the LPS geometry of a scalar volume node."""
-    from NACResistanceLib.errors import ImageError
-    from NACResistanceLib.io import ImageGeometry
-
-    if volumeNode.GetParentTransformNode() is not None:
-        raise ImageError(f"volume {volumeNode.GetName()!r} is under a transform: harden the transform first")
-    matrix = vtk.vtkMatrix4x4()
-    volumeNode.GetIJKToRASMatrix(matrix)
-    geometry = ImageGeometry.from_ijk_to_ras(slicer.util.arrayFromVTKMatrix(matrix))
-    return slicer.util.arrayFromVolume(volumeNode).copy(), geometry
-
-
-def sequenceVolumes(sequenceNode):
-    """The data nodes of a sequence and its index values and unit."""
-    count = sequenceNode.GetNumberOfDataNodes()
-    nodes = [sequenceNode.GetNthDataNode(i) for i in range(count)]
-    values = [sequenceNode.GetNthIndexValue(i) for i in range(count)]
-    return nodes, values, sequenceNode.GetIndexUnit()
-
-
-def volumesArrays(volumeNodes, name: str):
-    """Arrays of volumes that must share one grid, and that grid."""
-    from NACResistanceLib.errors import ImageError
-
-    pairs = [volumeArray(node) for node in volumeNodes]
-    if any(geometry != pairs[0][1] or array.shape != pairs[0][0].shape for array, geometry in pairs):
-        raise ImageError(f"the {name} volumes are not all on one grid; resample them to one volume first")
-    return [array for array, _ in pairs], pairs[0][1]
-
-
-def dceArrays(dceNode, dcePhaseNodes, dceTimesS):
-    """(phase arrays, times in s, geometry) from a sequence node or phase volumes."""
-    from NACResistanceLib.errors import AcquisitionError
-    from NACResistanceLib.io import times_from_index_values
-
-    if dceNode is not None:
-        nodes, values, unit = sequenceVolumes(dceNode)
-        times = dceTimesS or times_from_index_values(values, unit, field="DCE sequence index")
-    else:
-        nodes, times = list(dcePhaseNodes), dceTimesS
-    if len(nodes) < 2:
-        raise AcquisitionError("DCE needs a sequence or at least two phase volumes (pre- and post-contrast)")
-    if times is None:
-        raise AcquisitionError("type the DCE acquisition times (s), one per phase")
-    phases, geometry = volumesArrays(nodes, "DCE phase")
-    return phases, list(times), geometry
-
-
-def dwiArrays(dwiNode, dwiVolumeNodes, bValues):
-    """(volume arrays, b-values s/mm², bvecs LPS or None, geometry), all None without DWI."""
-    from NACResistanceLib.errors import AcquisitionError
-    from NACResistanceLib.io import parse_number_list
-
-    if isinstance(dwiNode, vtkMRMLDiffusionWeightedVolumeNode):
-        return diffusionNodeArrays(dwiNode)
-    if dwiNode is not None:
-        nodes, values, _unit = sequenceVolumes(dwiNode)
-        bValues = bValues or parse_number_list(" ".join(values), field="DWI sequence index (b-values)")
-    else:
-        nodes = list(dwiVolumeNodes)
-    if not nodes:
-        return None, None, None, None
-    if not bValues or len(bValues) != len(nodes):
-        raise AcquisitionError(f"give one b-value (s/mm²) per DWI volume: {len(nodes)} volumes, b-values {bValues}")
-    volumes, geometry = volumesArrays(nodes, "DWI")
-    return volumes, list(bValues), None, geometry
-
-
-def diffusionNodeArrays(dwiNode):
-    """Volumes, b-values, LPS gradient directions and geometry of a diffusion-weighted volume node."""
-    from vtk.util.numpy_support import vtk_to_numpy
-
-    from NACResistanceLib.io import bvecs_from_measurement_frame
-
-    data, geometry = volumeArray(dwiNode)
-    frame = vtk.vtkMatrix4x4()
-    dwiNode.GetMeasurementFrameMatrix(frame)
-    gradients = vtk_to_numpy(dwiNode.GetDiffusionGradients()).reshape(-1, 3)
-    bvecs = bvecs_from_measurement_frame(gradients, slicer.util.arrayFromVTKMatrix(frame))
-    bvals = vtk_to_numpy(dwiNode.GetBValues()).tolist()
-    volumes = [data[..., i] for i in range(data.shape[-1])]
-    return volumes, bvals, bvecs, geometry
-
-
-def segmentArrays(segmentationNode, tumorSegmentID, referenceSegmentID, roiArray, roiGeometry):
-    """Tumour and reference masks exported on the ROI phase's grid (a temporary reference volume)."""
-    from NACResistanceLib.errors import ImageError
-
-    if segmentationNode is None or not tumorSegmentID:
-        raise ImageError("select a segmentation and its tumour segment")
-    reference = slicer.util.addVolumeFromArray(roiArray, roiGeometry.ijk_to_ras(), "NACResistance ROI grid")
-    try:
-        tumor = slicer.util.arrayFromSegmentBinaryLabelmap(segmentationNode, tumorSegmentID, reference)
-        normal = (slicer.util.arrayFromSegmentBinaryLabelmap(segmentationNode, referenceSegmentID, reference)
-                  if referenceSegmentID else None)
-    finally:
-        slicer.mrmlScene.RemoveNode(reference)
-    return tumor, normal
-
-
-def fillTable(tableNode, name: str, columns):
-    """Replace a table node's content by library ``TableColumn``s (unit and description per column)."""
-    if tableNode is None:
-        tableNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode", name)
-    table = vtk.vtkTable()
-    for column in columns:
-        array = vtk.vtkStringArray() if column.is_text else vtk.vtkDoubleArray()
-        array.SetName(column.name)
-        for value in column.values:
-            array.InsertNextValue(value)
-        table.AddColumn(array)
-    with slicer.util.NodeModify(tableNode):
-        tableNode.SetAndObserveTable(table)
-        for column in columns:
-            tableNode.SetColumnUnitLabel(column.name, column.unit)
-            tableNode.SetColumnDescription(column.name, column.description)
-    return tableNode
-
-
-def curveChart(chartNode, curvesTable, name: str):
-    """A plot chart with the tumour and reference time-intensity curves of ``curvesTable``."""
-    if chartNode is None:
-        chartNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLPlotChartNode", f"{name} time-intensity curves")
-        for column, color in CURVE_COLORS.items():
-            series = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLPlotSeriesNode", f"{name} {column}")
-            series.SetXColumnName("time_s")
-            series.SetYColumnName(column)
-            series.SetPlotType(slicer.vtkMRMLPlotSeriesNode.PlotTypeScatter)
-            series.SetColor(*color)
-            chartNode.AddAndObservePlotSeriesNodeID(series.GetID())
-    for index in range(chartNode.GetNumberOfPlotSeriesNodes()):
-        chartNode.GetNthPlotSeriesNode(index).SetAndObserveTableNodeID(curvesTable.GetID())
-    chartNode.SetTitle(_("Time-intensity curves"))
-    chartNode.SetXAxisTitle(_("time after pre-contrast (s)"))
-    chartNode.SetYAxisTitle(_("mean signal (a.u.)"))
-    if slicer.app.layoutManager() is not None:  # no layout in --no-main-window batch runs
-        slicer.modules.plots.logic().ShowChartInLayout(chartNode)
-    return chartNode
-
-
-def mapColorNodeID(mapName: str) -> str:
-    lowered = mapName.lower()
-    return next((colorID for key, colorID in MAP_COLOR_NODE_IDS.items() if key in lowered), DEFAULT_MAP_COLOR_NODE_ID)
-
-
-def mapVolume(image, name: str, colorNodeID: str):
-    """A scalar volume node (replaced if one of that name exists) showing a parametric map in colour."""
-    from NACResistanceLib.io import array_from_image
-
-    array, geometry = array_from_image(image)
-    existing = slicer.mrmlScene.GetFirstNodeByName(name)
-    if existing is not None:
-        slicer.mrmlScene.RemoveNode(existing)
-    node = slicer.util.addVolumeFromArray(array, geometry.ijk_to_ras(), name)
-    node.CreateDefaultDisplayNodes()
-    node.GetDisplayNode().SetAndObserveColorNodeID(colorNodeID)
-    return node
-
-
-def examToNodes(exam) -> dict:
-    """Scene nodes for an in-memory exam: phase / DWI / ADC volumes and a two-segment segmentation."""
-    from NACResistanceLib.io import array_from_image
-
-    def addVolume(image, name):
-        array, geometry = array_from_image(image)
-        return slicer.util.addVolumeFromArray(array, geometry.ijk_to_ras(), name)
-
-    pid = exam.patient_id
-    phases = [addVolume(image, f"{pid} DCE {i}") for i, image in enumerate(exam.dce.phases)]
-    dwiPairs = zip(exam.dwi.volumes, exam.dwi.bvals) if exam.dwi else ()
-    dwi = [addVolume(image, f"{pid} DWI b{b:g}") for image, b in dwiPairs]
-    adc = addVolume(exam.adc, f"{pid} ADC") if exam.adc is not None else None
-    roi = phases[exam.dce.roi_phase]
-    segmentation = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", f"{pid} segmentation")
-    segmentation.CreateDefaultDisplayNodes()
-    segmentation.SetReferenceImageGeometryParameterFromVolumeNode(roi)
-    ids = {}
-    for role, mask in (("tumor", exam.tumor_mask), ("reference", exam.reference_mask)):
-        if mask is not None:
-            ids[role] = segmentation.GetSegmentation().AddEmptySegment(role)
-            slicer.util.updateSegmentBinaryLabelmapFromArray(array_from_image(mask)[0], segmentation, ids[role], roi)
-    return {"dcePhases": phases, "dwiVolumes": dwi, "adc": adc, "segmentation": segmentation,
-            "tumorSegmentID": ids.get("tumor", ""), "referenceSegmentID": ids.get("reference", "")}
 
 
 #

@@ -10,11 +10,14 @@ Run with Slicer's own Python and application context (the scene exists, no windo
         --python-script examples/slicer_batch.py --manifest cohort/manifest.csv --row 0 --out out/one
 
 ``--example`` builds one synthetic exam as scene nodes (as the panel's "Load synthetic example"
-button does), scores it through the Logic and saves the values table. ``--manifest`` alone scores
-every exam of the cohort with ``nacresistance predict`` and writes the same files as the command
-line (``extraction/``, ``predictions.csv``, ``contributions.csv``). With ``--row`` it scores one
-exam of the manifest. The model is ``--model`` or the demo model (trained on synthetic data).
-Missing Python packages are installed first. Research use only.
+button does), scores it through the Logic and saves the values table (``values.tsv`` with its column
+units and descriptions in ``values.schema.tsv``) and ``contributions.csv``. ``--manifest`` alone
+scores every exam of the cohort with the library call behind ``nacresistance predict`` and writes
+the same files as the command line (``extraction/``, ``predictions.csv``, ``contributions.csv``).
+With ``--row`` it scores one exam of the manifest (``features.csv``, ``contributions.csv``). The
+model is ``--model`` or the demo model (trained on synthetic data). Missing Python packages are
+installed first. Only MRML and the module's Logic are used (no window, no Qt), so the same script
+runs in CI on the ``slicer-core`` wheel (Testing/test_slicer_mrml.py). Research use only.
 """
 
 from __future__ import annotations
@@ -44,8 +47,16 @@ def score_example(logic, out: Path) -> None:
     logic.loadSyntheticExample(parameters)
     score = logic.scoreParameterNode(parameters)
     print(logic.predictionText(score.prediction))
-    slicer.util.saveNode(parameters.outputTable, str(out / "values.tsv"))
+    save_table(parameters.outputTable, out / "values.tsv")
     score.prediction.contributions.to_csv(out / "contributions.csv", index=False)
+
+
+def save_table(table_node, path: Path) -> None:
+    """Write a table node with its own storage node (TSV plus a ``.schema.tsv`` of units and descriptions)."""
+    storage = table_node.CreateDefaultStorageNode()
+    storage.SetFileName(str(path))
+    if not storage.WriteData(table_node):
+        raise OSError(f"cannot write the table {table_node.GetName()!r} to {path}")
 
 
 def score_manifest_row(logic, manifest: Path, row: int, model: Path | None, out: Path) -> None:
@@ -70,7 +81,9 @@ def main(argv: list[str]) -> int:
     if args.row is not None:
         score_manifest_row(logic, args.manifest, args.row, args.model, args.out)
         return 0
-    return logic.runCohort(str(args.manifest), str(args.out), modelPath=args.model, jobs=1)
+    result = logic.runCohort(str(args.manifest), str(args.out), modelPath=args.model, jobs=1)
+    print(f"{len(result.predictions)} exams scored: {result.predictions_path}")
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":

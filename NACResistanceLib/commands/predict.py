@@ -38,12 +38,13 @@ def run(args: argparse.Namespace) -> int:
         check_features_for_model(model.analysis_config, args.features, model_label=str(args.model))
     manifest = io.read_manifest(args.manifest)
     if args.patient:
-        (predictions, contributions), failed = _one_exam(model, manifest, args.patient, args.timepoint), False
+        predictions, contributions = _one_exam(model, manifest, args.patient, args.timepoint)
+        failed = False
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_table(predictions, args.out / "predictions.csv")
+        write_table(contributions, args.out / "contributions.csv")
     else:
-        predictions, contributions, failed = _cohort(model, manifest, args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_table(predictions, args.out / "predictions.csv")
-    write_table(contributions, args.out / "contributions.csv")
+        predictions, failed = _cohort(model, manifest, args)
     _print(predictions, model)
     print(f"predictions: {args.out / 'predictions.csv'}; terms: {args.out / 'contributions.csv'}")
     return 1 if failed else 0
@@ -61,22 +62,17 @@ def _one_exam(model, manifest, patient: str, timepoint: str) -> tuple[pd.DataFra
     return predictions, terms
 
 
-def _cohort(model, manifest, args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
-    from ..cohort import read_feature_table, run_extraction
-    from ..cohort.predict import model_rows, predict_rows
+def _cohort(model, manifest, args: argparse.Namespace) -> tuple[pd.DataFrame, bool]:
+    from ..cohort import read_feature_table
+    from ..cohort.predict import predict_cohort
 
-    failed = False
-    if args.features:
-        features = read_feature_table(args.features)
-    else:
-        result = run_extraction(manifest, args.out / "extraction", model.analysis_config, jobs=args.jobs,
-                                scheduler=args.scheduler, progress=progress_from_args(args))
-        features, failed = result.features, not result.ok
-        if failed:
-            print(f"{len(result.failures)} exams failed and have no prediction, see {result.failures_path}",
-                  file=sys.stderr)
-    predictions, contributions = predict_rows(model, model_rows(features, manifest.frame))
-    return predictions, contributions, failed
+    features = read_feature_table(args.features) if args.features else None
+    result = predict_cohort(model, manifest, args.out, features=features, jobs=args.jobs,
+                            scheduler=args.scheduler, progress=progress_from_args(args))
+    if not result.ok:
+        print(f"{len(result.extraction.failures)} exams failed and have no prediction, "
+              f"see {result.extraction.failures_path}", file=sys.stderr)
+    return result.predictions, not result.ok
 
 
 def _print(predictions: pd.DataFrame, model) -> None:

@@ -1,0 +1,528 @@
+"""The Slicer module's Logic and MRML adapter on Slicer's own MRML libraries (the ``slicer-core`` wheel).
+
+A real ``vtkMRMLScene`` with the real segmentations, volumes, sequences, tables, plots and colours
+logics and the real ``slicer.util`` (Testing/slicer_core_app.py wires them as Slicer does; only the
+Qt-side Python is stood in). References: closed-form geometry and masks (boxes, spheres, shifts),
+Slicer's own node accessors, and ``pipeline.analyze_exam`` / ``score_exam`` on the same exam.
+``slicer-core`` needs Python >= 3.10: on Python 3.9 this module is skipped (one reason line).
+What only a full Slicer can test (Widget, Segment Editor, layouts) is listed in docs/slicer.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+if sys.version_info < (3, 10):
+    pytest.skip("slicer-core (Slicer's MRML libraries as a wheel) needs Python >= 3.10; real-MRML tests skipped",
+                allow_module_level=True)
+pytest.importorskip("slicer_core", reason="slicer-core is not installed: pip install -e '.[test]'")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import slicer_core_app  # noqa: E402
+
+from NACResistanceLib import models, phantom, pipeline  # noqa: E402
+from NACResistanceLib.errors import AcquisitionError, ConfigError, ImageError  # noqa: E402
+from NACResistanceLib.io import ImageGeometry  # noqa: E402
+
+SMALL = phantom.PhantomProtocol.small()
+MODULES = ("NACResistance", "NACResistanceMRML", "NACResistanceMRML.adapter")
+
+
+@pytest.fixture(scope="module")
+def mrml():
+    """The module imported on slicer-core, started as Slicer starts it; sys.modules restored afterwards."""
+    import slicer
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in sys.modules if n in MODULES]:
+            patch.delitem(sys.modules, name)
+        context = slicer_core_app.install(patch.setitem, lambda obj, name, value: patch.setattr(obj, name, value,
+                                                                                               raising=False))
+        patch.syspath_prepend(str(slicer_core_app.MODULE_DIR))
+        module = importlib.import_module("NACResistance")
+        slicer_core_app.start_modules(context.app, module)
+        yield SimpleNamespace(module=module, adapter=importlib.import_module("NACResistanceMRML.adapter"),
+                              slicer=slicer, scene=context.scene, sources=context.sample_data_sources)
+        for name in MODULES:
+            sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def scene(mrml):
+    mrml.scene.Clear(0)
+    return mrml.scene
+
+
+@pytest.fixture(scope="module")
+def quick_model(tmp_path_factory):
+    """A hand-written model whose own analysis parameters skip radiomics (a quick analysis)."""
+    model = models.make_model("quick test model", -1.0,
+                              [("er_positive", -0.7), ("age_years", 0.01), ("dki_rMK", 0.9), ("adc_mean", -800.0)],
+                              radscore=None, threshold=0.3,
+                              training={"data": "hand-written test model", "n_patients": 1, "n_resistant": 0},
+                              analysis_config={"radiomics": False})
+    return models.save(model, tmp_path_factory.mktemp("model") / "model.json"), model
+
+
+def _nodes(scene) -> list:
+    return [scene.GetNthNode(i) for i in range(scene.GetNumberOfNodes())]
+
+
+def _volume(mrml, array, ijk_to_ras, name="v"):
+    return mrml.slicer.util.addVolumeFromArray(np.asarray(array), np.asarray(ijk_to_ras, float), name)
+
+
+def _rotation_z(degrees: float) -> np.ndarray:
+    a = math.radians(degrees)
+    return np.array([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0], [0.0, 0.0, 1.0]])
+
+
+def _ijk_to_ras(spacing, origin_ras, rotation=np.eye(3)) -> np.ndarray:
+    matrix = np.eye(4)
+    matrix[:3, :3] = rotation @ np.diag(spacing)
+    matrix[:3, 3] = origin_ras
+    return matrix
+
+
+def _ras_points(shape, ijk_to_ras) -> np.ndarray:
+    """RAS position of every voxel centre, array (z, y, x, 3)."""
+    k, j, i = np.meshgrid(*(np.arange(n) for n in shape), indexing="ij")
+    ijk = np.stack([i, j, k, np.ones_like(i)], axis=-1).astype(float)
+    return (ijk @ np.asarray(ijk_to_ras).T)[..., :3]
+
+
+def _sphere(shape, ijk_to_ras, centre_ras, radius_mm) -> np.ndarray:
+    return (np.linalg.norm(_ras_points(shape, ijk_to_ras) - centre_ras, axis=-1) <= radius_mm).astype(np.uint8)
+
+
+def _dice(a, b) -> float:
+    return 2.0 * np.logical_and(a, b).sum() / (a.astype(bool).sum() + b.astype(bool).sum())
+
+
+def _segmentation(mrml, masks: dict, reference_volume, names: dict | None = None):
+    """A segmentation node whose segments (ID -> mask) are filled on ``reference_volume``'s grid."""
+    node = mrml.scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "segmentation")
+    node.CreateDefaultDisplayNodes()
+    node.SetReferenceImageGeometryParameterFromVolumeNode(reference_volume)
+    for segment_id, mask in masks.items():
+        node.GetSegmentation().AddEmptySegment(segment_id, (names or {}).get(segment_id, segment_id))
+        mrml.slicer.util.updateSegmentBinaryLabelmapFromArray(mask, node, segment_id, reference_volume)
+    return node
+
+
+# --- geometry ----------------------------------------------------------------------------------------
+
+
+def test_volume_geometry_matches_slicers_own_node_accessors(mrml, scene):
+    """An oblique volume pushed and pulled back: voxels exact; spacing/origin/directions as Slicer reports them."""
+    rotation = _rotation_z(30.0) @ np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])
+    matrix = _ijk_to_ras((0.7, 0.8, 4.0), (10.0, -20.0, 30.0), rotation)
+    array = np.arange(3 * 4 * 5, dtype=np.int16).reshape(3, 4, 5)
+    node = _volume(mrml, array, matrix)
+    back, geometry = mrml.adapter.volumeArray(node)
+    np.testing.assert_array_equal(back, array)
+    np.testing.assert_allclose(geometry.spacing, node.GetSpacing(), rtol=1e-12)
+    origin_ras = np.array(node.GetOrigin())
+    np.testing.assert_allclose(geometry.origin, origin_ras * [-1, -1, 1], atol=1e-12)
+    directions = np.zeros((3, 3))
+    node.GetIJKToRASDirections(directions)
+    np.testing.assert_allclose(np.reshape(geometry.direction, (3, 3)), np.diag([-1, -1, 1]) @ directions, atol=1e-12)
+    np.testing.assert_allclose(geometry.ijk_to_ras(), matrix, atol=1e-12)
+
+
+def test_module_self_test_geometry_round_trip(mrml, scene):
+    mrml.module.NACResistanceTest("test_GeometryRoundTrip").test_GeometryRoundTrip()
+
+
+# --- segments onto the ROI grid ------------------------------------------------------------------------
+
+
+def test_segment_from_a_finer_grid_exports_exactly_onto_the_roi_grid(mrml, scene):
+    """Fine voxels (0.5 mm) tiling whole ROI voxels (1 mm): the export is the closed-form box."""
+    roi_matrix = _ijk_to_ras((1.0, 1.0, 1.0), (0.0, 0.0, 0.0))
+    roi_shape = (8, 10, 12)
+    expected = np.zeros(roi_shape, np.uint8)
+    expected[2:6, 3:7, 4:9] = 1
+    fine = _volume(mrml, np.zeros((16, 20, 24), np.int16), _ijk_to_ras((0.5, 0.5, 0.5), (-0.25, -0.25, -0.25)), "fine")
+    fine_mask = expected.repeat(2, 0).repeat(2, 1).repeat(2, 2)
+    segmentation = _segmentation(mrml, {"tumor": fine_mask}, fine)
+    geometry = ImageGeometry.from_ijk_to_ras(roi_matrix)
+    tumor, reference = mrml.adapter.segmentArrays(segmentation, "tumor", "", np.zeros(roi_shape), geometry)
+    assert reference is None and tumor.dtype == np.uint8
+    np.testing.assert_array_equal(tumor, expected)
+
+
+@pytest.mark.parametrize("case", ["oblique", "dwi grid"])
+def test_segment_from_another_grid_matches_the_closed_form_sphere(mrml, scene, case):
+    """A sphere drawn on an oblique (30 deg) or a coarse DWI grid, exported onto the DCE ROI grid."""
+    centre, radius = np.array([12.0, 14.0, 10.0]), 6.0
+    roi_matrix = _ijk_to_ras((0.8, 0.8, 1.0), (0.0, 0.0, 0.0))
+    roi_shape = (20, 36, 32)
+    if case == "oblique":
+        source_matrix = _ijk_to_ras((0.5, 0.5, 0.5), (14.0, -2.0, -1.0), _rotation_z(30.0))
+        source_shape = (48, 64, 64)
+    else:
+        source_matrix = _ijk_to_ras((2.0, 2.0, 3.0), (-1.0, -1.0, -1.5))
+        source_shape = (9, 18, 16)
+    source = _volume(mrml, np.zeros(source_shape, np.int16), source_matrix, "source")
+    segmentation = _segmentation(mrml, {"tumor": _sphere(source_shape, source_matrix, centre, radius)}, source)
+    tumor, _ = mrml.adapter.segmentArrays(segmentation, "tumor", "", np.zeros(roi_shape),
+                                          ImageGeometry.from_ijk_to_ras(roi_matrix))
+    truth = _sphere(roi_shape, roi_matrix, centre, radius)
+    assert tumor.shape == roi_shape
+    assert _dice(tumor, truth) > (0.93 if case == "oblique" else 0.80)  # coarser source grid, coarser edge
+    assert abs(tumor.sum() * 0.64 - 4 / 3 * math.pi * radius**3) / (4 / 3 * math.pi * radius**3) < 0.2
+
+
+def test_segmentation_under_a_transform_is_exported_where_the_transform_puts_it(mrml, scene):
+    """A segmentation under a 3 mm translation: the export is the drawn box shifted by 3 voxels."""
+    matrix = _ijk_to_ras((1.0, 1.0, 1.0), (0.0, 0.0, 0.0))
+    shape = (6, 8, 12)
+    box = np.zeros(shape, np.uint8)
+    box[1:4, 2:5, 2:5] = 1
+    volume = _volume(mrml, np.zeros(shape, np.int16), matrix)
+    segmentation = _segmentation(mrml, {"tumor": box}, volume)
+    transform = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "shift")
+    transform.SetMatrixTransformToParent(mrml.slicer.util.vtkMatrixFromArray(_ijk_to_ras((1, 1, 1), (3.0, 0, 0))))
+    segmentation.SetAndObserveTransformNodeID(transform.GetID())
+    tumor, _ = mrml.adapter.segmentArrays(segmentation, "tumor", "", np.zeros(shape),
+                                          ImageGeometry.from_ijk_to_ras(matrix))
+    np.testing.assert_array_equal(tumor, np.roll(box, 3, axis=2))
+
+
+def test_unknown_segment_id_is_refused_naming_the_segments(mrml, scene):
+    """Bug 1: a segment name typed instead of its ID, or a deleted segment, gives one clear ImageError."""
+    matrix = _ijk_to_ras((1.0, 1.0, 1.0), (0.0, 0.0, 0.0))
+    volume = _volume(mrml, np.zeros((4, 4, 4), np.int16), matrix)
+    mask = np.zeros((4, 4, 4), np.uint8)
+    mask[1:3, 1:3, 1:3] = 1
+    segmentation = _segmentation(mrml, {"Segment_1": mask, "Segment_2": mask}, volume,
+                                 {"Segment_1": "tumour", "Segment_2": "fat"})
+    geometry = ImageGeometry.from_ijk_to_ras(matrix)
+    with pytest.raises(ImageError, match=r"no segment with ID 'tumour' \(tumour\).*'Segment_1' \(tumour\), "
+                                         r"'Segment_2' \(fat\)"):
+        mrml.adapter.segmentArrays(segmentation, "tumour", "", np.zeros((4, 4, 4)), geometry)
+    segmentation.GetSegmentation().RemoveSegment("Segment_2")
+    with pytest.raises(ImageError, match=r"no segment with ID 'Segment_2' \(reference\).*: 'Segment_1' \(tumour\)\. "):
+        mrml.adapter.segmentArrays(segmentation, "Segment_1", "Segment_2", np.zeros((4, 4, 4)), geometry)
+
+
+def test_segment_export_leaves_no_node_behind(mrml, scene):
+    matrix = _ijk_to_ras((1.0, 1.0, 1.0), (0.0, 0.0, 0.0))
+    volume = _volume(mrml, np.zeros((4, 4, 4), np.int16), matrix)
+    mask = np.zeros((4, 4, 4), np.uint8)
+    mask[1:3, 1:3, 1:3] = 1
+    segmentation = _segmentation(mrml, {"tumor": mask, "reference": 1 - mask}, volume)
+    before = [n.GetID() for n in _nodes(scene)]
+    tumor, reference = mrml.adapter.segmentArrays(segmentation, "tumor", "reference", np.zeros((4, 4, 4)),
+                                                  ImageGeometry.from_ijk_to_ras(matrix))
+    np.testing.assert_array_equal(tumor, mask)
+    np.testing.assert_array_equal(reference, 1 - mask)
+    assert [n.GetID() for n in _nodes(scene)] == before
+
+
+# --- sequences and diffusion nodes ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("unit", "index", "times"), [
+    ("s", ["2", "53.3", "104.6"], [0.0, 51.3, 102.6]),
+    ("ms", ["2000", "53300", "104600"], [0.0, 51.3, 102.6]),
+    ("min", ["0", "1", "2.5"], [0.0, 60.0, 150.0]),
+])
+def test_dce_sequence_index_units_give_times_in_seconds(mrml, scene, unit, index, times):
+    matrix = _ijk_to_ras((0.7, 0.7, 2.0), (1.0, 2.0, 3.0))
+    sequence = scene.AddNewNodeByClass("vtkMRMLSequenceNode", "DCE")
+    sequence.SetIndexUnit(unit)
+    for value, signal in zip(index, (10, 30, 25)):
+        sequence.SetDataNodeAtValue(_volume(mrml, np.full((2, 3, 4), signal, np.int16), matrix), value)
+    phases, seconds, geometry = mrml.adapter.dceArrays(sequence, [], None)
+    assert seconds == pytest.approx(times, abs=1e-9)
+    assert [int(p[0, 0, 0]) for p in phases] == [10, 30, 25]
+    np.testing.assert_allclose(geometry.ijk_to_ras(), matrix, atol=1e-12)
+
+
+def test_dce_sequence_with_a_non_time_index_is_refused(mrml, scene):
+    sequence = scene.AddNewNodeByClass("vtkMRMLSequenceNode", "DCE")
+    sequence.SetIndexUnit("frame")
+    for value in ("0", "1"):
+        sequence.SetDataNodeAtValue(_volume(mrml, np.zeros((2, 2, 2), np.int16), np.eye(4)), value)
+    with pytest.raises(ConfigError, match="not a time unit"):
+        mrml.adapter.dceArrays(sequence, [], None)
+
+
+def test_dwi_node_with_a_rotated_measurement_frame_gives_lps_gradients(mrml, scene):
+    """Measurement frame rotated 90 deg about z: gradient g -> RAS R g -> LPS diag(-1,-1,1) R g (closed form)."""
+    from vtk.util.numpy_support import numpy_to_vtk
+
+    gradients = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [0.6, 0.8, 0]], float)  # Slicer: |g| 0 or 1
+    bvals = [0.0, 1000.0, 1000.0, 1000.0, 800.0]
+    data = np.stack([np.full((3, 4, 5), 100 - 10 * i, np.float32) for i in range(5)], axis=-1)
+    node = scene.AddNewNodeByClass("vtkMRMLDiffusionWeightedVolumeNode", "DWI")
+    matrix = _ijk_to_ras((1.5, 1.5, 3.0), (5.0, 6.0, 7.0))
+    node.SetIJKToRASMatrix(mrml.slicer.util.vtkMatrixFromArray(matrix))
+    mrml.slicer.util.updateVolumeFromArray(node, data)
+    node.SetNumberOfGradients(5)
+    node.SetDiffusionGradients(numpy_to_vtk(gradients, deep=True))
+    node.SetBValues(numpy_to_vtk(np.array(bvals), deep=True))
+    frame = np.eye(4)
+    frame[:3, :3] = _rotation_z(90.0)
+    node.SetMeasurementFrameMatrix(mrml.slicer.util.vtkMatrixFromArray(frame))
+    volumes, b, bvecs, geometry = mrml.adapter.dwiArrays(node, [], None)
+    expected = (np.diag([-1.0, -1.0, 1.0]) @ _rotation_z(90.0) @ gradients.T).T
+    norms = np.linalg.norm(expected, axis=1, keepdims=True)
+    expected = np.divide(expected, norms, out=np.zeros_like(expected), where=norms > 0)
+    np.testing.assert_allclose(bvecs, expected, atol=1e-12)
+    np.testing.assert_allclose(bvecs[1], [0.0, -1.0, 0.0], atol=1e-12)  # x in the frame -> RAS +y -> LPS -y
+    assert b == bvals and [float(v[0, 0, 0]) for v in volumes] == [100, 90, 80, 70, 60]
+    np.testing.assert_allclose(geometry.ijk_to_ras(), matrix, atol=1e-12)
+
+
+def test_dwi_per_b_volumes_need_one_b_value_each_and_grids_must_agree(mrml, scene):
+    a = _volume(mrml, np.zeros((2, 2, 2), np.int16), np.eye(4))
+    b = _volume(mrml, np.zeros((2, 2, 2), np.int16), np.diag([2.0, 1.0, 1.0, 1.0]))
+    with pytest.raises(AcquisitionError, match="one b-value"):
+        mrml.adapter.dwiArrays(None, [a, a], [0.0])
+    with pytest.raises(ImageError, match="not all on one grid"):
+        mrml.adapter.dceArrays(None, [a, b], [0.0, 60.0])
+    with pytest.raises(AcquisitionError, match="at least two phase volumes"):
+        mrml.adapter.dceArrays(None, [a], [0.0])
+    transform = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "t")
+    a.SetAndObserveTransformNodeID(transform.GetID())
+    with pytest.raises(ImageError, match="harden the transform"):
+        mrml.adapter.volumeArray(a)
+
+
+# --- the Logic: score, result nodes, orphan count, colours ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example_exam():
+    return phantom.make_exam(0, 0, SMALL).exam
+
+
+def _documented_outputs(n_maps: int) -> int:
+    """docs/slicer.md: 3 tables, 1 chart and its 2 series, and a volume + display node per map."""
+    return 3 + 1 + 2 + 2 * n_maps
+
+
+@pytest.mark.slow
+def test_apply_scores_like_the_library_and_leaves_only_its_outputs(mrml, scene, example_exam, quick_model):
+    """Panel state -> scoreParameterNode == pipeline.score_exam; node count = before + outputs; re-Apply adds 0."""
+    model_path, model = quick_model
+    logic = mrml.module.NACResistanceLogic()
+    p = logic.getParameterNode()
+    logic.loadSyntheticExample(p)
+    p.modelPath = Path(model_path)
+    before = scene.GetNumberOfNodes()
+    score = logic.scoreParameterNode(p)
+    expected = pipeline.score_exam(example_exam, model)
+    assert score.prediction.probability == pytest.approx(expected.prediction.probability, rel=1e-12)
+    assert scene.GetNumberOfNodes() == before + _documented_outputs(len(score.analysis.maps))
+    ids = [n.GetID() for n in _nodes(scene)]
+    logic.scoreParameterNode(p)
+    assert [n.GetID() for n in _nodes(scene)] == ids, "a second Apply must reuse the output nodes"
+
+    values = p.outputTable
+    assert values.GetNumberOfColumns() == 2 + len(expected.analysis.features)
+    for name, value in expected.analysis.features.items():
+        cell = float(values.GetTable().GetColumnByName(name).GetValue(0))
+        assert (math.isnan(cell) and math.isnan(value)) or cell == pytest.approx(value, rel=1e-12), name
+        assert values.GetColumnUnitLabel(name) == expected.analysis.units.get(name, "")
+        assert values.GetColumnDescription(name) == expected.analysis.descriptions.get(name, "")
+    assert values.GetColumnUnitLabel("adc_mean") == "mm²/s"
+    contributions = p.contributionsTable
+    assert contributions.GetColumnUnitLabel("contribution") == "log-odds"
+    terms = [contributions.GetCellText(r, 0) for r in range(contributions.GetNumberOfRows())]
+    assert terms == list(expected.prediction.contributions["term"])
+    np.testing.assert_allclose(mrml.slicer.util.arrayFromTableColumn(contributions, "contribution"),
+                               expected.prediction.contributions["contribution"], rtol=1e-12)
+    curves = p.curvesTable
+    np.testing.assert_allclose(mrml.slicer.util.arrayFromTableColumn(curves, "tumor"),
+                               expected.analysis.curves["tumor"], rtol=1e-12)
+    assert curves.GetColumnUnitLabel("time_s") == "s"
+    chart = p.curvesChart
+    series = [chart.GetNthPlotSeriesNode(i) for i in range(chart.GetNumberOfPlotSeriesNodes())]
+    assert [(s.GetXColumnName(), s.GetYColumnName()) for s in series] == [("time_s", "tumor"), ("time_s", "reference")]
+    assert {s.GetTableNodeID() for s in series} == {curves.GetID()}
+    assert chart.GetTitle() == "Time-intensity curves"
+
+    import SimpleITK as sitk
+
+    for map_name, image in expected.analysis.maps.items():
+        node = scene.GetFirstNode(f"{example_exam.patient_id} {map_name}", "vtkMRMLScalarVolumeNode")
+        array, geometry = mrml.adapter.volumeArray(node)
+        np.testing.assert_array_equal(array, sitk.GetArrayFromImage(image), err_msg=map_name)
+        assert geometry == ImageGeometry.from_image(image)
+        assert node.GetDisplayNode().GetColorNodeID() == mrml.adapter.mapColorNodeID(map_name)
+    rainbow = scene.GetFirstNode(f"{example_exam.patient_id} adc", "vtkMRMLScalarVolumeNode")
+    assert rainbow.GetDisplayNode().GetColorNode().GetName() == "Rainbow"  # a built-in table, in slicer-core
+
+
+@pytest.mark.parametrize(("map_name", "table"), [
+    ("dce_curve_type", "vtkMRMLColorTableNodeLabels"),  # was Inferno: "type" contains "pe"
+    ("dce_pe", "vtkMRMLColorTableNodeFileInferno.txt"), ("dce_ie", "vtkMRMLColorTableNodeFileInferno.txt"),
+    ("adc", "vtkMRMLColorTableNodeRainbow"), ("dki_tensor_md", "vtkMRMLColorTableNodeRainbow"),
+    ("dki_tensor_mk", "vtkMRMLColorTableNodeFilePlasma.txt"), ("dce_ser", "vtkMRMLColorTableNodeFileColdToHotRainbow.txt"),
+    ("dce_ttp", "vtkMRMLColorTableNodeFileViridis.txt"), ("dce_wash_in", "vtkMRMLColorTableNodeFileViridis.txt"),
+    ("dce_washout", "vtkMRMLColorTableNodeFileViridis.txt"), ("dce_speed", "vtkMRMLColorTableNodeFileViridis.txt"),
+])
+def test_map_colours_are_chosen_by_whole_words(mrml, map_name, table):
+    assert mrml.adapter.mapColorNodeID(map_name) == table
+
+
+def test_colour_tables_chosen_exist_in_slicer(mrml, scene):
+    """Built-in tables exist in the scene; file tables are the ones Slicer ships in share/ColorFiles."""
+    tables = {*mrml.adapter.MAP_COLOR_NODE_IDS.values(), *mrml.adapter.MAP_QUANTITY_COLOR_NODE_IDS.values(),
+              mrml.adapter.DEFAULT_MAP_COLOR_NODE_ID}
+    built_in = {t for t in tables if ".txt" not in t}
+    assert built_in and all(scene.GetNodeByID(t) is not None for t in built_in)
+    assert {t[len("vtkMRMLColorTableNodeFile"):] for t in tables - built_in} == {
+        "Plasma.txt", "Inferno.txt", "ColdToHotRainbow.txt", "Viridis.txt"}
+
+
+@pytest.mark.slow
+def test_score_nodes_with_a_dce_sequence_and_a_dwi_node(mrml, scene, example_exam, quick_model):
+    """scoreNodes from a sequence (index in ms) and a DWI volume node == score_exam on the same arrays."""
+    from vtk.util.numpy_support import numpy_to_vtk
+
+    model_path, model = quick_model
+    nodes = mrml.adapter.examToNodes(example_exam)
+    sequence = scene.AddNewNodeByClass("vtkMRMLSequenceNode", "DCE")
+    sequence.SetIndexUnit("ms")
+    for node, time_s in zip(nodes["dcePhases"], example_exam.dce.times_s):
+        sequence.SetDataNodeAtValue(node, f"{1000 * time_s + 5000:g}")
+    dwi = scene.AddNewNodeByClass("vtkMRMLDiffusionWeightedVolumeNode", "DWI")
+    volumes = [mrml.adapter.volumeArray(n) for n in nodes["dwiVolumes"]]
+    dwi.SetIJKToRASMatrix(mrml.slicer.util.vtkMatrixFromArray(volumes[0][1].ijk_to_ras()))
+    mrml.slicer.util.updateVolumeFromArray(dwi, np.stack([v for v, _ in volumes], axis=-1))
+    bvals = np.array(example_exam.dwi.bvals, float)
+    dwi.SetNumberOfGradients(len(bvals))
+    dwi.SetDiffusionGradients(numpy_to_vtk(np.zeros((len(bvals), 3)), deep=True))
+    dwi.SetBValues(numpy_to_vtk(bvals, deep=True))
+    score = mrml.module.NACResistanceLogic().scoreNodes(
+        modelPath=model_path, segmentationNode=nodes["segmentation"], tumorSegmentID=nodes["tumorSegmentID"],
+        referenceSegmentID=nodes["referenceSegmentID"], dceNode=sequence, roiPhase=example_exam.dce.roi_phase,
+        dwiNode=dwi, adcNode=nodes["adc"], clinical=dict(example_exam.clinical), patientID=example_exam.patient_id)
+    expected = pipeline.score_exam(example_exam, model)
+    assert score.prediction.probability == pytest.approx(expected.prediction.probability, rel=1e-12)
+    for name in ("adc_mean", "dki_rMK", "dce_pe_mean", "dce_ser_mean"):
+        assert score.analysis.features[name] == pytest.approx(expected.analysis.features[name], rel=1e-12), name
+
+
+def test_unset_model_path_reads_back_as_dot_and_the_logic_uses_the_demo_model(mrml, scene):
+    """Bug 2: an unset ``modelPath: Path`` is Path('.'), truthy; the Logic resolves it to the demo model."""
+    logic = mrml.module.NACResistanceLogic()
+    p = logic.getParameterNode()
+    assert p.modelPath == Path(".")
+    assert logic.modelPathOrDefault(p.modelPath) == logic.defaultModelPath()
+    assert logic.loadModel(p.modelPath).name == models.load(logic.defaultModelPath()).name
+    assert "demo model" in logic.modelDescription(logic.loadModel(p.modelPath), p.modelPath)
+    assert logic.modelPathOrDefault("/x/model.json") == Path("/x/model.json")
+
+
+def test_sample_data_entry_loads_the_synthetic_exam_without_download(mrml, scene, example_exam):
+    """Registered at startupCompleted with a loader function and no URL; the loader builds the exam."""
+    entries = [s for s in mrml.sources if s["sampleName"] == mrml.module.SAMPLE_DATA_NAME]
+    assert len(entries) == 1 and entries[0]["uris"] == [] and entries[0]["fileNames"] == []
+    assert Path(entries[0]["thumbnailFileName"]).is_file()
+    loaded = entries[0]["customDownloader"](SimpleNamespace(sampleName=mrml.module.SAMPLE_DATA_NAME))
+    phases = loaded[:-1]
+    assert len(phases) == len(example_exam.dce.phases)
+    array, _ = mrml.adapter.volumeArray(phases[1])
+    import SimpleITK as sitk
+
+    np.testing.assert_array_equal(array, sitk.GetArrayFromImage(example_exam.dce.phases[1]))
+    assert loaded[-1].GetSegmentation().GetNumberOfSegments() == 2
+
+
+# --- the module's own self-test and the batch example -------------------------------------------------
+
+
+@pytest.mark.slow
+def test_module_self_test_all_features_equal_analyze_exam(mrml, scene):
+    """NACResistanceTest.test_LogicMatchesLibrary: every feature (radiomics included) == analyze_exam."""
+    test = mrml.module.NACResistanceTest("test_LogicMatchesLibrary")
+    test.setUp()
+    test.test_LogicMatchesLibrary()
+
+
+def _run_batch(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(Path(slicer_core_app.__file__)), str(ROOT / "examples" / "slicer_batch.py"),
+               *arguments]
+    return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.slow
+def test_batch_example_runs_headless_with_the_demo_model(tmp_path):
+    """Bug 2: ``slicer_batch.py --example`` (no --model) scores with the demo model and writes its files."""
+    result = _run_batch(tmp_path, "--example", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    exam = phantom.make_exam(0, 0, SMALL).exam
+    expected = pipeline.score_exam(exam, models.load(ROOT / "NACResistance" / "Resources" / "demo_model.json"))
+    assert f"Probability of resistance {expected.prediction.probability:.2f}" in result.stdout
+    import pandas as pd
+
+    values = pd.read_csv(tmp_path / "out" / "values.tsv", sep="\t")
+    assert values["patient_id"].tolist() == [exam.patient_id]
+    assert values["adc_mean"].iloc[0] == pytest.approx(expected.analysis.features["adc_mean"], rel=1e-9)
+    schema = pd.read_csv(tmp_path / "out" / "values.schema.tsv", sep="\t").set_index("columnName")
+    assert schema.loc["adc_mean", "unitLabel"] == "mm²/s"
+    terms = pd.read_csv(tmp_path / "out" / "contributions.csv")
+    np.testing.assert_allclose(terms["contribution"], expected.prediction.contributions["contribution"], rtol=1e-9)
+
+
+@pytest.mark.slow
+def test_batch_example_scores_a_manifest_and_one_row(tmp_path, quick_model):
+    """``--manifest`` writes what ``nacresistance predict`` writes (same probabilities); ``--row`` one exam."""
+    import pandas as pd
+
+    from NACResistanceLib import cli
+
+    model_path, _ = quick_model
+    manifest = phantom.make_cohort(2, 5, tmp_path / "cohort", SMALL)
+    result = _run_batch(tmp_path, "--manifest", str(manifest), "--model", str(model_path), "--out", str(tmp_path / "b"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert cli.main(["predict", str(model_path), str(manifest), "--out", str(tmp_path / "c"), "--progress", "none"]) == 0
+    for name in ("predictions.csv", "contributions.csv", "extraction/features.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "b" / name), pd.read_csv(tmp_path / "c" / name))
+    row = _run_batch(tmp_path, "--manifest", str(manifest), "--row", "1", "--model", str(model_path),
+                     "--out", str(tmp_path / "r"))
+    assert row.returncode == 0, row.stdout + row.stderr
+    predictions = pd.read_csv(tmp_path / "c" / "predictions.csv")
+    assert f"Probability of resistance {predictions['probability'].iloc[1]:.2f}" in row.stdout
+    features = pd.read_csv(tmp_path / "r" / "features.csv")
+    cohort = pd.read_csv(tmp_path / "c" / "extraction" / "features.csv")
+    assert features["adc_mean"].iloc[0] == pytest.approx(cohort["adc_mean"].iloc[1], rel=1e-12)
+
+
+def test_run_cohort_calls_the_library_not_the_command_line():
+    import ast
+
+    tree = ast.parse((ROOT / "NACResistance" / "NACResistance.py").read_text(encoding="utf-8"))
+    run_cohort = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "runCohort")
+    source = ast.unparse(run_cohort)
+    assert "predict_cohort(" in source and "cli" not in source
+    command = (ROOT / "NACResistanceLib" / "commands" / "predict.py").read_text(encoding="utf-8")
+    assert "predict_cohort(" in command
+
+
+def test_the_clinical_panel_values_reach_the_exam(mrml, scene, example_exam, quick_model):
+    """clinicalJson of the parameter node -> typed, range-checked clinical values of the exam."""
+    model_path, model = quick_model
+    logic = mrml.module.NACResistanceLogic()
+    p = logic.getParameterNode()
+    logic.loadSyntheticExample(p)
+    p.clinicalJson = json.dumps({"er": str(example_exam.clinical["er"]), "age_years": "51"})
+    exam = logic.examFromParameterNode(p, model)
+    assert exam.clinical == {"er": example_exam.clinical["er"], "age_years": 51.0}
