@@ -18,8 +18,17 @@ from typing import Annotated, Optional
 import qt
 import slicer
 import vtk
-from NACResistanceMRML.adapter import curveChart, examToNodes, fillTable, mapColorNodeID, mapVolume, segmentArrays
-from NACResistanceMRML.adapter import dceArrays, dwiArrays, volumeArray
+from NACResistanceMRML.adapter import (
+    curveChart,
+    dceArrays,
+    dwiArrays,
+    examToNodes,
+    fillTable,
+    mapColorNodeID,
+    mapVolume,
+    segmentArrays,
+    volumeArray,
+)
 from slicer import (
     vtkMRMLDiffusionWeightedVolumeNode,
     vtkMRMLPlotChartNode,
@@ -583,10 +592,15 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
         p.curvesTable = fillTable(p.curvesTable, f"{name} time-intensity curves", curve_columns(analysis.curves))
         p.curvesChart = curveChart(p.curvesChart, p.curvesTable, name, _("Time-intensity curves"),
                                    _("time after pre-contrast (s)"), _("mean signal (a.u.)"))
-        if slicer.app.layoutManager() is not None:  # no layout in --no-main-window batch runs
-            slicer.modules.plots.logic().ShowChartInLayout(p.curvesChart)
+        self.showChart(p.curvesChart)
         for mapName, image in analysis.maps.items():
             mapVolume(image, f"{name} {mapName}", mapColorNodeID(mapName))
+
+    @staticmethod
+    def showChart(chartNode) -> None:
+        """Show a chart in the layout's plot view (nothing in ``--no-main-window`` batch runs)."""
+        if slicer.app.layoutManager() is not None:
+            slicer.modules.plots.logic().ShowChartInLayout(chartNode)
 
     @staticmethod
     def showTable(tableNode) -> None:

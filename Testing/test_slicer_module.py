@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULE_FILE = ROOT / "NACResistance" / "NACResistance.py"
 UI_FILE = ROOT / "NACResistance" / "Resources" / "UI" / "NACResistance.ui"
 REQUIREMENTS = ROOT / "NACResistance" / "Resources" / "requirements.txt"
-SCRIPTS_USING_LIBRARY = [MODULE_FILE, ROOT / "examples" / "slicer_batch.py"]
+ADAPTER_DIR = ROOT / "NACResistance" / "NACResistanceMRML"
+SCRIPTS_USING_LIBRARY = [MODULE_FILE, ADAPTER_DIR / "adapter.py", ROOT / "examples" / "slicer_batch.py"]
 SCENE_WIDGETS = {"qMRMLNodeComboBox", "qMRMLCheckableNodeComboBox", "qMRMLSegmentSelectorWidget"}
 """Widgets that list scene nodes and need the scene. The contributions qMRMLTableView gets no scene on
 purpose: with a scene it also needs a table view node (qMRMLTableView.h); it shows one table node."""
@@ -71,7 +72,7 @@ def _future_annotations(tree: ast.Module) -> bool:
 
 
 def _python_files() -> list[Path]:
-    folders = [ROOT / "NACResistanceLib", ROOT / "examples", ROOT / "tools"]
+    folders = [ROOT / "NACResistanceLib", ADAPTER_DIR, ROOT / "examples", ROOT / "tools"]
     found = (p for folder in folders for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
     return sorted([MODULE_FILE, *found])
 
@@ -145,7 +146,7 @@ def test_custom_widget_classes_are_declared(ui):
 def test_research_use_only_line_is_shown(module_tree, ui):
     assert "researchUseLabel" in _ui_widgets(ui)
     assigned = [ast.unparse(n) for n in ast.walk(module_tree) if isinstance(n, ast.Assign)]
-    assert "self.ui.researchUseLabel.text = RESEARCH_USE_ONLY" in assigned
+    assert "self.ui.researchUseLabel.text = _researchUseOnly()" in assigned
 
 
 def _enclosing_functions(tree: ast.AST) -> dict[ast.AST, str]:
@@ -232,14 +233,16 @@ def test_module_scripts_and_extension_metadata():
     module_cmake = (ROOT / "NACResistance" / "CMakeLists.txt").read_text(encoding="utf-8")
     top = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
     scripts = sorted(p.name for p in (ROOT / "NACResistance").glob("*.py"))
-    assert scripts == ["NACResistance.py"] and "${MODULE_NAME}.py" in module_cmake
+    assert scripts == ["NACResistance.py"] and "${MODULE_NAME}.py" in module_cmake  # other .py files: sub-packages
+    listed = re.search(r"set\(MODULE_PYTHON_SCRIPTS\n(.*?)\n  \)", module_cmake, re.DOTALL).group(1).split()
+    on_disk = sorted(p.relative_to(ROOT / "NACResistance").as_posix() for p in ADAPTER_DIR.rglob("*.py"))
+    assert listed == ["${MODULE_NAME}.py", *on_disk], "list every file of NACResistanceMRML/ in MODULE_PYTHON_SCRIPTS"
     assert "set(MODULE_NAME NACResistance)" in module_cmake and "WITH_GENERIC_TESTS" in module_cmake
     assert "slicer_add_python_unittest(SCRIPT ${MODULE_NAME}.py)" in module_cmake
     assert re.search(r"^project\(NACResistance\)", top, re.MULTILINE)
     assert 'set(EXTENSION_CATEGORY "Quantification")' in top
     assert top.index("add_subdirectory(NACResistanceLib)") < top.index("add_subdirectory(NACResistance)")
-    for url_path in re.findall(r"/raw/main/(\S+?\.png)", top):
-        assert (ROOT / url_path).is_file(), f"{url_path} referenced by CMakeLists.txt is missing"
+    assert "EXTENSION_ICONURL" in top  # its URLs: Testing/test_extension_index.py
     assert (ROOT / "LICENSE").is_file()
 
 
@@ -293,9 +296,33 @@ def test_the_module_can_load_before_the_packages_are_installed():
             "{'numpy', 'pandas', 'SimpleITK', 'scipy', 'sklearn', 'radiomics', 'dipy', 'yaml', 'jsonschema'}))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
-    top_level = [ast.unparse(n) for n in ast.parse(MODULE_FILE.read_text(encoding="utf-8")).body
-                 if isinstance(n, (ast.Import, ast.ImportFrom)) and "NACResistanceLib" in ast.unparse(n)]
-    assert top_level == ["from NACResistanceLib import RESEARCH_USE_ONLY"]
+    for path in (MODULE_FILE, ADAPTER_DIR / "adapter.py"):
+        top_level = [ast.unparse(n) for n in ast.parse(path.read_text(encoding="utf-8")).body
+                     if isinstance(n, (ast.Import, ast.ImportFrom)) and "NACResistanceLib" in ast.unparse(n)]
+        assert top_level == [], f"{path.name} imports the library at import time: {top_level}"
+
+
+@pytest.mark.parametrize("path", [MODULE_FILE, ADAPTER_DIR / "adapter.py", ADAPTER_DIR / "__init__.py"],
+                         ids=lambda p: p.name)
+def test_importing_the_module_files_only_defines_names(path):
+    """Extensions Index / python_faq: no work at import time (no call outside functions, classes and
+    decorators); ``_makeLibraryImportable`` and the Sample Data registration run when the module is constructed."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):  # docstrings
+            continue
+        assert isinstance(node, (ast.Assign, ast.AnnAssign)), f"{path.name}:{node.lineno}: {ast.unparse(node)}"
+        calls = [n for n in ast.walk(node.value) if isinstance(n, (ast.Call, ast.Lambda))]
+        assert not calls, f"{path.name}:{node.lineno} runs code at import time: {ast.unparse(node)}"
+
+
+def test_the_mrml_adapter_never_imports_qt_or_ctk():
+    tree = ast.parse((ADAPTER_DIR / "adapter.py").read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names}
+    imported |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert {"slicer", "vtk"} <= imported and not imported & {"qt", "ctk", "slicer.i18n"}
+    assert "slicer.app" not in (ADAPTER_DIR / "adapter.py").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "NACResistanceLib").rglob("*.py")), ids=lambda p: p.name)
@@ -323,6 +350,7 @@ module("slicer.i18n", tr=lambda text: text)
 module("slicer.parameterNodeWrapper", Choice=lambda *a: a, WithinRange=lambda *a: a, parameterNodeWrapper=wrapper)
 module("slicer.ScriptedLoadableModule", **{n: type(n, (), {}) for n in ("ScriptedLoadableModule",
        "ScriptedLoadableModuleWidget", "ScriptedLoadableModuleLogic", "ScriptedLoadableModuleTest")})
+sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0])  # Slicer puts the module's folder on sys.path
 spec = importlib.util.spec_from_file_location("NACResistance", sys.argv[1])
 loaded = importlib.util.module_from_spec(spec); sys.modules["NACResistance"] = loaded; spec.loader.exec_module(loaded)
 print(sys.version_info[:2], sorted(loaded.NACResistanceParameterNode.allParameters))

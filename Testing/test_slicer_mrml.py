@@ -87,9 +87,9 @@ def _rotation_z(degrees: float) -> np.ndarray:
     return np.array([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0], [0.0, 0.0, 1.0]])
 
 
-def _ijk_to_ras(spacing, origin_ras, rotation=np.eye(3)) -> np.ndarray:
+def _ijk_to_ras(spacing, origin_ras, rotation=None) -> np.ndarray:
     matrix = np.eye(4)
-    matrix[:3, :3] = rotation @ np.diag(spacing)
+    matrix[:3, :3] = (np.eye(3) if rotation is None else rotation) @ np.diag(spacing)
     matrix[:3, 3] = origin_ras
     return matrix
 
