@@ -473,7 +473,7 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
     @staticmethod
     def clinicalInputs(model):
         """The clinical inputs the model needs, as form specifications (names, codes, ranges)."""
-        from NACResistanceLib.io import clinical_input_specs
+        from NACResistanceLib.io.clinical_form import clinical_input_specs
 
         return clinical_input_specs(model.required_inputs)
 
@@ -486,7 +486,7 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
 
     def examFromParameterNode(self, p: NACResistanceParameterNode, model):
         """An exam from the nodes and values held by the parameter node (clinical inputs of ``model``)."""
-        from NACResistanceLib.io import parse_number_list
+        from NACResistanceLib.io.panel_text import parse_number_list
 
         clinical = parseClinical(p.clinicalJson, self.clinicalInputs(model))
         return self.examFromNodes(
@@ -510,7 +510,7 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
         ``bValues`` or its index values) or a diffusion-weighted volume node; or ``dwiVolumeNodes``
         with ``bValues`` (s/mm²). ``adcScale`` converts the ADC volume to mm²/s.
         """
-        from NACResistanceLib.io import exam_from_arrays
+        from NACResistanceLib.io.exam_arrays import exam_from_arrays
 
         phases, times, dceGeometry = dceArrays(dceNode, dcePhaseNodes, dceTimesS)
         tumor, reference = segmentArrays(segmentationNode, tumorSegmentID, referenceSegmentID,
@@ -580,7 +580,7 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
 
     def writeResultNodes(self, score, p: NACResistanceParameterNode) -> None:
         """Values table (units, descriptions), contributions table, map volumes and the TIC plot."""
-        from NACResistanceLib.io import contribution_columns, curve_columns, feature_columns
+        from NACResistanceLib.io.table_columns import contribution_columns, curve_columns, feature_columns
 
         analysis = score.analysis
         name = analysis.patient_id
@@ -613,7 +613,7 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
 
     @staticmethod
     def predictionText(prediction) -> str:
-        from NACResistanceLib.io import prediction_text
+        from NACResistanceLib.io.panel_text import prediction_text
 
         return prediction_text(prediction.probability, prediction.threshold, prediction.predicted_class)
 
@@ -685,7 +685,7 @@ def missingRequirements(requirementsPath: str) -> list:
 
 def parseClinical(clinicalJson: str, specs) -> dict:
     """Clinical values typed in the panel, converted and range-checked by the library."""
-    from NACResistanceLib.io import clinical_values
+    from NACResistanceLib.io.clinical_form import clinical_values
 
     return clinical_values(json.loads(clinicalJson or "{}"), specs)
 
@@ -711,7 +711,7 @@ class NACResistanceTest(ScriptedLoadableModuleTest):
         """A volume pushed to the scene and pulled back keeps voxels and LPS geometry exactly."""
         import numpy as np
 
-        from NACResistanceLib.io import ImageGeometry
+        from NACResistanceLib.io.geometry import ImageGeometry
 
         geometry = ImageGeometry((0.7, 0.8, 4.0), (10.0, -20.0, 30.0), (0.0, 1.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0))
         array = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)

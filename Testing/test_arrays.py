@@ -1,4 +1,5 @@
-"""Tests of io.arrays: RAS <-> LPS geometry, exams from arrays, and result table columns.
+"""Tests of io.geometry, io.exam_arrays, io.panel_text, io.table_columns and io.clinical_form: RAS <-> LPS
+geometry, exams from arrays, panel text, result table columns and the clinical form.
 
 References: closed-form IJK-to-RAS matrices; SimpleITK's own index-to-physical mapping; nibabel's
 reading of a NIfTI file written by SimpleITK (a NIfTI affine is the IJK-to-RAS matrix Slicer uses).
@@ -15,21 +16,16 @@ import pytest
 import SimpleITK as sitk
 
 from NACResistanceLib.errors import AcquisitionError, ClinicalDataError, ConfigError, ImageError
-from NACResistanceLib.io import (
+from NACResistanceLib.io.clinical_form import clinical_input_specs, clinical_values
+from NACResistanceLib.io.exam_arrays import exam_from_arrays
+from NACResistanceLib.io.geometry import (
     ImageGeometry,
     array_from_image,
     bvecs_from_measurement_frame,
-    clinical_input_specs,
-    clinical_values,
-    contribution_columns,
-    curve_columns,
-    exam_from_arrays,
-    feature_columns,
     image_from_array,
-    parse_number_list,
-    prediction_text,
-    times_from_index_values,
 )
+from NACResistanceLib.io.panel_text import parse_number_list, prediction_text, times_from_index_values
+from NACResistanceLib.io.table_columns import contribution_columns, curve_columns, feature_columns
 
 FLIP = np.diag([-1.0, -1.0, 1.0])
 

@@ -44,7 +44,7 @@ CURVE_COLORS = {"tumor": (0.85, 0.2, 0.2), "reference": (0.2, 0.45, 0.85)}
 def volumeArray(volumeNode):
     """A copy of the voxels ``(z, y, x)`` and the LPS geometry of a scalar volume node."""
     from NACResistanceLib.errors import ImageError
-    from NACResistanceLib.io import ImageGeometry
+    from NACResistanceLib.io.geometry import ImageGeometry
 
     if volumeNode.GetParentTransformNode() is not None:
         raise ImageError(f"volume {volumeNode.GetName()!r} is under a transform: harden the transform first")
@@ -75,7 +75,7 @@ def volumesArrays(volumeNodes, name: str):
 def dceArrays(dceNode, dcePhaseNodes, dceTimesS):
     """(phase arrays, times in s, geometry) from a sequence node (index in s, ms or min) or phase volumes."""
     from NACResistanceLib.errors import AcquisitionError
-    from NACResistanceLib.io import times_from_index_values
+    from NACResistanceLib.io.panel_text import times_from_index_values
 
     if dceNode is not None:
         nodes, values, unit = sequenceVolumes(dceNode)
@@ -93,7 +93,7 @@ def dceArrays(dceNode, dcePhaseNodes, dceTimesS):
 def dwiArrays(dwiNode, dwiVolumeNodes, bValues):
     """(volume arrays, b-values s/mm², bvecs LPS or None, geometry), all None without DWI."""
     from NACResistanceLib.errors import AcquisitionError
-    from NACResistanceLib.io import parse_number_list
+    from NACResistanceLib.io.panel_text import parse_number_list
 
     if isinstance(dwiNode, slicer.vtkMRMLDiffusionWeightedVolumeNode):
         return diffusionNodeArrays(dwiNode)
@@ -114,7 +114,7 @@ def diffusionNodeArrays(dwiNode):
     """Volumes, b-values (s/mm²), LPS gradient directions and geometry of a diffusion-weighted volume node."""
     from vtk.util.numpy_support import vtk_to_numpy
 
-    from NACResistanceLib.io import bvecs_from_measurement_frame
+    from NACResistanceLib.io.geometry import bvecs_from_measurement_frame
 
     data, geometry = volumeArray(dwiNode)
     frame = vtk.vtkMatrix4x4()
@@ -270,7 +270,7 @@ def mapVolume(image, name: str, colorNodeID: str):
     A volume of that name made by an earlier Apply is updated in place (voxels, geometry, colours),
     so re-applying adds no node to the scene.
     """
-    from NACResistanceLib.io import array_from_image
+    from NACResistanceLib.io.geometry import array_from_image
 
     array, geometry = array_from_image(image)
     node = slicer.mrmlScene.GetFirstNode(name, "vtkMRMLScalarVolumeNode", False, True)
@@ -293,7 +293,7 @@ def mapVolume(image, name: str, colorNodeID: str):
 
 def examToNodes(exam) -> dict:
     """Scene nodes for an in-memory exam: phase / DWI / ADC volumes and a two-segment segmentation."""
-    from NACResistanceLib.io import array_from_image
+    from NACResistanceLib.io.geometry import array_from_image
 
     def addVolume(image, name):
         array, geometry = array_from_image(image)
