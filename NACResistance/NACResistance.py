@@ -706,6 +706,23 @@ class NACResistanceTest(ScriptedLoadableModuleTest):
         self.test_LogicMatchesLibrary()
         self.setUp()
         self.test_GeometryRoundTrip()
+        self.setUp()
+        self.test_UnknownSegmentIsRefused()
+
+    def test_UnknownSegmentIsRefused(self):
+        """A segment name given instead of its ID: an ImageError that lists the segments (ID and name)."""
+        import numpy as np
+
+        from NACResistanceLib.errors import ImageError
+        from NACResistanceLib.io.geometry import ImageGeometry
+
+        geometry = ImageGeometry((1.0, 1.0, 1.0), (0.0, 0.0, 0.0))
+        volume = slicer.util.addVolumeFromArray(np.zeros((4, 4, 4), np.int16), geometry.ijk_to_ras(), "grid")
+        segmentation = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "segments")
+        segmentation.SetReferenceImageGeometryParameterFromVolumeNode(volume)
+        segmentation.GetSegmentation().AddEmptySegment("Segment_1", "tumour")
+        with self.assertRaisesRegex(ImageError, r"no segment with ID 'tumour'.*'Segment_1' \(tumour\)"):
+            segmentArrays(segmentation, "tumour", "", np.zeros((4, 4, 4)), geometry)
 
     def test_GeometryRoundTrip(self):
         """A volume pushed to the scene and pulled back keeps voxels and LPS geometry exactly."""

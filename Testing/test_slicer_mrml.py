@@ -140,8 +140,12 @@ def test_volume_geometry_matches_slicers_own_node_accessors(mrml, scene):
     np.testing.assert_allclose(geometry.ijk_to_ras(), matrix, atol=1e-12)
 
 
-def test_module_self_test_geometry_round_trip(mrml, scene):
-    mrml.module.NACResistanceTest("test_GeometryRoundTrip").test_GeometryRoundTrip()
+def test_module_self_test_quick_flows(mrml, scene):
+    """NACResistanceTest's geometry round trip and unknown-segment refusal, as a real Slicer runs them."""
+    test = mrml.module.NACResistanceTest("runTest")
+    for name in ("test_GeometryRoundTrip", "test_UnknownSegmentIsRefused"):
+        test.setUp()
+        getattr(test, name)()
 
 
 # --- segments onto the ROI grid ------------------------------------------------------------------------
@@ -450,10 +454,8 @@ def test_sample_data_entry_loads_the_synthetic_exam_without_download(mrml, scene
 
 @pytest.mark.slow
 def test_module_self_test_all_features_equal_analyze_exam(mrml, scene):
-    """NACResistanceTest.test_LogicMatchesLibrary: every feature (radiomics included) == analyze_exam."""
-    test = mrml.module.NACResistanceTest("test_LogicMatchesLibrary")
-    test.setUp()
-    test.test_LogicMatchesLibrary()
+    """NACResistanceTest.runTest: every feature (radiomics included) == analyze_exam, and the quick flows."""
+    mrml.module.NACResistanceTest("runTest").runTest()  # all its flows, as Slicer's Reload and Test runs them
 
 
 def _run_batch(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
@@ -465,26 +467,35 @@ def _run_batch(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_batch_example_runs_headless_with_the_demo_model(tmp_path):
-    """Bug 2: ``slicer_batch.py --example`` (no --model) scores with the demo model and writes its files."""
+    """Bug 2: ``slicer_batch.py --example`` (no --model) scores with the demo model and writes its files.
+
+    Reference: the demo model applied by the library to the written features and the exam's clinical
+    data (the features themselves equal analyze_exam: the self-test above).
+    """
+    import pandas as pd
+
     result = _run_batch(tmp_path, "--example", "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stdout + result.stderr
     exam = phantom.make_exam(0, 0, SMALL).exam
-    expected = pipeline.score_exam(exam, models.load(ROOT / "NACResistance" / "Resources" / "demo_model.json"))
-    assert f"Probability of resistance {expected.prediction.probability:.2f}" in result.stdout
-    import pandas as pd
-
-    values = pd.read_csv(tmp_path / "out" / "values.tsv", sep="\t")
+    features = pd.read_csv(tmp_path / "out" / "features.csv", index_col=[0, 1])
+    assert list(features.index) == [(exam.patient_id, exam.timepoint)]
+    demo = models.load(ROOT / "NACResistance" / "Resources" / "demo_model.json")
+    expected = demo.predict({**features.iloc[0].to_dict(), **exam.clinical})
+    assert f"Probability of resistance {expected.probability:.2f}" in result.stdout
+    terms = pd.read_csv(tmp_path / "out" / "contributions.csv")
+    np.testing.assert_allclose(terms["contribution"], expected.contributions["contribution"], rtol=1e-12)
+    values = pd.read_csv(tmp_path / "out" / "values.tsv", sep="\t")  # Slicer's table writer: 6 digits
     assert values["patient_id"].tolist() == [exam.patient_id]
-    assert values["adc_mean"].iloc[0] == pytest.approx(expected.analysis.features["adc_mean"], rel=1e-9)
+    for name in ("adc_mean", "dce_pe_mean", "dki_rMK"):
+        assert values[name].iloc[0] == pytest.approx(features[name].iloc[0], rel=1e-5), name
     schema = pd.read_csv(tmp_path / "out" / "values.schema.tsv", sep="\t").set_index("columnName")
     assert schema.loc["adc_mean", "unitLabel"] == "mm²/s"
-    terms = pd.read_csv(tmp_path / "out" / "contributions.csv")
-    np.testing.assert_allclose(terms["contribution"], expected.prediction.contributions["contribution"], rtol=1e-9)
 
 
 @pytest.mark.slow
 def test_batch_example_scores_a_manifest_and_one_row(tmp_path, quick_model):
-    """``--manifest`` writes what ``nacresistance predict`` writes (same probabilities); ``--row`` one exam."""
+    """``--manifest`` writes what ``nacresistance predict`` writes (same table from the same features);
+    ``--row`` scores one exam like the cohort run."""
     import pandas as pd
 
     from NACResistanceLib import cli
@@ -493,17 +504,20 @@ def test_batch_example_scores_a_manifest_and_one_row(tmp_path, quick_model):
     manifest = phantom.make_cohort(2, 5, tmp_path / "cohort", SMALL)
     result = _run_batch(tmp_path, "--manifest", str(manifest), "--model", str(model_path), "--out", str(tmp_path / "b"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert cli.main(["predict", str(model_path), str(manifest), "--out", str(tmp_path / "c"), "--progress", "none"]) == 0
-    for name in ("predictions.csv", "contributions.csv", "extraction/features.csv"):
+    features = tmp_path / "b" / "extraction" / "features.csv"
+    assert cli.main(["predict", str(model_path), str(manifest), "--features", str(features),
+                     "--out", str(tmp_path / "c"), "--progress", "none"]) == 0
+    for name in ("predictions.csv", "contributions.csv"):
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "b" / name), pd.read_csv(tmp_path / "c" / name))
+    predictions = pd.read_csv(tmp_path / "b" / "predictions.csv")
+    assert len(predictions) == 2
     row = _run_batch(tmp_path, "--manifest", str(manifest), "--row", "1", "--model", str(model_path),
                      "--out", str(tmp_path / "r"))
     assert row.returncode == 0, row.stdout + row.stderr
-    predictions = pd.read_csv(tmp_path / "c" / "predictions.csv")
     assert f"Probability of resistance {predictions['probability'].iloc[1]:.2f}" in row.stdout
-    features = pd.read_csv(tmp_path / "r" / "features.csv")
-    cohort = pd.read_csv(tmp_path / "c" / "extraction" / "features.csv")
-    assert features["adc_mean"].iloc[0] == pytest.approx(cohort["adc_mean"].iloc[1], rel=1e-12)
+    one = pd.read_csv(tmp_path / "r" / "features.csv")
+    cohort = pd.read_csv(features)
+    assert one["adc_mean"].iloc[0] == pytest.approx(cohort["adc_mean"].iloc[1], rel=1e-12)
 
 
 def test_run_cohort_calls_the_library_not_the_command_line():

@@ -10,8 +10,9 @@ Run with Slicer's own Python and application context (the scene exists, no windo
         --python-script examples/slicer_batch.py --manifest cohort/manifest.csv --row 0 --out out/one
 
 ``--example`` builds one synthetic exam as scene nodes (as the panel's "Load synthetic example"
-button does), scores it through the Logic and saves the values table (``values.tsv`` with its column
-units and descriptions in ``values.schema.tsv``) and ``contributions.csv``. ``--manifest`` alone
+button does), scores it through the Logic and saves the values table as Slicer writes it (``values.tsv``, 6
+significant digits, with column units and descriptions in ``values.schema.tsv``), the same values at
+full precision (``features.csv``) and ``contributions.csv``. ``--manifest`` alone
 scores every exam of the cohort with the library call behind ``nacresistance predict`` and writes
 the same files as the command line (``extraction/``, ``predictions.csv``, ``contributions.csv``).
 With ``--row`` it scores one exam of the manifest (``features.csv``, ``contributions.csv``). The
@@ -48,6 +49,7 @@ def score_example(logic, out: Path) -> None:
     score = logic.scoreParameterNode(parameters)
     print(logic.predictionText(score.prediction))
     save_table(parameters.outputTable, out / "values.tsv")
+    score.analysis.to_frame().to_csv(out / "features.csv")
     score.prediction.contributions.to_csv(out / "contributions.csv", index=False)
 
 
