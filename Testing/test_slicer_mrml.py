@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import slicer_core_app  # noqa: E402
 
 from NACResistanceLib import models, phantom, pipeline  # noqa: E402
+from NACResistanceLib.config import load_analysis_config  # noqa: E402
 from NACResistanceLib.errors import AcquisitionError, ConfigError, ImageError  # noqa: E402
 from NACResistanceLib.io import ImageGeometry  # noqa: E402
 
@@ -70,7 +71,7 @@ def quick_model(tmp_path_factory):
                               [("er_positive", -0.7), ("age_years", 0.01), ("dki_rMK", 0.9), ("adc_mean", -800.0)],
                               radscore=None, threshold=0.3,
                               training={"data": "hand-written test model", "n_patients": 1, "n_resistant": 0},
-                              analysis_config={"radiomics": False})
+                              analysis_config=load_analysis_config({"radiomics": False}).to_dict())
     return models.save(model, tmp_path_factory.mktemp("model") / "model.json"), model
 
 
