@@ -55,8 +55,12 @@ class RadiomicsFeatures(Mapping):
 
 
 def extract(image: sitk.Image | str | Path, mask: sitk.Image | str | Path, params: str | Path | Mapping = SEED_PARAMS,
-            label: int | str = 1, *, preprocessing_steps: Sequence[Mapping[str, Any]] = ()) -> RadiomicsFeatures:
+            label: int | str = 1, *, preprocessing_steps: Sequence[Mapping[str, Any]] = (),
+            workers: int = 1) -> RadiomicsFeatures:
     """Extract pyradiomics features of the ROI ``label`` of ``mask`` from ``image``.
+
+    pyradiomics computes every feature, except that the GLCM MCC comes from the exact and faster
+    :mod:`NACResistanceLib.glcm_mcc` (same value). The extractor is built once per parameter content.
 
     Parameters
     ----------
@@ -72,6 +76,11 @@ def extract(image: sitk.Image | str | Path, mask: sitk.Image | str | Path, param
         Label value of the ROI in ``mask``; a segment name is accepted when ``mask`` is a file.
     preprocessing_steps : sequence of mapping
         Steps already applied to ``image`` (``Preprocessed.steps``), copied into the provenance.
+    workers : int
+        Image types (original, each wavelet sub-band) computed side by side on this many threads; 1
+        computes them in turn. pyradiomics runs with one BLAS and one SimpleITK thread per image type
+        either way, so the features are identical. Pass :func:`NACResistanceLib.threads.budget` to use
+        the cores the calling context may use.
 
     Returns
     -------
@@ -95,15 +104,17 @@ def extract(image: sitk.Image | str | Path, mask: sitk.Image | str | Path, param
     elif not isinstance(label, int):
         raise ConfigError(f"label must be an integer label value for an in-memory mask, got {label!r}")
     with pyradiomics_context() as radiomics:
-        extractor = _make_extractor(parameters, params_source)
+        extractor = _extractor(parameters, params_source)
         try:
-            result = extractor.execute(image, mask, label=roi_label)
+            result = extractor.run(image, mask, roi_label, workers)
         except (ValueError, RuntimeError) as error:
             raise ImageError(f"pyradiomics could not extract label {label}: {error}") from error
         version = radiomics.__version__
+        mcc = "exact symmetric eigensolver" if extractor.fast_mcc else "pyradiomics"
     values = {k: float(v) for k, v in result.items() if not k.startswith("diagnostics_")}
     provenance = {
         "library": "NACResistanceLib", "library_version": __version__, "pyradiomics_version": version,
+        "glcm_mcc": mcc,
         "params_source": params_source, "params_sha256": params_hash(parameters),
         "image_hash_sha1": sitk.Hash(image), "mask_hash_sha1": sitk.Hash(mask), "label": label,
         "preprocessing_steps": [dict(step) for step in preprocessing_steps],
@@ -205,12 +216,25 @@ def _load_params(params: str | Path | Mapping) -> tuple[dict[str, Any], str]:
     return parameters, source
 
 
+_EXTRACTORS: dict[str, Any] = {}
+"""Extractors by parameter hash: pyradiomics validates a parameter set against its schema once per process."""
+_EXTRACTORS_LOCK = threading.Lock()
+
+
+def _extractor(parameters: dict[str, Any], source: str) -> Any:
+    key = params_hash(parameters)
+    with _EXTRACTORS_LOCK:
+        if key not in _EXTRACTORS:
+            _EXTRACTORS[key] = _make_extractor(parameters, source)
+        return _EXTRACTORS[key]
+
+
 def _make_extractor(parameters: dict[str, Any], source: str) -> Any:
-    from radiomics.featureextractor import RadiomicsFeatureExtractor
+    from .radiomics_extractor import Extractor
 
     try:
         with warnings.catch_warnings():  # pykwalify's load_module() DeprecationWarning, once per extractor
             warnings.filterwarnings("ignore", message="the load_module", category=DeprecationWarning)
-            return RadiomicsFeatureExtractor(parameters)
+            return Extractor(parameters)
     except Exception as error:  # pykwalify raises its own SchemaError; any failure here is a bad file
         raise ConfigError(f"invalid pyradiomics parameters {source}: {error}") from error

@@ -19,11 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from NACResistanceLib import io, pipeline
+from NACResistanceLib import io, pipeline, threads
 from NACResistanceLib.cli import main as cli_main
 from NACResistanceLib.cohort import read_feature_table, run_extraction
 from NACResistanceLib.cohort.runner import write_table
-from NACResistanceLib.cohort.worker import single_threaded
 from NACResistanceLib.config import load_analysis_config
 from NACResistanceLib.phantom import PhantomProtocol, make_cohort
 
@@ -54,7 +53,7 @@ def test_cohort_rows_equal_direct_pipeline_calls(cohort, reference):
     assert reference.ok and reference.n_computed == N_PATIENTS and reference.n_cached == 0
     assert list(reference.features.index.get_level_values("patient_id")) == list(manifest.frame["patient_id"])
     for row in (0, N_PATIENTS - 1):
-        with single_threaded():  # the runner's thread context: BLAS/SimpleITK reductions follow the thread count
+        with threads.limit(1):  # the runner's thread context: BLAS/SimpleITK reductions follow the thread count
             direct = pipeline.analyze_exam(io.load_exam(manifest, row), config).features
         cached = reference.features.iloc[row]
         assert list(cached.index) == list(direct)

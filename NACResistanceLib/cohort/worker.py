@@ -15,9 +15,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-import SimpleITK as sitk
-from threadpoolctl import threadpool_limits
-
+from .. import threads
 from ..config import load_analysis_config
 from ..errors import add_context, describe
 
@@ -54,30 +52,12 @@ class ExamOutcome:
     for the parent to re-emit through its own configuration; empty when the process has handlers."""
 
 
-@contextlib.contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run SimpleITK filters and BLAS on one thread, restoring the previous settings afterwards.
-
-    Parallelism comes from running exams side by side; one thread per exam avoids oversubscribing
-    the cores and makes every exam's floating-point results independent of how it was scheduled.
-    The SimpleITK setting is process-wide, so a Dask worker should run one task thread at a time
-    (``dask worker --nthreads 1``).
-    """
-    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
-
-
 def analyze_task(task: ExamTask) -> ExamOutcome:
     """Load and analyse one exam; any ``Exception`` becomes a failure outcome naming the exam."""
     start = time.perf_counter()
     with collected_warnings() as records:
         try:
-            with single_threaded():
+            with threads.limit(1):  # exams run side by side, one thread each (NACResistanceLib.threads)
                 payload = _analyze(task)
         except Exception as error:  # one bad exam must never stop the cohort
             add_context(error, f"patient {task.patient_id}, timepoint {task.timepoint}, manifest row {task.row + 2}")

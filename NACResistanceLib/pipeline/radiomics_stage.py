@@ -8,7 +8,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from .. import features as radiomics_features
-from .. import preprocessing
+from .. import preprocessing, threads
 from ..config import AnalysisConfig
 from ..io.exam import Exam
 from .results import FeatureValue, StageResult, join
@@ -39,7 +39,8 @@ def analyse_radiomics(exam: Exam, config: AnalysisConfig, maps: Mapping[str, sit
         image, warnings = _finite_for_radiomics(image, source)
         prepared = preprocessing.preprocess(image, exam.tumor_mask, preprocessing_config, source=source,
                                             mask_source=exam.source("tumor_mask"))
-        result = radiomics_features.extract(prepared.image, prepared.mask, params, preprocessing_steps=prepared.steps)
+        result = radiomics_features.extract(prepared.image, prepared.mask, params, preprocessing_steps=prepared.steps,
+                                            workers=threads.budget())
         results.append(StageResult(
             features={prefix + key: FeatureValue(value, "", f"pyradiomics, {source}") for key, value in result.items()},
             provenance={f"radiomics_{prefix.rstrip('_') or 'dce'}": result.provenance}, warnings=warnings))

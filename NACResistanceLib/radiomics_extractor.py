@@ -1,0 +1,88 @@
+"""pyradiomics' feature extractor with the fast exact GLCM MCC and image types computed side by side.
+
+Imports pyradiomics: :mod:`NACResistanceLib.features` imports this module only when it extracts.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import SimpleITK as sitk
+from radiomics import getFeatureClasses
+from radiomics.featureextractor import RadiomicsFeatureExtractor
+from radiomics.glcm import RadiomicsGLCM
+
+from . import threads
+from .glcm_mcc import fast_glcm_class
+
+_PENDING = "\0pending "
+"""Key prefix of an image type whose features are still being computed on a worker thread."""
+
+
+class Extractor(RadiomicsFeatureExtractor):
+    """``RadiomicsFeatureExtractor`` whose GLCM class is :func:`~NACResistanceLib.glcm_mcc.fast_glcm_class`.
+
+    pyradiomics' ``execute`` runs unchanged (loading, mask checks, shape, filters, cropping, result
+    order); only ``computeFeatures``, which computes the texture classes of one image type, is ours: it
+    takes the GLCM class from this extractor instead of pyradiomics' registry (which stays untouched),
+    and in :meth:`run` with ``workers > 1`` it hands each image type to a thread pool.
+    """
+
+    def __init__(self, parameters: dict[str, Any]) -> None:
+        super().__init__(parameters)
+        self.feature_classes = {**getFeatureClasses(), "glcm": fast_glcm_class()}
+        self.fast_mcc = self.feature_classes["glcm"] is not RadiomicsGLCM
+        """False when the installed pyradiomics' MCC differs and its own method is used."""
+        self._pool = threading.local()
+
+    def run(self, image: sitk.Image, mask: sitk.Image, label: int, workers: int = 1) -> dict[str, Any]:
+        """``execute(image, mask, label)``; with ``workers > 1`` the image types run on that many threads.
+
+        BLAS/LAPACK and SimpleITK run on one thread inside (:func:`NACResistanceLib.threads.limit`), so
+        the features do not depend on ``workers`` or on the caller's thread settings, and image types
+        side by side do not oversubscribe the cores. SimpleITK's global tolerances are set from this
+        extractor's settings first (a reused extractor does not rebuild them). Both paths return the same
+        features in the same order.
+        """
+        self._setTolerance()
+        with threads.limit(1):
+            if int(workers) <= 1:
+                return self.execute(image, mask, label=label)
+            with ThreadPoolExecutor(int(workers), thread_name_prefix="radiomics") as pool:
+                self._pool.executor = pool
+                try:
+                    result = self.execute(image, mask, label=label)
+                finally:
+                    self._pool.executor = None
+                values: dict[str, Any] = collections.OrderedDict()
+                for key, value in result.items():
+                    if key.startswith(_PENDING):
+                        values.update(value.result())
+                    else:
+                        values[key] = value
+                return values
+
+    def computeFeatures(self, image: sitk.Image, mask: sitk.Image, imageTypeName: str,  # noqa: N802, N803
+                        **kwargs: Any) -> dict[str, Any]:
+        """The enabled texture and first-order classes of one image type (pyradiomics' method, our GLCM)."""
+        executor = getattr(self._pool, "executor", None)
+        if executor is None:
+            return self._compute_classes(image, mask, imageTypeName, kwargs)
+        future: Future = executor.submit(self._compute_classes, image, mask, imageTypeName, kwargs)
+        return {_PENDING + imageTypeName: future}
+
+    def _compute_classes(self, image: sitk.Image, mask: sitk.Image, image_type: str,
+                         settings: dict[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = collections.OrderedDict()
+        for class_name, feature_names in self.enabledFeatures.items():
+            if class_name.startswith("shape") or class_name not in self.feature_classes:
+                continue
+            feature_class = self.feature_classes[class_name](image, mask, **settings)
+            for feature in feature_names or ():
+                feature_class.enableFeatureByName(feature)
+            for name, value in feature_class.execute().items():
+                values[f"{image_type}_{class_name}_{name}"] = value
+        return values
