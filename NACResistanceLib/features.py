@@ -59,8 +59,8 @@ def extract(image: sitk.Image | str | Path, mask: sitk.Image | str | Path, param
             workers: int = 1) -> RadiomicsFeatures:
     """Extract pyradiomics features of the ROI ``label`` of ``mask`` from ``image``.
 
-    pyradiomics computes every feature, except that the GLCM MCC comes from the exact and faster
-    :mod:`NACResistanceLib.glcm_mcc` (same value). The extractor is built once per parameter content.
+    pyradiomics computes every feature; its GLCM class gets the exact, faster MCC and marginals of
+    :mod:`NACResistanceLib.fast_glcm` (same values). The extractor is built once per parameter content.
 
     Parameters
     ----------
@@ -110,11 +110,11 @@ def extract(image: sitk.Image | str | Path, mask: sitk.Image | str | Path, param
         except (ValueError, RuntimeError) as error:
             raise ImageError(f"pyradiomics could not extract label {label}: {error}") from error
         version = radiomics.__version__
-        mcc = "exact symmetric eigensolver" if extractor.fast_mcc else "pyradiomics"
+        glcm = "pyradiomics, fast exact MCC and marginals (fast_glcm)" if extractor.fast_glcm else "pyradiomics"
     values = {k: float(v) for k, v in result.items() if not k.startswith("diagnostics_")}
     provenance = {
         "library": "NACResistanceLib", "library_version": __version__, "pyradiomics_version": version,
-        "glcm_mcc": mcc,
+        "glcm_class": glcm,
         "params_source": params_source, "params_sha256": params_hash(parameters),
         "image_hash_sha1": sitk.Hash(image), "mask_hash_sha1": sitk.Hash(mask), "label": label,
         "preprocessing_steps": [dict(step) for step in preprocessing_steps],

@@ -1,4 +1,4 @@
-"""pyradiomics' feature extractor with the fast exact GLCM MCC and image types computed side by side.
+"""pyradiomics' feature extractor with the fast exact GLCM class and image types computed side by side.
 
 Imports pyradiomics: :mod:`NACResistanceLib.features` imports this module only when it extracts.
 """
@@ -16,14 +16,14 @@ from radiomics.featureextractor import RadiomicsFeatureExtractor
 from radiomics.glcm import RadiomicsGLCM
 
 from . import threads
-from .glcm_mcc import fast_glcm_class
+from .fast_glcm import fast_glcm_class
 
 _PENDING = "\0pending "
 """Key prefix of an image type whose features are still being computed on a worker thread."""
 
 
 class Extractor(RadiomicsFeatureExtractor):
-    """``RadiomicsFeatureExtractor`` whose GLCM class is :func:`~NACResistanceLib.glcm_mcc.fast_glcm_class`.
+    """``RadiomicsFeatureExtractor`` whose GLCM class is :func:`~NACResistanceLib.fast_glcm.fast_glcm_class`.
 
     pyradiomics' ``execute`` runs unchanged (loading, mask checks, shape, filters, cropping, result
     order); only ``computeFeatures``, which computes the texture classes of one image type, is ours: it
@@ -34,8 +34,8 @@ class Extractor(RadiomicsFeatureExtractor):
     def __init__(self, parameters: dict[str, Any]) -> None:
         super().__init__(parameters)
         self.feature_classes = {**getFeatureClasses(), "glcm": fast_glcm_class()}
-        self.fast_mcc = self.feature_classes["glcm"] is not RadiomicsGLCM
-        """False when the installed pyradiomics' MCC differs and its own method is used."""
+        self.fast_glcm = self.feature_classes["glcm"] is not RadiomicsGLCM
+        """False when the installed pyradiomics' GLCM differs and its own class is used."""
         self._pool = threading.local()
 
     def run(self, image: sitk.Image, mask: sitk.Image, label: int, workers: int = 1) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import pytest
 import SimpleITK as sitk
 from threadpoolctl import threadpool_info
 
-from NACResistanceLib import features, glcm_mcc, threads
+from NACResistanceLib import fast_glcm, features, threads
 
 N_ANGLES = 13
 
@@ -54,7 +54,7 @@ def assert_close_to_pyradiomics(p_glcm: np.ndarray) -> None:
     """Within 1e-6 relative (the issue's limit). pyradiomics' general eigensolver is itself off by up to
     ~1e-8 on non-symmetric GLCMs (see test_mcc_is_exact_on_two_grey_levels); symmetric ones agree to ~1e-12."""
     with threads.limit(1):  # pyradiomics' eigvals on a multithreaded LAPACK spins on a shared machine
-        ours, theirs = glcm_mcc.maximal_correlation_coefficient(p_glcm), glcm_mcc.pyradiomics_mcc(p_glcm)
+        ours, theirs = fast_glcm.maximal_correlation_coefficient(p_glcm), fast_glcm.pyradiomics_mcc(p_glcm)
     assert ours.shape == theirs.shape == (1,)
     assert ours == pytest.approx(theirs, rel=1e-6, abs=1e-10)
 
@@ -77,7 +77,7 @@ def test_mcc_is_exact_on_two_grey_levels(symmetric):
     for _ in range(20):
         counts = rng.integers(1, 50, size=(2, 2, N_ANGLES))
         p = normalised(counts, symmetric=symmetric)
-        assert glcm_mcc.maximal_correlation_coefficient(p)[0] == pytest.approx(exact_two_level_mcc(p), rel=1e-13)
+        assert fast_glcm.maximal_correlation_coefficient(p)[0] == pytest.approx(exact_two_level_mcc(p), rel=1e-13)
 
 
 @pytest.mark.parametrize("n_grey", [2, 3, 7, 20, 64])
@@ -102,7 +102,7 @@ def test_mcc_equals_pyradiomics_on_structured_matrices(n_grey):
     assert_close_to_pyradiomics(normalised(banded_counts(n_grey)))
     block = normalised(block_counts(n_grey))
     assert_close_to_pyradiomics(block)
-    assert glcm_mcc.maximal_correlation_coefficient(block)[0] == pytest.approx(1.0, abs=1e-12)
+    assert fast_glcm.maximal_correlation_coefficient(block)[0] == pytest.approx(1.0, abs=1e-12)
 
 
 def test_mcc_with_grey_levels_empty_along_some_angles():
@@ -121,9 +121,9 @@ def test_mcc_with_one_grey_level_along_an_angle_and_overall():
     counts[2, 2, 0] = 10.0  # angle 0 sees one grey level only: Q has one eigenvalue 1, the rest 0 -> MCC 0
     assert_close_to_pyradiomics(normalised(counts))
     one_level = normalised(counts[..., :1])
-    assert glcm_mcc.maximal_correlation_coefficient(one_level)[0] == glcm_mcc.pyradiomics_mcc(one_level)[0] == 0.0
+    assert fast_glcm.maximal_correlation_coefficient(one_level)[0] == fast_glcm.pyradiomics_mcc(one_level)[0] == 0.0
     flat = normalised(np.full((1, 1, N_ANGLES), 7.0))  # a flat region: pyradiomics' convention is MCC = 1
-    assert glcm_mcc.maximal_correlation_coefficient(flat).tolist() == glcm_mcc.pyradiomics_mcc(flat).tolist() == [1.0]
+    assert fast_glcm.maximal_correlation_coefficient(flat).tolist() == fast_glcm.pyradiomics_mcc(flat).tolist() == [1.0]
 
 
 def test_mcc_of_independent_neighbours_is_zero():
@@ -131,24 +131,58 @@ def test_mcc_of_independent_neighbours_is_zero():
     return rounding noise, sqrt(~1e-16) ~ 1e-8; there is nothing to compare but its size."""
     p = np.random.default_rng(6).random(9)
     outer = normalised(np.repeat(np.outer(p, p)[..., None], N_ANGLES, axis=2), symmetric=False)
-    assert 0.0 <= glcm_mcc.maximal_correlation_coefficient(outer)[0] < 1e-7
-    assert abs(glcm_mcc.pyradiomics_mcc(outer)[0]) < 1e-7
+    assert 0.0 <= fast_glcm.maximal_correlation_coefficient(outer)[0] < 1e-7
+    assert abs(fast_glcm.pyradiomics_mcc(outer)[0]) < 1e-7
 
 
 def test_empty_angle_is_left_out_like_pyradiomics_marks_it():
     """pyradiomics marks an empty angle with NaN; its mean skips it (all empty: NaN)."""
     p = normalised(random_counts(np.random.default_rng(5), 12))
     p[..., 3] = np.nan
-    expected = glcm_mcc.maximal_correlation_coefficient(np.delete(p, 3, axis=3))
-    assert glcm_mcc.maximal_correlation_coefficient(p) == pytest.approx(expected, rel=1e-14)
-    assert np.isnan(glcm_mcc.maximal_correlation_coefficient(np.full_like(p, np.nan))).all()
+    expected = fast_glcm.maximal_correlation_coefficient(np.delete(p, 3, axis=3))
+    assert fast_glcm.maximal_correlation_coefficient(p) == pytest.approx(expected, rel=1e-14)
+    assert np.isnan(fast_glcm.maximal_correlation_coefficient(np.full_like(p, np.nan))).all()
+
+
+def test_coefficients_equal_pyradiomics_own(lesion):
+    """Every GLCM coefficient (pxAddy and pxSuby from the grouped sum, the rest pyradiomics' code) and every
+    GLCM feature of the fast class equal pyradiomics' RadiomicsGLCM on the same image."""
+    from radiomics.glcm import RadiomicsGLCM
+
+    image, mask = lesion
+    settings = {"binWidth": 0.05, "label": 1}
+    with features.pyradiomics_context():
+        theirs, ours = RadiomicsGLCM(image, mask, **settings), fast_glcm.fast_glcm_class()(image, mask, **settings)
+        assert ours.coefficients.keys() == theirs.coefficients.keys()
+        assert ours.coefficients["Ng"] > 40
+        for name, value in theirs.coefficients.items():
+            np.testing.assert_allclose(ours.coefficients[name], value, rtol=1e-13, atol=1e-17, err_msg=name)
+        theirs_values, ours_values = theirs.execute(), ours.execute()
+    assert ours_values.keys() == theirs_values.keys() and len(ours_values) == 24
+    for name, value in theirs_values.items():  # MCC: 1e-11 here (pyradiomics' eps and general eigensolver)
+        assert float(ours_values[name]) == pytest.approx(float(value), rel=1e-13 if name != "MCC" else 1e-9), name
+
+
+def test_marginals_equal_a_direct_sum_over_grey_level_pairs():
+    """p_{x+y}(k) and p_{x-y}(k) against the definition, on grey values with gaps and two voxels (Nv = 2)."""
+    rng = np.random.default_rng(8)
+    levels = np.array([1.0, 2.0, 5.0, 6.0, 9.0])
+    p = rng.random((2, 5, 5, 4))
+    add, sub = fast_glcm.sum_and_difference_marginals(p, levels, 9)
+    assert add.shape == (2, 17, 4) and sub.shape == (2, 9, 4)
+    for k in range(2, 19):
+        expected = sum(p[:, a, b, :] for a in range(5) for b in range(5) if levels[a] + levels[b] == k)
+        np.testing.assert_allclose(add[:, k - 2, :], expected if np.ndim(expected) else 0.0, rtol=1e-14)
+    for k in range(9):
+        expected = sum(p[:, a, b, :] for a in range(5) for b in range(5) if abs(levels[a] - levels[b]) == k)
+        np.testing.assert_allclose(sub[:, k, :], expected if np.ndim(expected) else 0.0, rtol=1e-14)
 
 
 def test_installed_pyradiomics_agrees_and_the_extractor_uses_the_fast_class():
     from radiomics.glcm import RadiomicsGLCM
 
-    assert glcm_mcc.agrees_with_pyradiomics()
-    fast = glcm_mcc.fast_glcm_class()
+    assert fast_glcm.agrees_with_pyradiomics()
+    fast = fast_glcm.fast_glcm_class()
     assert issubclass(fast, RadiomicsGLCM) and fast is not RadiomicsGLCM
     assert fast.getMCCFeatureValue is not RadiomicsGLCM.getMCCFeatureValue
     assert fast.getFeatureNames() == RadiomicsGLCM.getFeatureNames()  # same 24 features, same names
@@ -157,15 +191,15 @@ def test_installed_pyradiomics_agrees_and_the_extractor_uses_the_fast_class():
 def test_a_pyradiomics_with_another_mcc_falls_back_to_its_own_method(monkeypatch, caplog):
     from radiomics.glcm import RadiomicsGLCM
 
-    monkeypatch.setattr(glcm_mcc, "pyradiomics_mcc", lambda p: glcm_mcc.maximal_correlation_coefficient(p) + 0.01)
-    glcm_mcc.agrees_with_pyradiomics.cache_clear()
+    monkeypatch.setattr(fast_glcm, "pyradiomics_mcc", lambda p: fast_glcm.maximal_correlation_coefficient(p) + 0.01)
+    fast_glcm.agrees_with_pyradiomics.cache_clear()
     try:
-        assert glcm_mcc.fast_glcm_class() is RadiomicsGLCM
-        assert "computes the GLCM MCC differently" in caplog.text
+        assert fast_glcm.fast_glcm_class() is RadiomicsGLCM
+        assert "computes the GLCM MCC or marginals differently" in caplog.text
     finally:
         monkeypatch.undo()
-        glcm_mcc.agrees_with_pyradiomics.cache_clear()
-    assert glcm_mcc.fast_glcm_class() is not RadiomicsGLCM
+        fast_glcm.agrees_with_pyradiomics.cache_clear()
+    assert fast_glcm.fast_glcm_class() is not RadiomicsGLCM
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +226,7 @@ def test_extract_equals_pyradiomics_extractor_on_every_feature(lesion):
     assert list(ours) == list(theirs) and len(ours) == 851
     for name, value in theirs.items():
         assert ours[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
-    assert ours.provenance["glcm_mcc"] == "exact symmetric eigensolver"
+    assert ours.provenance["glcm_class"].startswith("pyradiomics, fast exact MCC")
 
 
 def test_parallel_image_types_give_identical_features(lesion):
