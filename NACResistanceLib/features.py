@@ -7,6 +7,8 @@ normalisation, denoising) is the job of :mod:`NACResistanceLib.preprocessing`.
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import hashlib
 import json
 import logging
@@ -205,7 +207,8 @@ def _load_params(params: str | Path | Mapping) -> tuple[dict[str, Any], str]:
     else:
         source = str(params)
         try:
-            parameters = yaml.safe_load(Path(params).read_text())
+            stat = Path(params).stat()
+            parameters = copy.deepcopy(_parse_yaml(str(Path(params).resolve()), stat.st_mtime_ns, stat.st_size))
         except (OSError, yaml.YAMLError) as error:
             raise ConfigError(f"cannot read pyradiomics parameter file {source}: {error}") from error
     if not isinstance(parameters, dict):
@@ -227,6 +230,12 @@ def _extractor(parameters: dict[str, Any], source: str) -> Any:
         if key not in _EXTRACTORS:
             _EXTRACTORS[key] = _make_extractor(parameters, source)
         return _EXTRACTORS[key]
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_yaml(path: str, mtime_ns: int, size: int) -> Any:
+    """A parameter file parsed once per content version (path, modification time and size)."""
+    return yaml.safe_load(Path(path).read_text())
 
 
 def _make_extractor(parameters: dict[str, Any], source: str) -> Any:
