@@ -25,8 +25,9 @@ FINGERPRINT_FILE = DATA / "pipeline_fingerprint.json"
 LIGHT_PARAMS = DATA / "cohort_radiomics_light.yaml"
 ANALYSIS_CONFIG = ("analysis_config", "analysis_sha256")
 """Provenance entries of the configuration itself (``test_pipeline.py`` and ``test_config.py`` check them)."""
-RADIOMICS_PROVENANCE_UNPINNED = ("library_version", "params_source", "pyradiomics_version")
-"""Entries of pyradiomics' provenance that change with versions or checkout paths, not with the analysis."""
+RADIOMICS_PROVENANCE_UNPINNED = ("library_version", "params_source", "pyradiomics_version", "glcm_class")
+"""Entries of pyradiomics' provenance that change with versions or checkout paths, not with the analysis
+(``glcm_class`` says whether the installed pyradiomics allowed the fast exact GLCM class of issue 15)."""
 
 
 def _radiomics(maps: list[str]) -> dict[str, Any]:

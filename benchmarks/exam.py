@@ -96,12 +96,13 @@ def run_child(mode: str, warm: int, out: Path) -> None:
 
 def run_demo_child(fast: bool, n_exams: int, out: Path) -> None:
     from NACResistanceLib import pipeline, threads
+    from NACResistanceLib.config import load_analysis_config
     from NACResistanceLib.phantom import PhantomProtocol, make_exam
 
     if not fast:
         use_pyradiomics_mcc()
     exams = [make_exam(index, 0, PhantomProtocol()).exam for index in range(n_exams)]
-    config = pipeline.load_analysis_config(None)
+    config = load_analysis_config(None)
     with threads.limit(1):
         pipeline.analyze_exam(exams[0], config)  # start-up, paid once per worker process
         start, cpu = time.perf_counter(), time.process_time()
