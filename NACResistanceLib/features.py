@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -219,8 +220,10 @@ def _load_params(params: str | Path | Mapping) -> tuple[dict[str, Any], str]:
     return parameters, source
 
 
-_EXTRACTORS: dict[str, Any] = {}
-"""Extractors by parameter hash: pyradiomics validates a parameter set against its schema once per process."""
+_EXTRACTORS: OrderedDict[str, Any] = OrderedDict()
+"""Extractors by parameter hash, most recently used last: pyradiomics validates a parameter set against its
+schema once per process (while it stays among the :data:`_MAX_EXTRACTORS` most recently used)."""
+_MAX_EXTRACTORS = 32
 _EXTRACTORS_LOCK = threading.Lock()
 
 
@@ -229,6 +232,9 @@ def _extractor(parameters: dict[str, Any], source: str) -> Any:
     with _EXTRACTORS_LOCK:
         if key not in _EXTRACTORS:
             _EXTRACTORS[key] = _make_extractor(parameters, source)
+            while len(_EXTRACTORS) > _MAX_EXTRACTORS:
+                _EXTRACTORS.popitem(last=False)
+        _EXTRACTORS.move_to_end(key)
         return _EXTRACTORS[key]
 
 
