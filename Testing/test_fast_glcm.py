@@ -213,6 +213,7 @@ def lesion():
     return image, sitk.GetImageFromArray(roi)
 
 
+@pytest.mark.filterwarnings("ignore:the load_module:DeprecationWarning")  # pykwalify, in pyradiomics' extractor
 def test_extract_equals_pyradiomics_extractor_on_every_feature(lesion):
     """Every one of the 851 features against pyradiomics' own extractor: within 1e-9 relative."""
     from radiomics.featureextractor import RadiomicsFeatureExtractor
