@@ -7,10 +7,6 @@ normalisation, denoising) is the job of :mod:`NACResistanceLib.preprocessing`.
 from __future__ import annotations
 
 import contextlib
-import copy
-import functools
-import hashlib
-import json
 import logging
 import threading
 import warnings
@@ -20,18 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import SimpleITK as sitk
-import yaml
 
 from . import __version__
+from .config import SEED_PARAMS, RadiomicsParameters, load_radiomics_parameters, parameter_hash
 from .errors import ConfigError, ImageError
 from .io.images import read_image
 from .io.segmentation import read_mask
 
-SEED_PARAMS = Path(__file__).resolve().parent / "params" / "seed_851.yaml"
-"""The shipped 851-feature pyradiomics parameter file (Original + Wavelet, all feature classes)."""
-
-PARAM_SECTIONS = ("setting", "imageType", "featureClass", "voxelSetting")
-"""Top-level keys of a pyradiomics parameter file."""
+__all__ = ["SEED_PARAMS", "RadiomicsFeatures", "extract", "params_hash", "pyradiomics_context"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +49,7 @@ class RadiomicsFeatures(Mapping):
         return f"RadiomicsFeatures({len(self)} features, pyradiomics {self.provenance.get('pyradiomics_version')})"
 
 
-def extract(image: sitk.Image | str | Path, mask: sitk.Image | str | Path, params: str | Path | Mapping = SEED_PARAMS,
+def extract(image: sitk.Image | str | Path, mask: sitk.Image | str | Path, params: str | Path | Mapping | RadiomicsParameters = SEED_PARAMS,
             label: int | str = 1, *, preprocessing_steps: Sequence[Mapping[str, Any]] = (),
             workers: int = 1) -> RadiomicsFeatures:
     """Extract pyradiomics features of the ROI ``label`` of ``mask`` from ``image``.
@@ -125,9 +117,8 @@ def extract(image: sitk.Image | str | Path, mask: sitk.Image | str | Path, param
     return RadiomicsFeatures(values, provenance)
 
 
-def params_hash(parameters: Mapping[str, Any]) -> str:
-    """SHA-256 of the parameters as canonical JSON (sorted keys), so a file and an equal dict hash alike."""
-    return hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode()).hexdigest()
+params_hash = parameter_hash
+"""SHA-256 of the parameters as canonical JSON (sorted keys), so a file and an equal dict hash alike."""
 
 
 class _ProcessStateGuard:
@@ -202,22 +193,9 @@ def _mute_pyradiomics() -> Callable[[], None]:
     return restore
 
 
-def _load_params(params: str | Path | Mapping) -> tuple[dict[str, Any], str]:
-    if isinstance(params, Mapping):
-        parameters, source = json.loads(json.dumps(dict(params), default=list)), "<dict>"
-    else:
-        source = str(params)
-        try:
-            stat = Path(params).stat()
-            parameters = copy.deepcopy(_parse_yaml(str(Path(params).resolve()), stat.st_mtime_ns, stat.st_size))
-        except (OSError, yaml.YAMLError) as error:
-            raise ConfigError(f"cannot read pyradiomics parameter file {source}: {error}") from error
-    if not isinstance(parameters, dict):
-        raise ConfigError(f"pyradiomics parameters {source} must be a mapping with keys {PARAM_SECTIONS}")
-    unknown = sorted(set(parameters) - set(PARAM_SECTIONS))
-    if unknown:
-        raise ConfigError(f"unknown section(s) {unknown} in pyradiomics parameters {source}; known: {PARAM_SECTIONS}")
-    return parameters, source
+def _load_params(params: str | Path | Mapping | RadiomicsParameters) -> tuple[dict[str, Any], str]:
+    loaded = load_radiomics_parameters(params, key="pyradiomics parameters")
+    return loaded.parameters, loaded.source
 
 
 _EXTRACTORS: OrderedDict[str, Any] = OrderedDict()
@@ -236,12 +214,6 @@ def _extractor(parameters: dict[str, Any], source: str) -> Any:
                 _EXTRACTORS.popitem(last=False)
         _EXTRACTORS.move_to_end(key)
         return _EXTRACTORS[key]
-
-
-@functools.lru_cache(maxsize=16)
-def _parse_yaml(path: str, mtime_ns: int, size: int) -> Any:
-    """A parameter file parsed once per content version (path, modification time and size)."""
-    return yaml.safe_load(Path(path).read_text())
 
 
 def _make_extractor(parameters: dict[str, Any], source: str) -> Any:

@@ -219,7 +219,7 @@ def test_extract_equals_pyradiomics_extractor_on_every_feature(lesion):
     from radiomics.featureextractor import RadiomicsFeatureExtractor
 
     image, mask = lesion
-    params = features._load_params(features.SEED_PARAMS)[0]
+    params = features.load_radiomics_parameters(features.SEED_PARAMS).parameters
     ours = features.extract(image, mask)
     with features.pyradiomics_context(), threads.limit(1):
         theirs = RadiomicsFeatureExtractor(params).execute(image, mask, label=1)

@@ -75,7 +75,7 @@ def test_invalid_params_name_the_file(tmp_path, breast1):
     with pytest.raises(ConfigError, match=r"invalid pyradiomics parameters .*bad\.yaml"):
         extract(breast1.image, breast1.mask, path)
     path.write_text("settings:\n  binWidth: 1\n")
-    with pytest.raises(ConfigError, match=r"unknown section\(s\) \['settings'\] in pyradiomics parameters .*bad\.yaml"):
+    with pytest.raises(ConfigError, match=r"pyradiomics parameters: unknown section\(s\) \['settings'\] in pyradiomics parameters .*bad\.yaml"):
         extract(breast1.image, breast1.mask, path)
 
 
