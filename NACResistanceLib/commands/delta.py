@@ -54,7 +54,7 @@ def _features(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from .. import io
     from ..delta import run_delta_study
-    from ..report_sections import delta_section_from, standalone_page
+    from ..report.analyses import delta_section_from, standalone_page
     from ..robustness import read_decision
 
     features, n_failed, analysis = _features(args)

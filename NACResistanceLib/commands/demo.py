@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -45,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     extraction = _stage("extract", timings, lambda: _extract(args, manifest, out / "features"))
     result, rows, parameters = _stage("train", timings, lambda: _train(args, manifest, extraction, out / "study"))
     _stage("evaluate", timings, lambda: _evaluate(result, extraction.features, manifest, out / "evaluation"))
-    report = _stage("report", timings, lambda: _report(args, result, rows, manifest, extraction, parameters, out))
+    report = _stage("report", timings, lambda: _report(out))
     timings["total"] = round(sum(timings.values()), 1)
     (out / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
     print(f"demo finished in {timings['total']:.0f} s ({', '.join(f'{k} {v:.0f} s' for k, v in timings.items() if k != 'total')})")
@@ -86,13 +85,13 @@ def _extract(args: argparse.Namespace, manifest: Path, folder: Path):
 
 
 def _train(args: argparse.Namespace, manifest: Path, extraction, folder: Path):
-    from .train import run_study_from_files
+    from .train import command_line, run_study_from_files
 
     overrides = {"data_description": DESCRIPTION,
                  "validation": {"workers": max(1, args.jobs), "n_boot_optimism": args.bootstrap,
                                 "n_boot_performance": args.bootstrap}}
     result, rows, _, parameters = run_study_from_files(extraction.features_path, manifest, overrides, args.seed,
-                                                       progress_from_args(args))
+                                                       progress_from_args(args), command=command_line())
     result.write(folder)
     return result, rows, parameters
 
@@ -110,9 +109,8 @@ def _evaluate(result, features, manifest: Path, folder: Path) -> None:
           f"({summary['auc_low']:.3f}-{summary['auc_high']:.3f}), {summary['exams']} exams")
 
 
-def _report(args, result, rows, manifest: Path, extraction, parameters, out: Path) -> Path:
-    from ..report import extras, write_report
+def _report(out: Path) -> Path:
+    """report.html rendered from the study folder (nothing recomputed)."""
+    from ..report import render_study
 
-    return write_report(result, out / "report", rows=rows, truth_dir=extras.find_truth(manifest),
-                        failures=extraction.failures, analysis_config=parameters,
-                        command=shlex.join(["nacresistance", *sys.argv[1:]]))
+    return render_study(out / "study", out / "report")

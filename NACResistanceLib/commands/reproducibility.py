@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report_sections import reproducibility_section_from, standalone_page
+    from ..report.analyses import reproducibility_section_from, standalone_page
     from ..robustness import PerturbationConfig
     from ..robustness.cohort import run_reproducibility
 
