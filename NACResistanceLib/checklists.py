@@ -162,24 +162,40 @@ def _analysis(r) -> dict:
 
 
 def _preprocessing(r) -> str:
-    analysis = _analysis(r)
-    if not analysis:
+    pre = _analysis(r).get("preprocessing") or {}
+    if not pre:
         return ""
-    keys = [k for k in analysis if k != "radiomics"]
-    return "analysis parameters (analysis_parameters in provenance.json): " + ", ".join(sorted(keys))
+    return (f"resampling to {pre.get('resample_spacing_mm')} mm ({pre.get('interpolator')}), intensity "
+            f"normalisation {pre.get('normalization')}, Gaussian σ {pre.get('gaussian_sigma_mm')} mm, N4 bias "
+            f"correction {'on' if pre.get('n4') else 'off'} (analysis_parameters in provenance.json)")
 
 
-def _radiomics_setting(r, key: str, label: str) -> str:
-    radiomics = _analysis(r).get("radiomics") or {}
-    settings = radiomics.get("setting", radiomics) if isinstance(radiomics, dict) else {}
-    value = settings.get(key) if isinstance(settings, dict) else None
-    return f"{label}: {value}" if value is not None else ""
+def _radiomics_parameters(r) -> dict:
+    radiomics = _analysis(r).get("radiomics_params") or {}
+    return radiomics.get("content", {}) if isinstance(radiomics, dict) else {}
+
+
+def _resampling(r) -> str:
+    pre = _analysis(r).get("preprocessing") or {}
+    return (f"{pre['resample_spacing_mm']} mm voxels, {pre.get('interpolator')} interpolation"
+            if pre.get("resample_spacing_mm") else "")
+
+
+def _discretisation(r) -> str:
+    setting = _radiomics_parameters(r).get("setting") or {}
+    if "binWidth" in setting:
+        return f"fixed bin width {setting['binWidth']} (intensity units after normalisation)"
+    return f"fixed bin count {setting['binCount']}" if "binCount" in setting else ""
 
 
 def _image_types(r) -> str:
-    radiomics = _analysis(r).get("radiomics") or {}
-    types = radiomics.get("imageType") if isinstance(radiomics, dict) else None
-    return f"pyradiomics image types: {', '.join(sorted(types))}" if types else ""
+    types = _radiomics_parameters(r).get("imageType") or {}
+    return "pyradiomics image types: " + ", ".join(f"{k} {v}" if v else k for k, v in types.items()) if types else ""
+
+
+def _feature_classes(r) -> str:
+    classes = _radiomics_parameters(r).get("featureClass") or {}
+    return "pyradiomics classes: " + ", ".join(classes) + "; ADC, DKI and DCE kinetic quantities" if classes else ""
 
 
 def _n_features(r) -> str:
@@ -320,8 +336,7 @@ def _evaluation_use(r) -> str:
 CLEAR_ANSWERS: dict[str, Answer] = {
     "11": _cohorts, "12": lambda r: "see docs (pipeline) and the report's sections", "15": _split,
     "17": _predictors, "18": _outcome, "21": _preprocessing,
-    "22": lambda r: _radiomics_setting(r, "resampledPixelSpacing", "resampled voxel spacing (mm)"),
-    "23": lambda r: _radiomics_setting(r, "binWidth", "fixed bin width"), "24": _image_types,
+    "22": _resampling, "23": _discretisation, "24": _image_types, "26": _feature_classes,
     "25": _versions, "27": _n_features, "28": lambda r: "every parameter is recorded in provenance.json",
     "29": _missing, "30": _imbalance, "33": _selection, "34": _models, "35": _internal_validation,
     "37": _models, "38": _evaluation_use, "39": _metrics, "40": _uncertainty, "41": _comparison,

@@ -32,6 +32,7 @@ DICTIONARY_FILE = "feature_dictionary.csv"
 CACHE_FOLDER = "cache"
 FAILURE_COLUMNS = ["patient_id", "timepoint", "error_type", "message"]
 INDEX = ["patient_id", "timepoint"]
+DICTIONARY_COLUMNS = ["feature", "unit", "ibsi_code", "image", "description"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class ExtractionResult:
     failures: pd.DataFrame
     """Columns ``patient_id, timepoint, error_type, message``; empty when every exam finished."""
     dictionary: pd.DataFrame
-    """Columns ``feature, unit, description``."""
+    """Columns ``feature, unit, ibsi_code, image, description`` (see :mod:`feature_catalogue`)."""
     n_cached: int
     """Exams taken from the cache (finished by an earlier run)."""
     n_computed: int
@@ -219,7 +220,7 @@ def _write_tables(out: Path, cache_dir: Path, tasks: Sequence[ExamTask], failure
     failure_frame = pd.DataFrame(
         [[f.task.patient_id, f.task.timepoint, f.error_type, f.message] for f in failures], columns=FAILURE_COLUMNS
     )
-    dictionary = _dictionary(entries)
+    dictionary = _dictionary(entries, dict(tasks[0].parameters) if tasks else None)
     write_table(features, out / FEATURES_FILE, index=True)
     write_table(failure_frame, out / FAILURES_FILE)
     write_table(dictionary, out / DICTIONARY_FILE)
@@ -256,9 +257,14 @@ def _feature_frame(entries: Sequence[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, index=index, columns=list(columns), dtype="float64")
 
 
-def _dictionary(entries: Sequence[dict]) -> pd.DataFrame:
+def _dictionary(entries: Sequence[dict], analysis: dict | None = None) -> pd.DataFrame:
+    """One row per feature column: unit, IBSI code, image and filter, description (``feature_catalogue``)."""
+    from ..feature_catalogue import dictionary_rows
+
     rows: dict[str, tuple[str, str]] = {}
     for entry in entries:
         for name in entry["features"]:
             rows.setdefault(name, (entry["units"].get(name, ""), entry["descriptions"].get(name, "")))
-    return pd.DataFrame([[n, u, d] for n, (u, d) in rows.items()], columns=["feature", "unit", "description"])
+    described = dictionary_rows([(n, u, d) for n, (u, d) in rows.items()], analysis)
+    return pd.DataFrame([[d.feature, d.unit, d.ibsi_code, d.image, d.description] for d in described],
+                        columns=DICTIONARY_COLUMNS)

@@ -29,12 +29,12 @@ def analyse_radiomics(exam: Exam, config: AnalysisConfig, maps: Mapping[str, sit
         return StageResult(warnings=("no DCE series in the exam: pyradiomics features of the ROI phase omitted",))
     preprocessing_config = config.preprocessing
     params = config.radiomics_params.parameters
-    inputs = [("", exam.dce.roi_image, exam.source("dce"))]
-    inputs += [(f"{name}_", maps[name], f"{name} map") for name in config.radiomics_maps if name in maps]
+    inputs = [("", exam.dce.roi_image, exam.source("dce"), "DCE ROI phase")]
+    inputs += [(f"{name}_", maps[name], f"{name} map", f"{name} map") for name in config.radiomics_maps if name in maps]
     omitted = StageResult(warnings=tuple(f"radiomics on the {name} map omitted: the map was not computed for this exam"
                                          for name in sorted(set(config.radiomics_maps) - set(maps))))
     results = [omitted]
-    for step, (prefix, image, source) in enumerate(inputs):
+    for step, (prefix, image, source, label) in enumerate(inputs):
         checkpoint(f"radiomics {prefix.rstrip('_') or 'DCE ROI phase'}", 0.5 + 0.5 * step / len(inputs))
         image, warnings = _finite_for_radiomics(image, source)
         prepared = preprocessing.preprocess(image, exam.tumor_mask, preprocessing_config, source=source,
@@ -42,7 +42,7 @@ def analyse_radiomics(exam: Exam, config: AnalysisConfig, maps: Mapping[str, sit
         result = radiomics_features.extract(prepared.image, prepared.mask, params, preprocessing_steps=prepared.steps,
                                             workers=threads.budget())
         results.append(StageResult(
-            features={prefix + key: FeatureValue(value, "", f"pyradiomics, {source}") for key, value in result.items()},
+            features={prefix + key: FeatureValue(value, "", f"pyradiomics, {label}") for key, value in result.items()},
             provenance={f"radiomics_{prefix.rstrip('_') or 'dce'}": result.provenance}, warnings=warnings))
     return join(*results)
 
