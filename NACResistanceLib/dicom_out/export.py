@@ -26,7 +26,8 @@ from ..errors import ConfigError
 from ..feature_catalogue import FeatureDescription
 
 PRIVATE_SCHEME = "99NACR"
-"""Private coding scheme of NACResistance: code value = feature column name (or ``probability_resistance``)."""
+"""Private coding scheme of NACResistance: code value = :func:`private_code` of the feature column name (16
+characters, the limit of a DICOM code value), code meaning = the column name."""
 PROBABILITY_CODE = "probability_resistance"
 MANUFACTURER = "NACResistance"
 
@@ -85,7 +86,12 @@ def _code(value: str, scheme: str, meaning: str):
 def _concept(description: FeatureDescription, ibsi_names: Mapping[str, str]):
     if description.ibsi_code:
         return _code(description.ibsi_code, "IBSI", ibsi_names.get(description.ibsi_code, description.feature))
-    return _code(description.feature, PRIVATE_SCHEME, description.feature)
+    return _code(private_code(description.feature), PRIVATE_SCHEME, description.feature)
+
+
+def private_code(name: str) -> str:
+    """Code value of a column in :data:`PRIVATE_SCHEME`: "N" + the first 15 hex digits of its SHA-1 (stable)."""
+    return "N" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:15]
 
 
 def _segmentation(source: Sequence, masks: Sequence[tuple[str, np.ndarray]], out: Path):
@@ -177,7 +183,7 @@ def export_exam(source: Sequence, tumor_mask: np.ndarray, features: Mapping[str,
             tracking_identifier=hd.sr.TrackingIdentifier(identifier=f"model {model_output.model_name}",
                                                          uid=generate_uid()),
             measurements=[hd.sr.Measurement(
-                name=_code(PROBABILITY_CODE, PRIVATE_SCHEME, "Probability of resistance to neoadjuvant chemotherapy"),
+                name=_code(private_code(PROBABILITY_CODE), PRIVATE_SCHEME, "Probability of resistance to neoadjuvant chemotherapy"),
                 value=float(model_output.probability), unit=codes.UCUM.NoUnits,
                 tracking_identifier=hd.sr.TrackingIdentifier(identifier=PROBABILITY_CODE, uid=generate_uid()),
                 algorithm_id=hd.sr.AlgorithmIdentification(name=f"NACResistance {model_output.model_name} model",
@@ -211,8 +217,7 @@ def read_measurements(sr_path: str | Path) -> dict[str, dict]:
     groups = [*sr.content.get_volumetric_roi_measurement_groups(), *sr.content.get_image_measurement_groups()]
     found = {}
     for group in groups:
-        segment = getattr(group, "referenced_segment", None)
-        number = int(segment[0].ReferencedSOPSequence[0].ReferencedSegmentNumber) if segment is not None else None
+        number = _segment_number(group)
         for measurement in group.get_measurements():
             identifier = _text(measurement, "112039")  # DCM Tracking Identifier
             found[identifier] = {"value": float(measurement.value), "unit": measurement.unit.value,
@@ -222,11 +227,20 @@ def read_measurements(sr_path: str | Path) -> dict[str, dict]:
     return found
 
 
+def _segment_number(group) -> int | None:
+    """The SEG segment number a measurement group references (DCM 121191 Referenced Segment), or None."""
+    for item in group[0].ContentSequence:
+        concept = item.ConceptNameCodeSequence[0]
+        if concept.get("CodeValue") == "121191" and "ReferencedSOPSequence" in item:
+            return int(item.ReferencedSOPSequence[0].ReferencedSegmentNumber)
+    return None
+
+
 def _text(measurement, code_value: str) -> str:
     """The TEXT value of the measurement's child content item with concept code ``code_value`` (DCM), or ""."""
     for item in measurement[0].get("ContentSequence", []):
         concept = item.ConceptNameCodeSequence[0]
-        if concept.CodeValue == code_value and concept.CodingSchemeDesignator == "DCM":
+        if concept.get("CodeValue") == code_value and concept.CodingSchemeDesignator == "DCM":
             return str(item.TextValue)
         if "ContentSequence" in item:  # algorithm identification is nested under the method item
             nested = _text([item], code_value)
