@@ -78,6 +78,24 @@ def test_report_from_the_folder_equals_the_train_report_apart_from_the_timestamp
     assert '<section id="checklists">' in first
 
 
+def test_report_command_on_a_study_folder_equals_the_report_train_wrote(completed, tmp_path):
+    from NACResistanceLib.cli import main as cli_main
+
+    folder = completed.write(tmp_path / "study")
+    train_page = render_study(folder).read_text(encoding="utf-8")  # what `train` writes after the folder
+    assert cli_main(["report", str(folder), "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    stamp = re.compile(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    assert stamp.sub("", page) == stamp.sub("", train_page)
+
+
+def test_report_on_a_folder_that_is_not_a_study_names_the_file(tmp_path):
+    from NACResistanceLib.errors import InputFileError
+
+    with pytest.raises(InputFileError, match="study.json"):
+        render_study(tmp_path)
+
+
 def test_table_labels_are_readable_with_units():
     assert sections.variable_label("age_years") == "Age (years)"
     assert sections.variable_label("bmi_kg_m2") == "BMI (kg/m²)"
