@@ -576,6 +576,15 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
 
         return run_extraction(manifestPath, outDir, configPath, jobs=jobs, progress=progress)
 
+    def exportDicom(self, manifestPath: str, featuresPath: str, outDir: str, modelPath=None):
+        """Batch: what ``nacresistance export-dicom MANIFEST FEATURES --out OUT_DIR [--model MODEL]`` does (the same
+        library call): per exam a DICOM SEG of the ROIs and a TID 1500 SR of every feature (and the model's
+        probability), readable by QuantitativeReporting. Needs Python 3.10+ (highdicom).
+        """
+        from NACResistanceLib.dicom_out.cohort import export_from_files
+
+        return export_from_files(manifestPath, featuresPath, outDir, model_path=modelPath)
+
     # --- results -> MRML ------------------------------------------------------------------------
 
     def writeResultNodes(self, score, p: NACResistanceParameterNode) -> None:

@@ -117,3 +117,14 @@ def test_dciodvfy_finds_no_error(exported):
                                 errors="replace").stderr
         errors = [line for line in report.splitlines() if line.startswith("Error")]
         assert errors == [], (path.name, errors)
+
+
+def test_the_slicer_logic_and_the_command_call_the_same_library_function():
+    import ast
+
+    root = Path(__file__).parents[1]
+    tree = ast.parse((root / "NACResistance" / "NACResistance.py").read_text(encoding="utf-8"))
+    logic = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "exportDicom")
+    assert "export_from_files(" in ast.unparse(logic) and "cli" not in ast.unparse(logic)
+    command = (root / "NACResistanceLib" / "commands" / "export_dicom.py").read_text(encoding="utf-8")
+    assert "export_from_files(" in command

@@ -23,28 +23,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import io, models
-    from ..cohort import read_feature_table
-    from ..config.records import features_parameters
     from ..dicom_out import require_highdicom
-    from ..dicom_out.cohort import export_cohort
-    from ..feature_catalogue import describe
 
     require_highdicom()
-    quiet_known_notices()
-    features = read_feature_table(args.features)
-    analysis = features_parameters(args.features).to_dict()
-    descriptions = {name: describe(name, analysis=analysis) for name in features.columns}
-    dictionary = args.features.parent / "feature_dictionary.csv"
-    if dictionary.is_file():  # units and definitions the stages wrote for the quantitative columns
-        import pandas as pd
+    from ..dicom_out.cohort import export_from_files
 
-        table = pd.read_csv(dictionary, dtype=str, keep_default_na=False).set_index("feature")
-        descriptions.update({name: describe(name, table.at[name, "unit"], table.at[name, "description"],
-                                            analysis=analysis) for name in features.columns if name in table.index})
-    model = models.load(args.model) if args.model else None
-    result = export_cohort(io.read_manifest(args.manifest), features, descriptions, args.out, model=model,
-                           patients=args.patient)
+    quiet_known_notices()
+    result = export_from_files(args.manifest, args.features, args.out, model_path=args.model, patients=args.patient)
     for (patient, timepoint), exported in result.exams.items():
         print(f"{patient} {timepoint}: {exported.seg_path}, {exported.sr_path} ({exported.n_measurements} "
               f"measurements{', ' + str(len(exported.skipped)) + ' not finite, left out' if exported.skipped else ''})")

@@ -89,3 +89,31 @@ def export_cohort(manifest, features: pd.DataFrame, descriptions: dict, out_dir:
         except (OSError, ValueError, AcquisitionError) as error:
             result.failures.append((patient, timepoint, f"{type(error).__name__}: {error}"))
     return result
+
+
+def feature_descriptions(features_path: str | Path, columns) -> dict:
+    """Column -> ``FeatureDescription`` of a feature table: the catalogue with the extraction's analysis
+    parameters, and the units and definitions of ``feature_dictionary.csv`` beside the table when present."""
+    from ..config.records import features_parameters
+    from ..feature_catalogue import describe
+
+    analysis = features_parameters(features_path).to_dict()
+    dictionary = Path(features_path).parent / "feature_dictionary.csv"
+    table = pd.read_csv(dictionary, dtype=str, keep_default_na=False).set_index("feature") \
+        if dictionary.is_file() else pd.DataFrame(columns=["unit", "description"])
+    return {name: describe(name, table.at[name, "unit"] if name in table.index else "",
+                           table.at[name, "description"] if name in table.index else "", analysis=analysis)
+            for name in columns}
+
+
+def export_from_files(manifest_path: str | Path, features_path: str | Path, out_dir: str | Path, *,
+                      model_path: str | Path | None = None, patients: list[str] | None = None) -> CohortExport:
+    """``nacresistance export-dicom``: read the manifest, the feature table and the model, export every exam."""
+    from .. import io, models
+    from ..cohort import read_feature_table
+
+    require_highdicom()
+    features = read_feature_table(Path(features_path))
+    model = models.load(model_path) if model_path else None
+    return export_cohort(io.read_manifest(manifest_path), features, feature_descriptions(features_path, features.columns),
+                         out_dir, model=model, patients=patients)
