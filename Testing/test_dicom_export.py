@@ -22,7 +22,7 @@ from NACResistanceLib.cohort import read_feature_table, run_extraction
 from NACResistanceLib.cohort.predict import model_rows
 from NACResistanceLib.phantom import PhantomProtocol, make_cohort
 
-pytestmark = pytest.mark.skipif(sys.version_info < (3, 10), reason="highdicom needs Python 3.10+")
+NEEDS_310 = pytest.mark.skipif(sys.version_info < (3, 10), reason="highdicom needs Python 3.10+")
 LIGHT_PARAMS = Path(__file__).parent / "Data" / "cohort_radiomics_light.yaml"
 INSTALL_HINT = "dciodvfy is missing: run 'make dicom3tools' (or 'sudo apt-get install -y dicom3tools')"
 
@@ -37,6 +37,7 @@ def exported(tmp_path_factory):
     return manifest, extraction.features_path, root / "dicom"
 
 
+@NEEDS_310
 def test_seg_voxels_equal_the_masks_used_for_extraction(exported):
     import highdicom as hd
 
@@ -58,6 +59,7 @@ def test_seg_voxels_equal_the_masks_used_for_extraction(exported):
         assert seg.FrameOfReferenceUID == pydicom.dcmread(sources[0]).FrameOfReferenceUID
 
 
+@NEEDS_310
 def test_sr_is_a_tid1500_report_holding_every_feature_value(exported):
     import highdicom as hd
 
@@ -84,6 +86,7 @@ def test_sr_is_a_tid1500_report_holding_every_feature_value(exported):
             assert read[name]["segment"] == 1
 
 
+@NEEDS_310
 def test_the_model_probability_is_written_with_the_model_name_and_version(exported, tmp_path):
     from NACResistanceLib import models
     from NACResistanceLib.config.records import features_parameters
@@ -107,6 +110,7 @@ def test_the_model_probability_is_written_with_the_model_name_and_version(export
         assert read["group"] == "model combined" and read["segment"] is None
 
 
+@NEEDS_310
 def test_dciodvfy_finds_no_error(exported):
     if shutil.which("dciodvfy") is None:
         pytest.fail(INSTALL_HINT)
@@ -128,3 +132,12 @@ def test_the_slicer_logic_and_the_command_call_the_same_library_function():
     assert "export_from_files(" in ast.unparse(logic) and "cli" not in ast.unparse(logic)
     command = (root / "NACResistanceLib" / "commands" / "export_dicom.py").read_text(encoding="utf-8")
     assert "export_from_files(" in command
+
+
+def test_on_python_3_9_the_command_says_it_needs_3_10(monkeypatch):
+    from NACResistanceLib.dicom_out import require_highdicom
+    from NACResistanceLib.errors import ConfigError
+
+    monkeypatch.setattr(sys, "version_info", (3, 9, 18, "final", 0))
+    with pytest.raises(ConfigError, match="needs Python 3.10 or newer"):
+        require_highdicom()
