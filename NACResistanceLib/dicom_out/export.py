@@ -36,7 +36,7 @@ def require_highdicom() -> None:
     """Raise :class:`ConfigError` on Python < 3.10 (highdicom's minimum) or when highdicom is not installed."""
     if sys.version_info < (3, 10):
         raise ConfigError(f"export-dicom needs Python 3.10 or newer (highdicom); this is Python "
-                          f"{sys.version_info.major}.{sys.version_info.minor}")
+                          f"{sys.version_info[0]}.{sys.version_info[1]}")
     try:
         import highdicom  # noqa: F401
     except ImportError as error:
