@@ -58,6 +58,11 @@ LEVEL_LABELS = {"pre": "premenopausal", "post": "postmenopausal", "luminal_a": "
                 ">= 20%": "≥ 20%"}
 
 
+TEST_LABELS = {"t": "t-test", "mann_whitney": "Mann-Whitney U", "chi2": "χ²", "fisher": "Fisher's exact"}
+GROUP_TABLE_HEADERS = {"variable": "Variable", "level": "", "resistant": "Resistant", "sensitive": "Sensitive",
+                       "test": "Test", "statistic": "Statistic", "p_value": "P"}
+
+
 def variable_label(name: object) -> object:
     """The readable label of a table variable (``age_years`` -> ``Age (years)``)."""
     return VARIABLE_LABELS.get(name, name) if isinstance(name, str) else name
@@ -93,7 +98,9 @@ def group_tables_section(result) -> ReportSection:
         table.loc[level_rows, ["statistic", "p_value"]] = ""  # the test belongs to the variable's row
         if not level_rows.any():
             table = table.drop(columns="level")
-        parts.append(html.table(table, caption, index=False, p_columns=["p_value"]))
+        table["test"] = table["test"].map(lambda test: TEST_LABELS.get(test, test))
+        table = table.rename(columns=GROUP_TABLE_HEADERS)
+        parts.append(html.table(table, caption, index=False, p_columns=["P"]))
     return html.report_section("tables-1-3", "Group comparisons (Tables 1–3)", parts)
 
 
