@@ -360,6 +360,10 @@ class StudyResult:
         """Table 6."""
         return self.table6
 
+    def paper_item(self, item: str) -> dict[str, pd.DataFrame]:
+        """The tables behind one of the seed paper's items ("Table 1" ... "Table 6", "Figure 1" ... "Figure 3")."""
+        return {name: getattr(self, name) for name in self.PAPER_ITEMS[item]}
+
     @property
     def chosen_lambda(self) -> float:
         """The LASSO penalty the Rad-score was fitted at (NaN without LASSO)."""
