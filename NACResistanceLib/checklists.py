@@ -329,12 +329,23 @@ def _calculation(r) -> str:
     return "fixed models applied to the validation cohort; probabilities = logistic of the linear predictor"
 
 
+def _data_source(r) -> str:
+    description = r.config.data_description
+    return "" if description in ("", "unspecified") else f"{description} (study parameter data_description)"
+
+
+def _treatment(r) -> str:
+    return ("neoadjuvant chemotherapy; relative dose intensity (%) recorded per patient (Table 2)"
+            if "dose_intensity_pct" in set(r.table2.get("variable", [])) else "")
+
+
 def _evaluation_use(r) -> str:
     return _split(r) + "; " + _internal_validation(r)
 
 
 CLEAR_ANSWERS: dict[str, Answer] = {
-    "11": _cohorts, "12": lambda r: "see docs (pipeline) and the report's sections", "15": _split,
+    "11": _cohorts, "12": lambda r: "see docs (pipeline) and the report's sections", "13": _data_source,
+    "15": _split,
     "17": _predictors, "18": _outcome, "21": _preprocessing,
     "22": _resampling, "23": _discretisation, "24": _image_types, "26": _feature_classes,
     "25": _versions, "27": _n_features, "28": lambda r: "every parameter is recorded in provenance.json",
@@ -346,7 +357,7 @@ CLEAR_ANSWERS: dict[str, Answer] = {
 }
 
 TRIPOD_AI_ANSWERS: dict[str, Answer] = {
-    "5b": _cohorts, "6b": _cohorts, "7": _preprocessing, "8a": _outcome, "9a": _predictors, "9b": _predictors,
+    "5a": _data_source, "5b": _cohorts, "6b": _cohorts, "6c": _treatment, "7": _preprocessing, "8a": _outcome, "9a": _predictors, "9b": _predictors,
     "11": _missing, "12a": _evaluation_use, "12b": _selection, "12c": lambda r: _models(r) + "; " +
     _internal_validation(r), "12e": _metrics, "12g": _calculation, "13": _imbalance, "15": _output,
     "16": _distributions, "18f": _code, "20a": _flow, "20b": _characteristics, "20c": _distributions,
