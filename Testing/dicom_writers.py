@@ -98,8 +98,9 @@ def write_volume(folder: Path, volume: np.ndarray, *, prefix="", first_instance=
         path = Path(folder) / f"{prefix}{first_instance + z:04d}.dcm"
         position = np.asarray(origin, float) + z * spacing[2] * normal
         extra = dict(per_slice(z)) if per_slice else {}
-        write_slice(path, volume[z], instance=first_instance + z, position=position, orientation=orientation,
-                    spacing=(spacing[1], spacing[0]), **{**common, **extra})
+        arguments = {"instance": first_instance + z, **common, **extra}
+        write_slice(path, volume[z], position=position, orientation=orientation, spacing=(spacing[1], spacing[0]),
+                    **arguments)
         paths.append(path)
     return paths
 

@@ -159,12 +159,17 @@ def matches(series: SeriesInfo, selector: str) -> bool:
     Patterns use shell wildcards (``*``, ``?``) and ignore case; without wildcards the description
     must equal the selector (ignoring case).
     """
+    return selector_matches(selector, series.series_uid, series.number, series.description)
+
+
+def selector_matches(selector: str, series_uid: str, number: int | None, description: str) -> bool:
+    """:func:`matches` on the three attributes themselves."""
     selector = str(selector).strip()
-    if selector == series.series_uid:
+    if selector == series_uid:
         return True
     if selector.isdigit():
-        return series.number == int(selector)
-    return fnmatch.fnmatchcase(series.description.lower(), selector.lower())
+        return number == int(selector)
+    return fnmatch.fnmatchcase(description.lower(), selector.lower())
 
 
 def choose_series(candidates: list[SeriesInfo], selector: str | None, folder, what: str,
