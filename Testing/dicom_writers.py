@@ -171,3 +171,63 @@ def write_enhanced(path: Path, volumes: list[np.ndarray], *, series_uid="1.2.9",
 
 def read_back(path: Path) -> pydicom.Dataset:
     return pydicom.dcmread(str(path))
+
+
+def write_seg(path: Path, masks: dict[int, tuple[str, np.ndarray]], *, spacing=(1.0, 1.0, 2.0), origin=(0.0, 0.0, 0.0),
+              patient="P1", study_uid=None, series_uid=None, number=100, description="segmentation",
+              skip_empty=True) -> None:
+    """A BINARY DICOM SEG: ``masks`` maps SegmentNumber -> (SegmentLabel, (z, y, x) 0/1 array), axial grid.
+
+    Frames are written only for slices a segment covers when ``skip_empty`` (as most SEG writers do).
+    """
+    dataset = Dataset()
+    series_uid = series_uid or uid(path.name, "seg")
+    _identity(dataset, patient, study_uid or uid(patient, "study"), series_uid, number, description)
+    dataset.Modality = "SEG"
+    dataset.SOPInstanceUID = uid(series_uid, "seg-instance")
+    dataset.SegmentationType = "BINARY"
+    dataset.ImageType = ["DERIVED", "PRIMARY"]
+    segments = []
+    for segment_number, (label, _) in sorted(masks.items()):
+        item = Dataset()
+        item.SegmentNumber = segment_number
+        item.SegmentLabel = label
+        item.SegmentAlgorithmType = "MANUAL"
+        segments.append(item)
+    dataset.SegmentSequence = Sequence(segments)
+    shared = Dataset()
+    measures = Dataset()
+    measures.PixelSpacing = [spacing[1], spacing[0]]
+    measures.SliceThickness = spacing[2]
+    measures.SpacingBetweenSlices = spacing[2]
+    shared.PixelMeasuresSequence = Sequence([measures])
+    plane = Dataset()
+    plane.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    shared.PlaneOrientationSequence = Sequence([plane])
+    dataset.SharedFunctionalGroupsSequence = Sequence([shared])
+    frames, planes = [], []
+    for segment_number, (_, mask) in sorted(masks.items()):
+        for z in range(mask.shape[0]):
+            if skip_empty and not mask[z].any():
+                continue
+            item = Dataset()
+            ident = Dataset()
+            ident.ReferencedSegmentNumber = segment_number
+            item.SegmentIdentificationSequence = Sequence([ident])
+            position = Dataset()
+            position.ImagePositionPatient = [origin[0], origin[1], origin[2] + z * spacing[2]]
+            item.PlanePositionSequence = Sequence([position])
+            frames.append(item)
+            planes.append(mask[z].astype(np.uint8))
+    dataset.PerFrameFunctionalGroupsSequence = Sequence(frames)
+    dataset.NumberOfFrames = len(frames)
+    dataset.Rows, dataset.Columns = planes[0].shape
+    dataset.SamplesPerPixel = 1
+    dataset.PhotometricInterpretation = "MONOCHROME2"
+    dataset.BitsAllocated = 1
+    dataset.BitsStored = 1
+    dataset.HighBit = 0
+    dataset.PixelRepresentation = 0
+    packed = np.packbits(np.stack(planes).ravel(), bitorder="little").tobytes()
+    dataset.PixelData = packed + (b"\0" if len(packed) % 2 else b"")
+    _file(dataset, SEG_STORAGE, path)
