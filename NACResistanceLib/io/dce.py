@@ -10,6 +10,7 @@ import SimpleITK as sitk
 
 from ..errors import AcquisitionError, InputFileError
 from .dicom_dce import DicomDce, read_dicom_dce
+from .dicom_index import DicomIndex, index_folder
 from .exam import DceSeries
 from .images import read_image
 
@@ -25,8 +26,8 @@ def read_dce(source: str | Path | Sequence[str | Path], times_s: Sequence[float]
     ----------
     source : str, Path or sequence of them
         One 3D file per phase (a sequence, in acquisition order); one 4D file (NIfTI ``t`` axis, or NRRD
-        with a ``list``/``vector`` axis); or a DICOM folder (:func:`~.dicom_dce.read_dicom_dce`: one series
-        per phase, one series holding every phase, or enhanced MR).
+        with a ``list``/``vector`` axis); or a DICOM folder, or several (:func:`~.dicom_dce.read_dicom_dce`:
+        one series per phase, one series holding every phase, or enhanced MR).
     times_s : sequence of float, (n_phases,), optional
         Acquisition time of each phase relative to the pre-contrast phase, s. Optional for a DICOM folder
         whose headers give the times; when both are given they must agree to ``time_tolerance_s``.
@@ -49,8 +50,9 @@ def read_dce(source: str | Path | Sequence[str | Path], times_s: Sequence[float]
         named), or the phases are not on one grid.
     """
     label = str(source) if isinstance(source, (str, Path)) else "; ".join(str(s) for s in source)
-    if isinstance(source, (str, Path)) and Path(source).is_dir():
-        dicom = read_dicom_dce(Path(source), series)
+    folders = [Path(source)] if isinstance(source, (str, Path)) else [Path(s) for s in source]
+    if folders and all(folder.is_dir() for folder in folders):
+        dicom = read_dicom_dce(label, series, index=_combined_index(folders))
         phases = list(dicom.phases)
         times, times_source = _reconcile_times(dicom, times_s, label, time_tolerance_s)
     else:
@@ -65,6 +67,15 @@ def read_dce(source: str | Path | Sequence[str | Path], times_s: Sequence[float]
         )
     _check_same_grid(phases, label)
     return DceSeries(tuple(phases), tuple(float(t) for t in times), roi_phase, times_source)
+
+
+def _combined_index(folders: list[Path]) -> DicomIndex:
+    """One index over several DICOM folders (one series per phase, each in its own folder)."""
+    indices = [index_folder(folder) for folder in folders]
+    combined = DicomIndex(folders[0])
+    for index in indices:
+        combined.frames.extend(index.frames)
+    return combined
 
 
 def _reconcile_times(dicom: DicomDce, given, label: str, tolerance_s: float) -> tuple[list[float], str]:

@@ -62,7 +62,8 @@ def read_dicom_dce(folder: str | Path, series: str | None = None, index: DicomIn
     folder : str or Path
     series : str, optional
         SeriesInstanceUID, SeriesNumber or SeriesDescription pattern (``*`` wildcards, any case) choosing the
-        DCE series; a pattern may match several single-phase series (one series per phase).
+        DCE series, or several of them separated by ``;``; a pattern may match several single-phase series
+        (one series per phase). Derived series matched by a pattern are left out unless nothing else matches.
 
     Raises
     ------
@@ -76,7 +77,7 @@ def read_dicom_dce(folder: str | Path, series: str | None = None, index: DicomIn
         raise InputFileError(f"DICOM folder {folder} holds no DICOM series")
     left_out = [s for s in found if s.is_derived or s.is_dwi]
     usable = [s for s in found if s not in left_out]
-    chosen = [s for s in found if matches(s, series)] if series else usable
+    chosen = _selected(found, series) if series else usable
     if series and not chosen:
         raise InputFileError(f"DCE: selector {series!r} matches no series in DICOM folder {folder}; it holds: "
                              f"{listing(found)}")
@@ -105,6 +106,14 @@ def read_dicom_dce(folder: str | Path, series: str | None = None, index: DicomIn
     cache = PixelCache()
     phases = tuple(build_volume(v, cache) for v in volumes)
     return DicomDce(phases, times, source, tuple(chosen), tuple(left_out))
+
+
+def _selected(found: list[SeriesInfo], selector: str) -> list[SeriesInfo]:
+    """Series matching any ``;``-separated selector; derived/diffusion ones only when nothing else matches."""
+    parts = [part.strip() for part in selector.split(";") if part.strip()]
+    chosen = [s for s in found if any(matches(s, part) for part in parts)]
+    plain = [s for s in chosen if not (s.is_derived or s.is_dwi)]
+    return plain or chosen
 
 
 def _split_series(series: SeriesInfo) -> list[list]:
