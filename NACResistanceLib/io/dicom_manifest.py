@@ -242,7 +242,7 @@ def _assign_seg(row, listed, segs, rules, manifest_dir) -> None:
         reference = _segment_choice(segments, rules["reference_segment"], default=None)
         row["reference_segment"] = "" if reference is None else reference
         listed[entry["series_uid"]] = {**entry, "assigned": "segmentation", "reason": "DICOM SEG object of the study"}
-    for path, dataset, entry in entries:
+    for _path, _dataset, entry in entries:
         if entry["series_uid"] not in listed:
             listed[entry["series_uid"]] = {**entry, "assigned": "", "reason": f"{len(entries)} DICOM SEG objects and "
                                            "no segmentation rule picks one; set segmentation by hand"}
