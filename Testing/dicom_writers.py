@@ -8,7 +8,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 
 MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
 ENHANCED_MR_STORAGE = "1.2.840.10008.5.1.4.1.1.4.1"
@@ -25,11 +25,11 @@ def uid(*parts) -> str:
     return generate_uid(prefix=ROOT, entropy_srcs=[str(p) for p in parts])
 
 
-def _file(dataset: Dataset, sop_class: str, path: Path) -> None:
+def _file(dataset: Dataset, sop_class: str, path: Path, implicit: bool = False) -> None:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
     dataset.file_meta = meta
     dataset.SOPClassUID = sop_class
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,7 +63,7 @@ def _pixels(dataset: Dataset, array: np.ndarray) -> None:
 def write_slice(path: Path, array: np.ndarray, *, patient="P1", study_uid=None, series_uid="1.2.3", number=1,
                 description="series", instance=1, position=(0.0, 0.0, 0.0), orientation=(1, 0, 0, 0, 1, 0),
                 spacing=(1.0, 1.0), image_type=("ORIGINAL", "PRIMARY"), manufacturer="", private=None,
-                study_date="20240115", **attributes) -> None:
+                study_date="20240115", implicit=False, **attributes) -> None:
     """One classic MR Image Storage file holding the 2D ``array`` (rows, columns), int16.
 
     ``private`` maps (group, element) -> (VR, value) for vendor tags (their private creator is added);
@@ -85,7 +85,7 @@ def write_slice(path: Path, array: np.ndarray, *, patient="P1", study_uid=None, 
         dataset.add_new((group, 0x0010), "LO", PRIVATE_CREATORS.get(group, "TEST"))
         dataset.add_new((group, element), vr, value)
     _pixels(dataset, array)
-    _file(dataset, MR_IMAGE_STORAGE, path)
+    _file(dataset, MR_IMAGE_STORAGE, path, implicit)
 
 
 def write_volume(folder: Path, volume: np.ndarray, *, prefix="", first_instance=1, spacing=(1.0, 1.0, 2.0),

@@ -84,10 +84,12 @@ BVALS = [0.0, 800.0, 800.0, 800.0]
 GRADIENTS = [[0, 0, 0], [1, 0, 0], [0, 0.6, 0.8], [0, 0, -1]]
 
 
-def test_siemens_private_tags(tmp_path):
+@pytest.mark.parametrize("implicit", [False, True], ids=["explicit_vr", "implicit_vr"])
+def test_siemens_private_tags(tmp_path, implicit):
+    """Implicit VR: the private values come back as raw bytes (text for IS, little-endian doubles for FD)."""
     def tags(v, b, g):
-        return {"manufacturer": "SIEMENS", "private": {(0x0019, 0x100C): ("IS", str(int(b))),
-                                                       (0x0019, 0x100E): ("FD", [float(x) for x in g])}}
+        return {"manufacturer": "SIEMENS", "implicit": implicit,
+                "private": {(0x0019, 0x100C): ("IS", str(int(b))), (0x0019, 0x100E): ("FD", [float(x) for x in g])}}
     _write_classic(tmp_path, BVALS, GRADIENTS, tags)
     _check(read_dwi(tmp_path), BVALS, GRADIENTS)
 
@@ -162,3 +164,20 @@ def test_trace_images_have_no_directions_and_unknown_tags_are_refused(tmp_path):
     _write_classic(plain, [0.0], [None], lambda v, b, g: {})
     with pytest.raises(InputFileError, match=r"no readable diffusion b-value.*\(0043,1039\) GE"):
         read_dwi(plain)
+
+
+def test_folder_with_two_dwi_series_is_ambiguous_until_chosen(tmp_path):
+    """The error lists every series (number, description, files, volumes, b-values); a selector resolves it."""
+    for number, bvals in ((4, [0.0, 800.0]), (6, [0.0, 1500.0])):
+        for v, b in enumerate(bvals):
+            for z in range(SHAPE[0]):
+                write_slice(tmp_path / f"s{number}_{v}_{z}.dcm", _volume_value(v, z), instance=1 + 3 * v + z,
+                            position=(0.0, 0.0, 2.0 * z), series_uid=uid("dwi", number), number=number,
+                            description=f"DWI {number}", DiffusionBValue=b)
+    with pytest.raises(InputFileError, match=r"DWI: DICOM folder .* holds 2 candidate series.*"
+                                             r"series 4 'DWI 4', 6 files, 2 volume\(s\), b 0/800 s/mm².*"
+                                             r"series 6 'DWI 6', 6 files, 2 volume\(s\), b 0/1500 s/mm²"):
+        read_dwi(tmp_path)
+    assert read_dwi(tmp_path, series="6").bvals == (0.0, 1500.0)
+    assert read_dwi(tmp_path, series="dwi 4").bvals == (0.0, 800.0)
+    assert read_dwi(tmp_path, series=uid("dwi", 6)).bvals == (0.0, 1500.0)

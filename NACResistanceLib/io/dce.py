@@ -71,10 +71,11 @@ def read_dce(source: str | Path | Sequence[str | Path], times_s: Sequence[float]
 
 def _combined_index(folders: list[Path]) -> DicomIndex:
     """One index over several DICOM folders (one series per phase, each in its own folder)."""
-    indices = [index_folder(folder) for folder in folders]
+    indices = [index_folder(folder, keep_datasets=True) for folder in folders]
     combined = DicomIndex(folders[0])
     for index in indices:
         combined.frames.extend(index.frames)
+        combined.datasets.update(index.datasets)
     return combined
 
 

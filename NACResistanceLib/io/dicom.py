@@ -78,7 +78,7 @@ def read_dicom_series(folder: str | Path, series_uid: str | None = None, *, seri
         If the folder holds no series, if the choice matches none or several, or if it is ``None`` while
         several series exist. The message lists every series with UID, description and file count.
     """
-    index = index or index_folder(folder)
+    index = index or index_folder(folder, keep_datasets=True)
     found = index.series()
     if not found:
         raise InputFileError(f"DICOM folder {folder} holds no DICOM series")
@@ -89,7 +89,7 @@ def read_dicom_series(folder: str | Path, series_uid: str | None = None, *, seri
             f"holds several volumes ({chosen.n_volumes}, for example DCE phases or DWI b-values); read it with "
             "read_dce or read_dwi"
         )
-    return build_volume(list(chosen.frames), PixelCache())
+    return build_volume(list(chosen.frames), PixelCache(index))
 
 
 def _choose(found: list[SeriesInfo], selector: str | None, folder) -> SeriesInfo:

@@ -71,7 +71,7 @@ def read_dicom_dce(folder: str | Path, series: str | None = None, index: DicomIn
         No image series, a choice matching nothing, or an ambiguous folder (several multi-phase series, or
         single- and multi-phase series mixed); the message lists every series.
     """
-    index = index or index_folder(folder)
+    index = index or index_folder(folder, keep_datasets=True)
     found = index.series()
     if not found:
         raise InputFileError(f"DICOM folder {folder} holds no DICOM series")
@@ -103,7 +103,7 @@ def read_dicom_dce(folder: str | Path, series: str | None = None, index: DicomIn
         raise InputFileError(f"DCE: DICOM folder {folder} gives one volume only ({listing(chosen)}); DCE needs a "
                              f"pre-contrast and at least one post-contrast phase. It holds: {listing(found)}")
     times, source = _header_times(volumes)
-    cache = PixelCache()
+    cache = PixelCache(index)
     phases = tuple(build_volume(v, cache) for v in volumes)
     return DicomDce(phases, times, source, tuple(chosen), tuple(left_out))
 

@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 POSITION_DECIMALS = 3
 """Slice positions are compared after rounding to this many decimals of a millimetre."""
 GRADIENT_DECIMALS = 3
+DEFER_BYTES = 4096
+"""Values larger than this (pixel data) are left in the file until used when datasets are kept."""
+NATIVE_SYNTAXES = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
+"""Implicit and explicit VR little endian: uncompressed pixel data read straight into numpy."""
 
 
 @dataclass
@@ -38,6 +42,8 @@ class DicomIndex:
     """(path, pydicom dataset without pixel data) of each DICOM SEG file."""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(path, reason) of each file that is not an image."""
+    datasets: dict[str, object] = field(default_factory=dict)
+    """path -> pydicom dataset with its pixel data deferred (only when indexed with ``keep_datasets``)."""
 
     def series(self) -> list[SeriesInfo]:
         """Image series, sorted by SeriesNumber then UID."""
@@ -106,8 +112,12 @@ class SeriesInfo:
         return ", ".join(parts)
 
 
-def index_folder(folder: str | Path, recursive: bool = False) -> DicomIndex:
+def index_folder(folder: str | Path, recursive: bool = False, keep_datasets: bool = False) -> DicomIndex:
     """Read every file's header once (pydicom, no pixel data) and index its images.
+
+    With ``keep_datasets`` the image datasets are kept with their pixel data deferred (pydicom reads it
+    from the file on first use, without parsing the header again): one parse per file for a folder that
+    is read whole. Without it (walking an export tree) only the small :class:`DicomFrame` records stay.
 
     Raises
     ------
@@ -122,7 +132,10 @@ def index_folder(folder: str | Path, recursive: bool = False) -> DicomIndex:
     index = DicomIndex(folder)
     for path in _files(folder, recursive):
         try:
-            dataset = pydicom.dcmread(path, stop_before_pixels=True, force=False)
+            if keep_datasets:
+                dataset = pydicom.dcmread(path, defer_size=DEFER_BYTES, force=False)
+            else:
+                dataset = pydicom.dcmread(path, stop_before_pixels=True, force=False)
         except (pydicom.errors.InvalidDicomError, OSError, EOFError, ValueError) as error:
             index.skipped.append((path, f"not a DICOM file ({type(error).__name__})"))
             continue
@@ -131,6 +144,8 @@ def index_folder(folder: str | Path, recursive: bool = False) -> DicomIndex:
             index.segmentations.append((path, dataset))
         elif is_image_dataset(dataset):
             index.frames.extend(frames_of_dataset(dataset, path))
+            if keep_datasets:
+                index.datasets[path] = dataset
         else:
             reason = "DICOMDIR" if "DirectoryRecordSequence" in dataset else f"not an image (modality {modality or '?'}, " \
                      f"SOP class {dataset.get('SOPClassUID', '?')})"
@@ -311,21 +326,43 @@ def volume_geometry(volume: list[DicomFrame]) -> tuple[tuple, tuple, tuple, list
 
 
 class PixelCache:
-    """Reads each file's pixel data once (pydicom) while building the volumes of one request."""
+    """Reads each file's pixel data once (pydicom) while building the volumes of one request.
 
-    def __init__(self) -> None:
+    Uses the datasets an index kept (pixel data deferred) when there are any, else reads the file.
+    Uncompressed little-endian data whose stored bits fill their allocation is viewed straight with
+    numpy; anything else goes through pydicom's ``pixel_array`` (its decoders).
+    """
+
+    def __init__(self, index: DicomIndex | None = None) -> None:
         self.arrays: dict[str, np.ndarray] = {}
+        self.datasets = index.datasets if index is not None else {}
 
     def image(self, frame: DicomFrame) -> np.ndarray:
         import pydicom
 
         if frame.path not in self.arrays:
             try:
-                self.arrays[frame.path] = pydicom.dcmread(frame.path).pixel_array
+                dataset = self.datasets.pop(frame.path, None) or pydicom.dcmread(frame.path)
+                self.arrays[frame.path] = _pixels(dataset)
             except Exception as error:  # noqa: BLE001  pydicom raises many types for unreadable pixel data
                 raise InputFileError(f"cannot read the pixel data of DICOM file {frame.path}: {error}") from error
         array = self.arrays[frame.path]
         return array[frame.frame] if frame.frame is not None else array
+
+
+def _pixels(dataset) -> np.ndarray:
+    syntax = str(getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", ""))
+    bits = int(dataset.get("BitsAllocated", 0) or 0)
+    simple = (syntax in NATIVE_SYNTAXES and int(dataset.get("SamplesPerPixel", 1)) == 1 and bits in (8, 16, 32)
+              and int(dataset.get("BitsStored", bits) or bits) == bits)
+    if not simple:
+        return dataset.pixel_array
+    dtype = np.dtype(f"<{'i' if int(dataset.get('PixelRepresentation', 0)) == 1 else 'u'}{bits // 8}")
+    rows, columns = int(dataset.Rows), int(dataset.Columns)
+    frames = int(dataset.get("NumberOfFrames", 1) or 1)
+    values = np.frombuffer(dataset.PixelData, dtype=dtype, count=frames * rows * columns)
+    return values.reshape((frames, rows, columns) if frames > 1 or "PerFrameFunctionalGroupsSequence" in dataset
+                          else (rows, columns))
 
 
 def build_volume(volume: list[DicomFrame], cache: PixelCache | None = None) -> sitk.Image:

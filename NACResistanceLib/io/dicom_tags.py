@@ -89,7 +89,7 @@ def is_image_dataset(dataset) -> bool:
     """True when the dataset holds pixel rows (an image), False for SEG, SR, presentation states, DICOMDIR."""
     if "DirectoryRecordSequence" in dataset:
         return False
-    modality = str(dataset.get("Modality", "")).upper()
+    modality = str(_get(dataset, "Modality", "")).upper()
     if modality in NON_IMAGE_MODALITIES or modality == "SEG":
         return False
     return "Rows" in dataset and "Columns" in dataset and "ImagePositionPatient" in dataset or _has_frames(dataset)
@@ -130,21 +130,21 @@ class _FunctionalGroups:
 
 
 def _common_fields(dataset, path: str) -> dict:
-    image_type = tuple(str(v).upper() for v in _as_list(dataset.get("ImageType", [])))
+    image_type = tuple(str(v).upper().strip() for v in _as_list(_get(dataset, "ImageType", [])))
     return dict(
         path=path,
-        modality=str(dataset.get("Modality", "")),
-        study_uid=str(dataset.get("StudyInstanceUID", "")),
-        series_uid=str(dataset.get("SeriesInstanceUID", "")),
-        series_number=_int(dataset.get("SeriesNumber")),
+        modality=str(_get(dataset, "Modality", "")),
+        study_uid=str(_get(dataset, "StudyInstanceUID", "")),
+        series_uid=str(_get(dataset, "SeriesInstanceUID", "")),
+        series_number=_int(_get(dataset, "SeriesNumber")),
         description=str(dataset.get("SeriesDescription", "") or "").strip(),
         image_type=image_type,
-        instance=_int(dataset.get("InstanceNumber")),
+        instance=_int(_get(dataset, "InstanceNumber")),
         patient_id=str(dataset.get("PatientID", "") or "").strip(),
-        study_date=_iso_date(str(dataset.get("StudyDate", "") or "")),
+        study_date=_iso_date(str(_get(dataset, "StudyDate", "") or "")),
         manufacturer=str(dataset.get("Manufacturer", "") or "").strip(),
-        rows=int(dataset.get("Rows", 0) or 0),
-        columns=int(dataset.get("Columns", 0) or 0),
+        rows=int(_get(dataset, "Rows", 0) or 0),
+        columns=int(_get(dataset, "Columns", 0) or 0),
         mosaic="MOSAIC" in image_type,
     )
 
@@ -165,14 +165,14 @@ def _frame_fields(view, dataset, manufacturer: str) -> dict:
         volume_key = None
         content = acquisition
     else:
-        spacing = dataset.get("PixelSpacing")
-        orientation = dataset.get("ImageOrientationPatient")
-        position = dataset.get("ImagePositionPatient")
-        slope, intercept = dataset.get("RescaleSlope"), dataset.get("RescaleIntercept")
-        temporal = dataset.get("TemporalPositionIdentifier")
-        trigger = dataset.get("TriggerTime")
+        spacing = _get(dataset, "PixelSpacing")
+        orientation = _get(dataset, "ImageOrientationPatient")
+        position = _get(dataset, "ImagePositionPatient")
+        slope, intercept = _get(dataset, "RescaleSlope"), _get(dataset, "RescaleIntercept")
+        temporal = _get(dataset, "TemporalPositionIdentifier")
+        trigger = _get(dataset, "TriggerTime")
         acquisition, time_source = _acquisition_time(dataset)
-        content = _date_time_s(dataset.get("ContentDate") or dataset.get("StudyDate"), dataset.get("ContentTime"))
+        content = _date_time_s(_get(dataset, "ContentDate") or _get(dataset, "StudyDate"), _get(dataset, "ContentTime"))
         b_value, b_source, gradient = classic_diffusion(dataset, manufacturer)
         volume_key = _philips_volume_key(dataset)
     return dict(
@@ -184,7 +184,7 @@ def _frame_fields(view, dataset, manufacturer: str) -> dict:
         trigger_time_ms=_float(trigger),
         acquisition_time_s=acquisition, acquisition_time_source=time_source if acquisition is not None else "",
         content_time_s=content,
-        acquisition_number=_int(dataset.get("AcquisitionNumber")),
+        acquisition_number=_int(_get(dataset, "AcquisitionNumber")),
         volume_key=volume_key,
         rescale=(_float(slope) if _float(slope) is not None else 1.0, _float(intercept) or 0.0),
     )
@@ -263,14 +263,14 @@ def _ge_diffusion(dataset):
         return None, None
     b = values[0] % 1e9
     raw = [_first_number(dataset, (0x0019, element)) for element in (0x10BB, 0x10BC, 0x10BD)]
-    orientation = _floats(dataset.get("ImageOrientationPatient"), 6)
+    orientation = _floats(_get(dataset, "ImageOrientationPatient"), 6)
     if None in raw or orientation is None:
         return b, None
     norm = float(np.linalg.norm(raw))
     if b >= B_ZERO_BELOW and 0.03 < norm < 0.97:   # GE writes a lower shell as a shorter vector under the top b
         scaled = b * norm**2
         b = 5.0 if scaled < 5 else float(np.floor((scaled + 2.5) / 5) * 5)
-    phase_in_rows = str(dataset.get("InPlanePhaseEncodingDirection", "COL")).upper() == "ROW"
+    phase_in_rows = str(_get(dataset, "InPlanePhaseEncodingDirection", "COL")).upper() == "ROW"
     return b, tuple(ge_gradient_to_lps(raw, orientation, phase_in_rows))
 
 
@@ -331,6 +331,46 @@ def _philips_volume_key(dataset) -> tuple | None:
 
 
 # --- value parsing ------------------------------------------------------------------------------------------
+
+_PLAIN_TEXT_VRS = {"UI", "CS", "IS", "DS", "DA", "TM", "DT", "AS"}
+"""VRs whose bytes are ASCII whatever the character set: read from the raw bytes, skipping pydicom's conversion."""
+_BINARY_VRS = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d"}
+_TAGS: dict[str, int] = {}
+
+
+def _little_endian(dataset) -> bool:
+    encoding = getattr(dataset, "original_encoding", None)   # pydicom >= 3: (implicit VR, little endian)
+    if encoding is not None and encoding[1] is not None:
+        return bool(encoding[1])
+    return bool(getattr(dataset, "is_little_endian", None) in (True, None))
+
+
+def _get(dataset, keyword: str, default=None):
+    """``dataset.get(keyword)``, fast for numbers and codes: raw bytes decoded here (a backslash-separated
+    ``str`` for text, a list for several binary values), pydicom's own conversion otherwise."""
+    tag = _TAGS.get(keyword)
+    if tag is None:
+        from pydicom.datadict import tag_for_keyword
+
+        tag = _TAGS[keyword] = tag_for_keyword(keyword)
+    try:
+        element = dataset.get_item(tag)
+    except KeyError:
+        return default
+    if element is None:
+        return default
+    raw = element.value
+    vr = element.VR
+    if isinstance(raw, bytes) and vr in _PLAIN_TEXT_VRS:
+        text = raw.decode("ascii", errors="replace").strip("\x00 ")
+        return text if "\\" not in text or vr not in ("CS",) else text.split("\\")
+    if isinstance(raw, bytes) and vr in _BINARY_VRS and _little_endian(dataset):
+        code = _BINARY_VRS[vr]
+        count = len(raw) // struct.calcsize(code)
+        values = struct.unpack(f"<{count}{code}", raw[: count * struct.calcsize(code)])
+        return values[0] if count == 1 else list(values)
+    value = dataset.get(keyword, default)
+    return default if value is None else value
 
 
 def _numbers(value) -> list[float]:
@@ -443,7 +483,7 @@ def _datetime_s(value) -> float | None:
 
 
 def _acquisition_time(dataset) -> tuple[float | None, str]:
-    if dataset.get("AcquisitionDateTime"):
-        return _datetime_s(dataset.AcquisitionDateTime), "AcquisitionDateTime (0008,002a)"
-    date = dataset.get("AcquisitionDate") or dataset.get("SeriesDate") or dataset.get("StudyDate")
-    return _date_time_s(date, dataset.get("AcquisitionTime")), "AcquisitionTime (0008,0032)"
+    if _get(dataset, "AcquisitionDateTime"):
+        return _datetime_s(_get(dataset, "AcquisitionDateTime")), "AcquisitionDateTime (0008,002a)"
+    date = _get(dataset, "AcquisitionDate") or _get(dataset, "SeriesDate") or _get(dataset, "StudyDate")
+    return _date_time_s(date, _get(dataset, "AcquisitionTime")), "AcquisitionTime (0008,0032)"

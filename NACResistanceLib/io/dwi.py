@@ -163,7 +163,7 @@ def read_dicom_dwi(folder: Path, series: str | None = None) -> tuple[list[sitk.I
     Returns the volumes in acquisition order, their b-values (s/mm²) and LPS unit directions (zero for
     b=0; ``None`` when a diffusion-weighted volume has no direction, i.e. trace-weighted images).
     """
-    index = index_folder(folder)
+    index = index_folder(folder, keep_datasets=True)
     found = index.series()
     candidates = [s for s in found if s.is_dwi]
     if not candidates and len(found) == 1:
@@ -181,7 +181,7 @@ def read_dicom_dwi(folder: Path, series: str | None = None) -> tuple[list[sitk.I
                              f"b-value ({len(missing)} such files)")
     use_vendor_index = all(f.volume_key is not None for f in frames)
     volumes_frames = split_volumes(frames, (lambda f: f.volume_key) if use_vendor_index else _volume_key)
-    cache = PixelCache()
+    cache = PixelCache(index)
     volumes = [build_volume(v, cache) for v in volumes_frames]
     bvals = np.array([float(np.mean([f.b_value for f in v])) for v in volumes_frames])
     directions = []
