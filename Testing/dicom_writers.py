@@ -231,3 +231,13 @@ def write_seg(path: Path, masks: dict[int, tuple[str, np.ndarray]], *, spacing=(
     packed = np.packbits(np.stack(planes).ravel(), bitorder="little").tobytes()
     dataset.PixelData = packed + (b"\0" if len(packed) % 2 else b"")
     _file(dataset, SEG_STORAGE, path)
+
+
+def write_secondary_capture(path: Path, study_uid: str) -> None:
+    """A screenshot-like image object without ImagePositionPatient: readers must skip it."""
+    dataset = Dataset()
+    _identity(dataset, "P1", study_uid, uid(path.name, "sc"), 998, "screen save")
+    dataset.Modality = "OT"
+    dataset.SOPInstanceUID = uid(path.name, "sc-instance")
+    _pixels(dataset, np.zeros((4, 4), np.int16))
+    _file(dataset, "1.2.840.10008.5.1.4.1.1.7", path)

@@ -7,11 +7,12 @@ import logging
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from dicom_writers import uid, write_enhanced, write_presentation_state, write_slice
+from dicom_writers import uid, write_enhanced, write_presentation_state, write_secondary_capture, write_slice
+from pydicom.dataset import Dataset
 
 from NACResistanceLib.errors import InputFileError
 from NACResistanceLib.io import read_dwi
-from NACResistanceLib.io.dicom_tags import ge_gradient_to_lps
+from NACResistanceLib.io.dicom_tags import classic_diffusion, ge_gradient_to_lps
 from NACResistanceLib.io.dwi import fsl_bvecs_to_lps
 
 GE_SERIES = "dicom-ge-dwi/In/01_Ax_DWI_TENSOR_R2"
@@ -44,6 +45,18 @@ def test_real_ge_export_matches_dcm2niix(data_dir):
     np.testing.assert_allclose(dwi.volumes[0].GetDirection(), gdcm.GetDirection(), atol=1e-6)
     np.testing.assert_allclose(dwi.volumes[0].GetSpacing(), gdcm.GetSpacing(), atol=1e-4)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(dwi.volumes[0]), sitk.GetArrayFromImage(gdcm))
+
+
+def test_ge_lower_shell_is_a_shorter_vector_under_the_top_b():
+    """GE writes b=500 of a b=1000 protocol as b 1000 with |g| = 1/√2: b·|g|² rounded to 5 (dcm2niix's rule)."""
+    dataset = Dataset()
+    dataset.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    dataset.add_new((0x0043, 0x1039), "IS", [1000, 8, 0, 0])
+    for element, value in zip((0x10BB, 0x10BC, 0x10BD), (0.5, 0.5, 0.0)):
+        dataset.add_new((0x0019, element), "DS", str(value))
+    b, source, gradient = classic_diffusion(dataset, "GE MEDICAL SYSTEMS")
+    assert b == 500.0 and source.startswith("GE")
+    np.testing.assert_allclose(gradient, np.array([-1.0, -1.0, 0.0]) / np.sqrt(2))
 
 
 def test_ge_rule_for_row_phase_encoding_swaps_in_plane_components():
@@ -104,11 +117,13 @@ def test_standard_tags_tiny_b0_dummy_direction_and_non_image_objects(tmp_path, c
                 "AcquisitionTime": f"1000{v:02d}"}
     _write_classic(tmp_path, bvals, gradients, tags)
     write_presentation_state(tmp_path / "pr.dcm", uid("P1", "study"))
+    write_secondary_capture(tmp_path / "sc.dcm", uid("P1", "study"))
     (tmp_path / "notes.txt").write_text("not dicom")
     with caplog.at_level(logging.INFO, logger="NACResistanceLib.io.dicom_index"):
         dwi = read_dwi(tmp_path)
     _check(dwi, [0, 1000, 0, 1000], [[0, 0, 0], [0, 1, 0], [0, 0, 0], [1, 0, 0]])
     assert "pr.dcm: not an image (modality PR" in caplog.text and "notes.txt: not a DICOM file" in caplog.text
+    assert "sc.dcm: an image without ImagePositionPatient (secondary capture" in caplog.text
 
 
 def test_ge_tags_with_offset_and_scrambled_instances(tmp_path, rng):
@@ -123,8 +138,9 @@ def test_ge_tags_with_offset_and_scrambled_instances(tmp_path, rng):
     _check(read_dwi(tmp_path), BVALS, expected + 0.0)
 
 
-def test_philips_tags_grouped_by_volume_numbers_with_scrambled_instances(tmp_path, rng):
-    """Two b=0 volumes at one position are told apart by (2005,1412)/(2005,1413), not by instance order."""
+@pytest.mark.parametrize("scheme", ["1412_1413", "1596"])
+def test_philips_tags_grouped_by_volume_numbers_with_scrambled_instances(tmp_path, rng, scheme):
+    """Two b=0 volumes at one position are told apart by (2005,1596), or (2005,1412)/(2005,1413), not by instances."""
     bvals = [0.0, 1000.0, 0.0, 1000.0]
     gradients = [[0, 0, 0], [1, 0, 0], [0, 0, 0], [0, 1, 0]]
 
@@ -132,7 +148,8 @@ def test_philips_tags_grouped_by_volume_numbers_with_scrambled_instances(tmp_pat
         return {"manufacturer": "Philips Medical Systems",
                 "private": {(0x2001, 0x1003): ("FL", float(b)),
                             **{(0x2005, e): ("FL", float(x)) for e, x in zip((0x10B0, 0x10B1, 0x10B2), g)},
-                            (0x2005, 0x1412): ("IS", str(1 if b == 0 else 2)), (0x2005, 0x1413): ("IS", str(v + 1))}}
+                            **({(0x2005, 0x1596): ("IS", str(v + 1))} if scheme == "1596" else
+                               {(0x2005, 0x1412): ("IS", str(1 if b == 0 else 2)), (0x2005, 0x1413): ("IS", str(v + 1))})}}
     # instance numbers reversed within the series: acquisition order cannot come from them
     order = rng.permutation(len(bvals) * SHAPE[0])
     _write_classic(tmp_path, bvals, gradients, tags, order=order)

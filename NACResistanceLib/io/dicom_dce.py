@@ -85,7 +85,7 @@ def read_dicom_dce(folder: str | Path, series: str | None = None, index: DicomIn
         left_out = [s for s in left_out if s not in chosen]
     if not chosen:
         raise InputFileError(f"DCE: DICOM folder {folder} holds no series usable as DCE (derived and diffusion "
-                             f"series are left out); it holds: {listing(found)}")
+                             f"series are left out unless chosen with dce_series); it holds: {listing(found)}")
     if left_out:
         logger.info("DCE %s: left out %s", folder, listing(left_out))
     multi = [s for s in chosen if s.n_volumes > 1]

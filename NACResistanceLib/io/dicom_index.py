@@ -147,12 +147,20 @@ def index_folder(folder: str | Path, recursive: bool = False, keep_datasets: boo
             if keep_datasets:
                 index.datasets[path] = dataset
         else:
-            reason = "DICOMDIR" if "DirectoryRecordSequence" in dataset else f"not an image (modality {modality or '?'}, " \
-                     f"SOP class {dataset.get('SOPClassUID', '?')})"
+            reason = _skip_reason(dataset, modality)
             index.skipped.append((path, reason))
     for path, reason in index.skipped:
         logger.info("DICOM: skipping %s: %s", path, reason)
     return index
+
+
+def _skip_reason(dataset, modality: str) -> str:
+    if "DirectoryRecordSequence" in dataset:
+        return "DICOMDIR"
+    sop = dataset.get("SOPClassUID", "?")
+    if "Rows" in dataset:
+        return f"an image without ImagePositionPatient (secondary capture or screenshot; SOP class {sop})"
+    return f"not an image (modality {modality or '?'}, SOP class {sop})"
 
 
 def _files(folder: Path, recursive: bool) -> list[str]:
