@@ -92,7 +92,8 @@ def test_manifest_assigns_every_series_and_lists_distractors(export, tmp_path, c
             assigned = set(rows.loc[rows["assigned"] == role, "series_uid"])
             assert assigned == set(uids.split(";")), (patient, role)
         others = rows[rows["assigned"] == ""].set_index("description")["reason"]
-        assert sorted(others.index) == ["3-Plane Localizer", "MIP", "SUB ph1-ph0"]
+        assert sorted(others.index) == ["3-Plane Localizer", "MIP", "SUB ph1-ph0", "presentation"]
+        assert others["presentation"].startswith("not an image (modality PR")
         assert others["MIP"].startswith("derived") and "exclude rule" in others["3-Plane Localizer"]
     manifest = io.read_manifest(out)   # passes as written: clinical columns are optional cells
     frame = manifest.frame.set_index("patient_id")

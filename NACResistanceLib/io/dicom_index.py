@@ -42,6 +42,9 @@ class DicomIndex:
     """(path, pydicom dataset without pixel data) of each DICOM SEG file."""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(path, reason) of each file that is not an image."""
+    non_images: list[dict] = field(default_factory=list)
+    """Identity (study_uid, series_uid, series_number, description, modality, path, reason) of each DICOM
+    object skipped as not an image."""
     datasets: dict[str, object] = field(default_factory=dict)
     """path -> pydicom dataset with its pixel data deferred (only when indexed with ``keep_datasets``)."""
 
@@ -149,6 +152,10 @@ def index_folder(folder: str | Path, recursive: bool = False, keep_datasets: boo
         else:
             reason = _skip_reason(dataset, modality)
             index.skipped.append((path, reason))
+            index.non_images.append({
+                "study_uid": str(dataset.get("StudyInstanceUID", "")), "series_uid": str(dataset.get("SeriesInstanceUID", "")),
+                "series_number": dataset.get("SeriesNumber"), "description": str(dataset.get("SeriesDescription", "") or ""),
+                "modality": modality, "path": path, "reason": reason})
     for path, reason in index.skipped:
         logger.info("DICOM: skipping %s: %s", path, reason)
     return index

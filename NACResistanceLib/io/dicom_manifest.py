@@ -87,6 +87,13 @@ def manifest_from_exports(root: str | Path, manifest_dir: str | Path, rules: dic
     segs_by_study: dict[str, list[tuple[str, object]]] = defaultdict(list)
     for path, dataset in index.segmentations:
         segs_by_study[str(dataset.get("StudyInstanceUID", ""))].append((path, dataset))
+    others: dict[str, dict[str, dict]] = defaultdict(dict)
+    for item in index.non_images:
+        entry = others[item["study_uid"]].setdefault(item["series_uid"], {
+            "series_uid": item["series_uid"], "series_number": item["series_number"], "description": item["description"],
+            "modality": item["modality"], "image_type": "", "files": 0, "volumes": 0, "b_values": "",
+            "folder": _folder([item["path"]], manifest_dir), "assigned": "", "reason": item["reason"]})
+        entry["files"] += 1
     studies = sorted(set(by_study) | set(segs_by_study), key=lambda uid: _study_key(by_study, segs_by_study, uid))
     timepoints = _timepoints(studies, by_study, segs_by_study)
     rows, table = [], []
@@ -95,6 +102,7 @@ def manifest_from_exports(root: str | Path, manifest_dir: str | Path, rules: dic
         row, listed = _assign(by_study.get(study_uid, []), segs_by_study.get(study_uid, []), rules, manifest_dir)
         rows.append({**identity, **row})
         table.extend({**identity, "study_uid": study_uid, **entry} for entry in listed)
+        table.extend({**identity, "study_uid": study_uid, **entry} for entry in others.get(study_uid, {}).values())
     manifest = pd.DataFrame(rows)
     series_table = pd.DataFrame(table, columns=[c for c in SERIES_TABLE_COLUMNS])
     return ExportManifest(manifest, series_table)
