@@ -79,12 +79,12 @@ def write_slice(path: Path, array: np.ndarray, *, patient="P1", study_uid=None, 
     dataset.ImageOrientationPatient = [float(v) for v in orientation]
     dataset.PixelSpacing = [float(v) for v in spacing]
     dataset.SliceThickness = 1.0
-    for keyword, value in attributes.items():
+    _pixels(dataset, array)
+    for keyword, value in attributes.items():   # after the pixel module, so that tests may override it
         setattr(dataset, keyword, value)
     for (group, element), (vr, value) in (private or {}).items():
         dataset.add_new((group, 0x0010), "LO", PRIVATE_CREATORS.get(group, "TEST"))
         dataset.add_new((group, element), vr, value)
-    _pixels(dataset, array)
     _file(dataset, MR_IMAGE_STORAGE, path, implicit)
 
 

@@ -198,3 +198,19 @@ def test_folder_with_two_dwi_series_is_ambiguous_until_chosen(tmp_path):
     assert read_dwi(tmp_path, series="6").bvals == (0.0, 1500.0)
     assert read_dwi(tmp_path, series="dwi 4").bvals == (0.0, 800.0)
     assert read_dwi(tmp_path, series=uid("dwi", 6)).bvals == (0.0, 1500.0)
+
+
+def test_pixel_data_pydicom_cannot_decode_is_decoded_by_gdcm(tmp_path, monkeypatch):
+    """No pydicom decoder (e.g. JPEG Lossless without pylibjpeg): GDCM decodes, the rescale is applied once."""
+    import pydicom
+
+    def no_decoder(self):
+        raise NotImplementedError("no pixel data handler for this transfer syntax")
+
+    for z in range(SHAPE[0]):
+        write_slice(tmp_path / f"{z}.dcm", _volume_value(0, z), instance=z + 1, position=(0.0, 0.0, 2.0 * z),
+                    series_uid=uid("gdcm"), BitsStored=12, RescaleSlope=2.0, RescaleIntercept=-5.0,
+                    DiffusionBValue=0.0)
+    monkeypatch.setattr(pydicom.dataset.Dataset, "pixel_array", property(no_decoder))
+    dwi = read_dwi(tmp_path)
+    np.testing.assert_allclose(sitk.GetArrayFromImage(dwi.volumes[0])[:, 0, 0], [2.0 * (100 + z) - 5 for z in range(3)])

@@ -371,13 +371,37 @@ def _pixels(dataset) -> np.ndarray:
     simple = (syntax in NATIVE_SYNTAXES and int(dataset.get("SamplesPerPixel", 1)) == 1 and bits in (8, 16, 32)
               and int(dataset.get("BitsStored", bits) or bits) == bits)
     if not simple:
-        return dataset.pixel_array
+        try:
+            return dataset.pixel_array
+        except Exception as error:  # noqa: BLE001  no pydicom decoder for this transfer syntax (JPEG, JPEG-LS...)
+            return _pixels_with_gdcm(dataset, error)
     dtype = np.dtype(f"<{'i' if int(dataset.get('PixelRepresentation', 0)) == 1 else 'u'}{bits // 8}")
     rows, columns = int(dataset.Rows), int(dataset.Columns)
     frames = int(dataset.get("NumberOfFrames", 1) or 1)
     values = np.frombuffer(dataset.PixelData, dtype=dtype, count=frames * rows * columns)
     return values.reshape((frames, rows, columns) if frames > 1 or "PerFrameFunctionalGroupsSequence" in dataset
                           else (rows, columns))
+
+
+def _pixels_with_gdcm(dataset, pydicom_error: Exception) -> np.ndarray:
+    """Stored values decoded by GDCM (SimpleITK) when pydicom has no decoder (for example JPEG Lossless
+    without pylibjpeg). SimpleITK applies RescaleSlope/Intercept itself; they are undone here so that
+    :func:`build_volume` applies them once, as for every other file."""
+    path = str(getattr(dataset, "filename", ""))
+    try:
+        values = sitk.GetArrayFromImage(sitk.ReadImage(path)).astype(np.float64)
+    except RuntimeError as error:
+        raise InputFileError(f"cannot decode the pixel data of DICOM file {path} (transfer syntax "
+                             f"{getattr(dataset.file_meta, 'TransferSyntaxUID', '?')}): pydicom: {pydicom_error}; "
+                             f"GDCM: {error}") from error
+    slope = float(dataset.get("RescaleSlope", 1) or 1)
+    intercept = float(dataset.get("RescaleIntercept", 0) or 0)
+    stored = (values - intercept) / slope
+    stored = np.rint(stored) if np.allclose(stored, np.rint(stored), atol=1e-3) else stored
+    frames = int(dataset.get("NumberOfFrames", 1) or 1)
+    if frames == 1 and "PerFrameFunctionalGroupsSequence" not in dataset:
+        return stored.reshape(int(dataset.Rows), int(dataset.Columns))
+    return stored.reshape(frames, int(dataset.Rows), int(dataset.Columns))
 
 
 def build_volume(volume: list[DicomFrame], cache: PixelCache | None = None) -> sitk.Image:
