@@ -214,3 +214,16 @@ def test_pixel_data_pydicom_cannot_decode_is_decoded_by_gdcm(tmp_path, monkeypat
     monkeypatch.setattr(pydicom.dataset.Dataset, "pixel_array", property(no_decoder))
     dwi = read_dwi(tmp_path)
     np.testing.assert_allclose(sitk.GetArrayFromImage(dwi.volumes[0])[:, 0, 0], [2.0 * (100 + z) - 5 for z in range(3)])
+
+
+def test_isotropic_trace_volume_in_a_directional_series_is_dropped(tmp_path, caplog):
+    bvals = [0.0, 1000.0, 1000.0, 1000.0]
+    gradients = [None, [1, 0, 0], [0, 1, 0], None]   # the last is the scanner's isotropic image
+
+    def tags(v, b, g):
+        return {"DiffusionBValue": b, **({"DiffusionGradientOrientation": g} if g else {})}
+    _write_classic(tmp_path, bvals, gradients, tags)
+    with caplog.at_level(logging.INFO, logger="NACResistanceLib.io.dwi"):
+        dwi = read_dwi(tmp_path)
+    _check(dwi, bvals[:3], [[0, 0, 0], [1, 0, 0], [0, 1, 0]])
+    assert "dropped 1 isotropic (trace) volume(s) at b = 1000" in caplog.text

@@ -181,6 +181,7 @@ def read_dicom_dwi(folder: Path, series: str | None = None) -> tuple[list[sitk.I
                              f"b-value ({len(missing)} such files)")
     use_vendor_index = all(f.volume_key is not None for f in frames)
     volumes_frames = split_volumes(frames, (lambda f: f.volume_key) if use_vendor_index else _volume_key)
+    volumes_frames = _without_trace_volumes(volumes_frames, chosen.describe())
     cache = PixelCache(index)
     volumes = [build_volume(v, cache) for v in volumes_frames]
     bvals = np.array([float(np.mean([f.b_value for f in v])) for v in volumes_frames])
@@ -193,6 +194,19 @@ def read_dicom_dwi(folder: Path, series: str | None = None) -> tuple[list[sitk.I
     if all(b < B0_LIMIT for b in bvals):
         return volumes, bvals, None
     return volumes, bvals, np.array(directions, dtype=float)
+
+
+def _without_trace_volumes(volumes: list[list], label: str) -> list[list]:
+    """Drop b > 0 volumes without a direction when others have one: the isotropic (trace) image that
+    Philips and others store in the diffusion series itself (dcm2niix drops it too)."""
+    weighted = [v for v in volumes if v[0].b_value >= B0_LIMIT]
+    directional = [v for v in weighted if v[0].gradient is not None]
+    if not directional or len(directional) == len(weighted):
+        return volumes
+    dropped = [v for v in weighted if v[0].gradient is None]
+    logger.info("DWI %s: dropped %d isotropic (trace) volume(s) at b = %s s/mm² (b > 0 without a direction)", label,
+                len(dropped), ", ".join(f"{v[0].b_value:g}" for v in dropped))
+    return [v for v in volumes if not any(v is d for d in dropped)]
 
 
 def _volume_key(frame) -> tuple:
