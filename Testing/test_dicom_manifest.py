@@ -123,3 +123,16 @@ def test_rules_file_assigns_a_site_specific_name(export, tmp_path):
     assert (p2.loc[p2["description"].str.startswith("t1_fl3d_dyn"), "assigned"] == "").all()
     p1 = series[series["patient_id"] == "P1"]
     assert set(p1.loc[p1["assigned"] == "dce", "series_uid"]) == {expected["P1"]["dce"]}
+
+
+def test_two_studies_of_one_patient_are_baseline_then_exam2(tmp_path):
+    from NACResistanceLib.io.dicom_manifest import manifest_from_exports
+
+    for date, name in (("20240510", "late"), ("20240105", "early")):
+        write_volume(tmp_path / name, np.zeros(SHAPE, np.int16), patient="P9^x", study_uid=uid("P9", date),
+                     series_uid=uid("P9", date, "adc"), description="ADC", study_date=date,
+                     image_type=("DERIVED", "PRIMARY", "ADC"))
+    found = manifest_from_exports(tmp_path, tmp_path)
+    rows = found.manifest[["patient_id", "timepoint", "exam_date", "adc"]].to_dict("records")
+    assert rows == [{"patient_id": "P9_x", "timepoint": "baseline", "exam_date": "2024-01-05", "adc": "early"},
+                    {"patient_id": "P9_x", "timepoint": "exam2", "exam_date": "2024-05-10", "adc": "late"}]
