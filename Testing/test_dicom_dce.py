@@ -97,3 +97,16 @@ def test_no_header_times_needs_given_times_and_series_choice(tmp_path):
     np.testing.assert_array_equal(sitk.GetArrayFromImage(dce.phases[1]), _phase(1))
     with pytest.raises(InputFileError, match=r"selector 'flair' matches no series.*series 3 'T2 TSE', 3 files"):
         read_dce(tmp_path, [0, 90], series="flair")
+
+
+def test_two_multiphase_series_are_ambiguous_and_listed(tmp_path):
+    for number in (5, 6):
+        for t in range(3):
+            write_volume(tmp_path, _phase(t), prefix=f"s{number}p{t}_", first_instance=1 + 3 * t,
+                         series_uid=uid("dyn", number), number=number, description=f"dyn {number}",
+                         TemporalPositionIdentifier=t + 1, TriggerTime=TIMES[t] * 1000.0)
+    with pytest.raises(InputFileError, match=r"holds 2 candidate series, 2 of them with several volumes; choose.*"
+                                             r"\(manifest column dce_series\): series 5 'dyn 5', 9 files, 3 volume\(s\).*"
+                                             r"series 6 'dyn 6', 9 files, 3 volume\(s\)"):
+        read_dce(tmp_path)
+    _check(read_dce(tmp_path, series="6"), TIMES[:3], "TriggerTime (0018,1060)")
