@@ -33,7 +33,10 @@ def _file(dataset: Dataset, sop_class: str, path: Path, implicit: bool = False) 
     dataset.file_meta = meta
     dataset.SOPClassUID = sop_class
     path.parent.mkdir(parents=True, exist_ok=True)
-    dataset.save_as(str(path), enforce_file_format=True)
+    try:
+        dataset.save_as(str(path), enforce_file_format=True)   # pydicom >= 3
+    except TypeError:
+        dataset.save_as(str(path), write_like_original=False)   # pydicom 2.4 (Python 3.9)
 
 
 def _identity(dataset: Dataset, patient: str, study_uid: str, series_uid: str, number: int, description: str,

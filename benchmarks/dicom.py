@@ -61,7 +61,10 @@ def write_series(folder: Path, volumes: int, slices: int, matrix: int, seed: int
             ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
             ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
             ds.PixelData = (pixels + v).tobytes()
-            ds.save_as(str(folder / f"IM{numbers[k]:05d}.dcm"), enforce_file_format=True)
+            try:
+                ds.save_as(str(folder / f"IM{numbers[k]:05d}.dcm"), enforce_file_format=True)   # pydicom >= 3
+            except TypeError:
+                ds.save_as(str(folder / f"IM{numbers[k]:05d}.dcm"), write_like_original=False)   # pydicom 2.4
             k += 1
     return k
 

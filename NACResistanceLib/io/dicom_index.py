@@ -19,7 +19,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from ..errors import AcquisitionError, InputFileError
-from .dicom_tags import DicomFrame, frames_of_dataset, is_image_dataset
+from .dicom_tags import DicomFrame, frames_of_dataset, is_image_dataset, tag_value
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ POSITION_DECIMALS = 3
 GRADIENT_DECIMALS = 3
 DEFER_BYTES = 4096
 """Values larger than this (pixel data) are left in the file until used when datasets are kept."""
+PIXEL_DATA_TAG = 0x7FE00010
 NATIVE_SYNTAXES = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
 """Implicit and explicit VR little endian: uncompressed pixel data read straight into numpy."""
 
@@ -367,20 +368,37 @@ class PixelCache:
 
 def _pixels(dataset) -> np.ndarray:
     syntax = str(getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", ""))
-    bits = int(dataset.get("BitsAllocated", 0) or 0)
-    simple = (syntax in NATIVE_SYNTAXES and int(dataset.get("SamplesPerPixel", 1)) == 1 and bits in (8, 16, 32)
-              and int(dataset.get("BitsStored", bits) or bits) == bits)
+    bits = int(tag_value(dataset, "BitsAllocated", 0) or 0)
+    simple = (syntax in NATIVE_SYNTAXES and int(tag_value(dataset, "SamplesPerPixel", 1) or 1) == 1
+              and bits in (8, 16, 32) and int(tag_value(dataset, "BitsStored", bits) or bits) == bits)
     if not simple:
         try:
             return dataset.pixel_array
         except Exception as error:  # noqa: BLE001  no pydicom decoder for this transfer syntax (JPEG, JPEG-LS...)
             return _pixels_with_gdcm(dataset, error)
-    dtype = np.dtype(f"<{'i' if int(dataset.get('PixelRepresentation', 0)) == 1 else 'u'}{bits // 8}")
-    rows, columns = int(dataset.Rows), int(dataset.Columns)
-    frames = int(dataset.get("NumberOfFrames", 1) or 1)
-    values = np.frombuffer(dataset.PixelData, dtype=dtype, count=frames * rows * columns)
+    dtype = np.dtype(f"<{'i' if int(tag_value(dataset, 'PixelRepresentation', 0) or 0) == 1 else 'u'}{bits // 8}")
+    rows, columns = int(tag_value(dataset, "Rows")), int(tag_value(dataset, "Columns"))
+    frames = int(tag_value(dataset, "NumberOfFrames", 1) or 1)
+    values = np.frombuffer(_pixel_bytes(dataset), dtype=dtype, count=frames * rows * columns)
     return values.reshape((frames, rows, columns) if frames > 1 or "PerFrameFunctionalGroupsSequence" in dataset
                           else (rows, columns))
+
+
+def _pixel_bytes(dataset) -> bytes:
+    """PixelData's bytes; a value deferred by ``dcmread(defer_size=...)`` is read straight from its file offset."""
+    try:
+        element = dataset.get_item(PIXEL_DATA_TAG, keep_deferred=True)   # pydicom >= 3
+    except TypeError:
+        element = None
+    length = getattr(element, "length", None)
+    offset = getattr(element, "value_tell", None)
+    filename = getattr(dataset, "filename", None)
+    if element is not None and element.value is None and offset and length and length != 0xFFFFFFFF \
+            and isinstance(filename, str):
+        with open(filename, "rb") as handle:
+            handle.seek(offset)
+            return handle.read(length)
+    return dataset.PixelData
 
 
 def _pixels_with_gdcm(dataset, pydicom_error: Exception) -> np.ndarray:

@@ -89,7 +89,7 @@ def is_image_dataset(dataset) -> bool:
     """True when the dataset holds pixel rows (an image), False for SEG, SR, presentation states, DICOMDIR."""
     if "DirectoryRecordSequence" in dataset:
         return False
-    modality = str(_get(dataset, "Modality", "")).upper()
+    modality = str(tag_value(dataset, "Modality", "")).upper()
     if modality in NON_IMAGE_MODALITIES or modality == "SEG":
         return False
     return "Rows" in dataset and "Columns" in dataset and "ImagePositionPatient" in dataset or _has_frames(dataset)
@@ -130,21 +130,21 @@ class _FunctionalGroups:
 
 
 def _common_fields(dataset, path: str) -> dict:
-    image_type = tuple(str(v).upper().strip() for v in _as_list(_get(dataset, "ImageType", [])))
+    image_type = tuple(str(v).upper().strip() for v in _as_list(tag_value(dataset, "ImageType", [])))
     return dict(
         path=path,
-        modality=str(_get(dataset, "Modality", "")),
-        study_uid=str(_get(dataset, "StudyInstanceUID", "")),
-        series_uid=str(_get(dataset, "SeriesInstanceUID", "")),
-        series_number=_int(_get(dataset, "SeriesNumber")),
+        modality=str(tag_value(dataset, "Modality", "")),
+        study_uid=str(tag_value(dataset, "StudyInstanceUID", "")),
+        series_uid=str(tag_value(dataset, "SeriesInstanceUID", "")),
+        series_number=_int(tag_value(dataset, "SeriesNumber")),
         description=str(dataset.get("SeriesDescription", "") or "").strip(),
         image_type=image_type,
-        instance=_int(_get(dataset, "InstanceNumber")),
+        instance=_int(tag_value(dataset, "InstanceNumber")),
         patient_id=str(dataset.get("PatientID", "") or "").strip(),
-        study_date=_iso_date(str(_get(dataset, "StudyDate", "") or "")),
+        study_date=_iso_date(str(tag_value(dataset, "StudyDate", "") or "")),
         manufacturer=str(dataset.get("Manufacturer", "") or "").strip(),
-        rows=int(_get(dataset, "Rows", 0) or 0),
-        columns=int(_get(dataset, "Columns", 0) or 0),
+        rows=int(tag_value(dataset, "Rows", 0) or 0),
+        columns=int(tag_value(dataset, "Columns", 0) or 0),
         mosaic="MOSAIC" in image_type,
     )
 
@@ -165,14 +165,14 @@ def _frame_fields(view, dataset, manufacturer: str) -> dict:
         volume_key = None
         content = acquisition
     else:
-        spacing = _get(dataset, "PixelSpacing")
-        orientation = _get(dataset, "ImageOrientationPatient")
-        position = _get(dataset, "ImagePositionPatient")
-        slope, intercept = _get(dataset, "RescaleSlope"), _get(dataset, "RescaleIntercept")
-        temporal = _get(dataset, "TemporalPositionIdentifier")
-        trigger = _get(dataset, "TriggerTime")
+        spacing = tag_value(dataset, "PixelSpacing")
+        orientation = tag_value(dataset, "ImageOrientationPatient")
+        position = tag_value(dataset, "ImagePositionPatient")
+        slope, intercept = tag_value(dataset, "RescaleSlope"), tag_value(dataset, "RescaleIntercept")
+        temporal = tag_value(dataset, "TemporalPositionIdentifier")
+        trigger = tag_value(dataset, "TriggerTime")
         acquisition, time_source = _acquisition_time(dataset)
-        content = _date_time_s(_get(dataset, "ContentDate") or _get(dataset, "StudyDate"), _get(dataset, "ContentTime"))
+        content = _date_time_s(tag_value(dataset, "ContentDate") or tag_value(dataset, "StudyDate"), tag_value(dataset, "ContentTime"))
         b_value, b_source, gradient = classic_diffusion(dataset, manufacturer)
         volume_key = _philips_volume_key(dataset)
     return dict(
@@ -184,7 +184,7 @@ def _frame_fields(view, dataset, manufacturer: str) -> dict:
         trigger_time_ms=_float(trigger),
         acquisition_time_s=acquisition, acquisition_time_source=time_source if acquisition is not None else "",
         content_time_s=content,
-        acquisition_number=_int(_get(dataset, "AcquisitionNumber")),
+        acquisition_number=_int(tag_value(dataset, "AcquisitionNumber")),
         volume_key=volume_key,
         rescale=(_float(slope) if _float(slope) is not None else 1.0, _float(intercept) or 0.0),
     )
@@ -263,14 +263,14 @@ def _ge_diffusion(dataset):
         return None, None
     b = values[0] % 1e9
     raw = [_first_number(dataset, (0x0019, element)) for element in (0x10BB, 0x10BC, 0x10BD)]
-    orientation = _floats(_get(dataset, "ImageOrientationPatient"), 6)
+    orientation = _floats(tag_value(dataset, "ImageOrientationPatient"), 6)
     if None in raw or orientation is None:
         return b, None
     norm = float(np.linalg.norm(raw))
     if b >= B_ZERO_BELOW and 0.03 < norm < 0.97:   # GE writes a lower shell as a shorter vector under the top b
         scaled = b * norm**2
         b = 5.0 if scaled < 5 else float(np.floor((scaled + 2.5) / 5) * 5)
-    phase_in_rows = str(_get(dataset, "InPlanePhaseEncodingDirection", "COL")).upper() == "ROW"
+    phase_in_rows = str(tag_value(dataset, "InPlanePhaseEncodingDirection", "COL")).upper() == "ROW"
     return b, tuple(ge_gradient_to_lps(raw, orientation, phase_in_rows))
 
 
@@ -345,7 +345,7 @@ def _little_endian(dataset) -> bool:
     return bool(getattr(dataset, "is_little_endian", None) in (True, None))
 
 
-def _get(dataset, keyword: str, default=None):
+def tag_value(dataset, keyword: str, default=None):
     """``dataset.get(keyword)``, fast for numbers and codes: raw bytes decoded here (a backslash-separated
     ``str`` for text, a list for several binary values), pydicom's own conversion otherwise."""
     tag = _TAGS.get(keyword)
@@ -483,7 +483,7 @@ def _datetime_s(value) -> float | None:
 
 
 def _acquisition_time(dataset) -> tuple[float | None, str]:
-    if _get(dataset, "AcquisitionDateTime"):
-        return _datetime_s(_get(dataset, "AcquisitionDateTime")), "AcquisitionDateTime (0008,002a)"
-    date = _get(dataset, "AcquisitionDate") or _get(dataset, "SeriesDate") or _get(dataset, "StudyDate")
-    return _date_time_s(date, _get(dataset, "AcquisitionTime")), "AcquisitionTime (0008,0032)"
+    if tag_value(dataset, "AcquisitionDateTime"):
+        return _datetime_s(tag_value(dataset, "AcquisitionDateTime")), "AcquisitionDateTime (0008,002a)"
+    date = tag_value(dataset, "AcquisitionDate") or tag_value(dataset, "SeriesDate") or tag_value(dataset, "StudyDate")
+    return _date_time_s(date, tag_value(dataset, "AcquisitionTime")), "AcquisitionTime (0008,0032)"
