@@ -227,3 +227,17 @@ def test_isotropic_trace_volume_in_a_directional_series_is_dropped(tmp_path, cap
         dwi = read_dwi(tmp_path)
     _check(dwi, bvals[:3], [[0, 0, 0], [1, 0, 0], [0, 1, 0]])
     assert "dropped 1 isotropic (trace) volume(s) at b = 1000" in caplog.text
+
+
+def test_trace_weighted_series_used_only_without_an_acquired_one(tmp_path):
+    """Siemens exports the directional images and a derived TRACEW series: the first is read; alone, the second."""
+    trace_type = ("DERIVED", "PRIMARY", "DIFFUSION", "TRACEW")
+    _write_classic(tmp_path / "trace", [0.0, 800.0], [None, None], lambda v, b, g: {"DiffusionBValue": b},
+                   image_type=trace_type, number=8, description="ep2d_diff_TRACEW")
+    _check(read_dwi(tmp_path / "trace"), [0.0, 800.0], None)
+    both = tmp_path / "both"
+    _write_classic(both, BVALS, GRADIENTS, lambda v, b, g: {"DiffusionBValue": b, "DiffusionGradientOrientation": g},
+                   number=7, description="ep2d_diff")
+    for path in (tmp_path / "trace").iterdir():
+        (both / f"trace_{path.name}").write_bytes(path.read_bytes())
+    _check(read_dwi(both), BVALS, GRADIENTS)

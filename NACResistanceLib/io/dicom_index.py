@@ -102,7 +102,13 @@ class SeriesInfo:
 
     @property
     def is_dwi(self) -> bool:
+        """Diffusion-weighted images as acquired: b-values in the headers, not derived."""
         return bool(self.b_values) and not self.is_derived
+
+    @property
+    def is_trace_dwi(self) -> bool:
+        """The scanner's trace-weighted (direction-averaged) images: derived, ImageType TRACEW/TRACE, with b-values."""
+        return bool(self.b_values) and any(value in ("TRACEW", "TRACE") for value in self.first.image_type)
 
     def describe(self) -> str:
         """One-line listing: number, description, files, volumes, b-values, derived."""
@@ -228,6 +234,11 @@ def choose_series(candidates: list[SeriesInfo], selector: str | None, folder, wh
     raise InputFileError(f"{what}: DICOM folder {folder} holds {len(candidates)} candidate series; choose one by "
                          f"SeriesInstanceUID, SeriesNumber or SeriesDescription pattern (manifest columns "
                          f"dce_series, dwi_series, adc_series, segmentation_series): {listing(everything)}")
+
+
+def dwi_candidates(found: list[SeriesInfo]) -> list[SeriesInfo]:
+    """Acquired diffusion series; the scanner's trace-weighted series only when there is none."""
+    return [s for s in found if s.is_dwi] or [s for s in found if s.is_trace_dwi]
 
 
 def listing(series: list[SeriesInfo]) -> str:

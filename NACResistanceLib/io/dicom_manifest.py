@@ -161,12 +161,13 @@ def _assign(series: list[SeriesInfo], segs, rules, manifest_dir: Path) -> tuple[
     listed: dict[str, dict] = {}
     remaining = []
     adc, dwi = [], []
+    use_trace = not any(s.is_dwi for s in series)   # the scanner's trace images only when no acquired DWI
     for s in series:
         text = s.description
         is_adc = "ADC" in s.first.image_type or _matches_any(text, rules["adc"])
         if is_adc and s.n_volumes == 1:
             adc.append(s)
-        elif s.is_dwi:
+        elif s.is_dwi or (use_trace and s.is_trace_dwi):
             dwi.append(s)
         elif s.is_derived:
             listed[s.series_uid] = _entry(s, manifest_dir, "", "derived (ImageType " + "\\".join(s.first.image_type)

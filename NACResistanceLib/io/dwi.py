@@ -20,6 +20,7 @@ from .dicom_index import (
     PixelCache,
     build_volume,
     choose_series,
+    dwi_candidates,
     index_folder,
     split_volumes,
 )
@@ -165,7 +166,7 @@ def read_dicom_dwi(folder: Path, series: str | None = None) -> tuple[list[sitk.I
     """
     index = index_folder(folder, keep_datasets=True)
     found = index.series()
-    candidates = [s for s in found if s.is_dwi]
+    candidates = dwi_candidates(found)
     if not candidates and len(found) == 1:
         frame = found[0].first
         raise InputFileError(
