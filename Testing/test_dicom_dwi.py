@@ -241,3 +241,9 @@ def test_trace_weighted_series_used_only_without_an_acquired_one(tmp_path):
     for path in (tmp_path / "trace").iterdir():
         (both / f"trace_{path.name}").write_bytes(path.read_bytes())
     _check(read_dwi(both), BVALS, GRADIENTS)
+
+
+def test_folder_holding_only_subfolders_is_read_recursively(tmp_path):
+    nested = tmp_path / "export" / "SE0001"
+    _write_classic(nested, [0.0, 700.0], [None, None], lambda v, b, g: {"DiffusionBValue": b})
+    _check(read_dwi(tmp_path / "export"), [0.0, 700.0], None)

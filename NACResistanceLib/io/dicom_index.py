@@ -125,7 +125,7 @@ class SeriesInfo:
 def index_folder(folder: str | Path, recursive: bool = False, keep_datasets: bool = False) -> DicomIndex:
     """Read every file's header once (pydicom, no pixel data) and index its images.
 
-    With ``keep_datasets`` the image datasets are kept with their pixel data deferred (pydicom reads it
+    A folder holding only subfolders is read recursively. With ``keep_datasets`` the image datasets are kept with their pixel data deferred (pydicom reads it
     from the file on first use, without parsing the header again): one parse per file for a folder that
     is read whole. Without it (walking an export tree) only the small :class:`DicomFrame` records stay.
 
@@ -140,7 +140,10 @@ def index_folder(folder: str | Path, recursive: bool = False, keep_datasets: boo
     if not folder.is_dir():
         raise InputFileError(f"DICOM folder {folder} does not exist or is not a directory")
     index = DicomIndex(folder)
-    for path in _files(folder, recursive):
+    paths = _files(folder, recursive)
+    if not recursive and not paths and any(p.is_dir() for p in folder.iterdir()):
+        paths = _files(folder, True)   # only subfolders (a DICOMDIR-style export): read them
+    for path in paths:
         try:
             if keep_datasets:
                 dataset = pydicom.dcmread(path, defer_size=DEFER_BYTES, force=False)
