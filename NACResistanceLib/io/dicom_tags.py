@@ -126,6 +126,8 @@ class _FunctionalGroups:
                 item = source[sequence][0]
                 if keyword in item:
                     return item[keyword].value
+        if keyword in self.top and keyword != "ImagePositionPatient":
+            return self.top[keyword].value   # some writers keep e.g. RescaleSlope at the top level
         return None
 
 
