@@ -309,7 +309,7 @@ def ge_gradient_to_lps(ge_vector, orientation, phase_in_rows: bool = False) -> n
 def _siemens_csa(dataset):
     """B_value and DiffusionGradientDirection (patient LPS) from the Siemens CSA image header.
 
-    Parsed with nibabel's CSA reader when nibabel is installed (a test dependency); without it, no value.
+    Parsed with nibabel's CSA reader (a dependency); without nibabel, no value.
     """
     try:
         with warnings.catch_warnings():   # nibabel warns that its DICOM readers are experimental; we use its CSA parser
