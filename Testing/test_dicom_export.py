@@ -20,6 +20,7 @@ from NACResistanceLib import io
 from NACResistanceLib.cli import main as cli_main
 from NACResistanceLib.cohort import read_feature_table, run_extraction
 from NACResistanceLib.cohort.predict import model_rows
+from NACResistanceLib.feature_catalogue import describe
 from NACResistanceLib.phantom import PhantomProtocol, make_cohort
 
 NEEDS_310 = pytest.mark.skipif(sys.version_info < (3, 10), reason="highdicom needs Python 3.10+")
@@ -141,3 +142,38 @@ def test_on_python_3_9_the_command_says_it_needs_3_10(monkeypatch):
     monkeypatch.setattr(sys, "version_info", (3, 9, 18, "final", 0))
     with pytest.raises(ConfigError, match="needs Python 3.10 or newer"):
         require_highdicom()
+
+
+@NEEDS_310
+def test_an_exam_read_from_dicom_references_its_own_roi_phase_slices(tmp_path, rng):
+    import SimpleITK as sitk
+    from dicom_writers import write_volume
+
+    from NACResistanceLib.dicom_out import export_exam, read_measurements
+    from NACResistanceLib.dicom_out.source import find_source_series
+
+    phases = [rng.integers(0, 1000, size=(4, 12, 10)).astype(np.int16) for _ in range(3)]
+    spacing, origin = (0.8, 0.8, 2.0), (-40.0, 10.0, 5.0)
+    for index, phase in enumerate(phases):
+        write_volume(tmp_path / "dicom", phase, prefix=f"p{index}_", spacing=spacing, origin=origin,
+                     series_uid=f"1.2.826.0.1.3680043.8.498.77.{index}", number=index + 1, description=f"phase {index}",
+                     FrameOfReferenceUID="1.2.826.0.1.3680043.8.498.77.100")
+    grid = sitk.GetImageFromArray(phases[1].astype(np.float32))
+    grid.SetSpacing(spacing)
+    grid.SetOrigin(origin)
+    source = find_source_series(str(tmp_path / "dicom"), grid)
+    assert source is not None and [ds.SeriesNumber for ds in source] == [2, 2, 2, 2]
+    np.testing.assert_array_equal(np.stack([ds.pixel_array for ds in source]), phases[1])
+    assert find_source_series(str(tmp_path / "exam.nii.gz"), grid) is None  # NIfTI: a series is written instead
+    shifted = sitk.Image(grid)
+    shifted.SetOrigin((origin[0] + 1.0, origin[1], origin[2]))
+    assert find_source_series(str(tmp_path / "dicom"), shifted) is None  # another geometry: no match
+    tumour = np.zeros(phases[1].shape, bool)
+    tumour[1:3, 3:8, 2:6] = True
+    exported = export_exam(source, tumour, {"original_firstorder_Mean": 0.25}, {
+        "original_firstorder_Mean": describe("original_firstorder_Mean")}, tmp_path / "out")
+    import highdicom as hd
+
+    seg = hd.seg.segread(exported.seg_path)
+    assert seg.ReferencedSeriesSequence[0].SeriesInstanceUID == source[0].SeriesInstanceUID
+    assert read_measurements(exported.sr_path)["original_firstorder_Mean"]["value"] == 0.25

@@ -1,7 +1,8 @@
 """Export every exam of a feature table as DICOM: source series (when the exam is NIfTI), SEG and SR.
 
-For each ``(patient_id, timepoint)`` row of an ``extract`` feature table: the exam is read from the manifest,
-the ROI phase of its DCE series is written as a minimal MR series (``source/``), the tumour and reference
+For each ``(patient_id, timepoint)`` row of an ``extract`` feature table: the exam is read from the manifest;
+the SEG and SR reference the exam's own DICOM slices of the ROI phase when it was read from DICOM, else the ROI
+phase written as a minimal MR series (``source/``); the tumour and reference
 masks (on the ROI phase's grid; masks drawn on another grid are resampled nearest-neighbour onto it, with a
 warning) become ``seg.dcm``, and every feature, described by ``feature_catalogue``, goes into ``sr.dcm`` with
 the model's probability when a model is given.
@@ -19,7 +20,7 @@ import SimpleITK as sitk
 
 from ..errors import AcquisitionError
 from .export import ExportedExam, ModelOutput, export_exam, model_version, require_highdicom
-from .source import write_source_series
+from .source import find_source_series, write_source_series
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +79,10 @@ def export_cohort(manifest, features: pd.DataFrame, descriptions: dict, out_dir:
                                timepoint)
             folder = out / f"{patient}_{timepoint}"
             side = str(exam.clinical.get("side", "")).lower()
-            source = write_source_series(grid, folder / "source", patient_id=patient, study_date=exam.exam_date,
-                                         laterality={"left": "L", "right": "R"}.get(side, ""))
+            source = find_source_series(exam.sources.get("dce_phases", ""), grid)
+            if source is None:  # NIfTI input, or DICOM slices that do not match the ROI phase one to one
+                source = write_source_series(grid, folder / "source", patient_id=patient, study_date=exam.exam_date,
+                                             laterality={"left": "L", "right": "R"}.get(side, ""))
             output = None
             if probabilities is not None:
                 output = ModelOutput(model.name, version, float(probabilities.loc[(patient, timepoint)]))

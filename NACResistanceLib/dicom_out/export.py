@@ -11,6 +11,7 @@ with the model's name and version as algorithm identification.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -94,6 +95,22 @@ def private_code(name: str) -> str:
     return "N" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:15]
 
 
+TYPE2_COPIED = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyID", "AccessionNumber",
+                "ReferringPhysicianName", "StudyDate", "StudyTime")
+"""Patient and study attributes the SEG and SR copy from the source (type 2: present, possibly empty)."""
+
+
+def _with_type2(dataset):
+    """``dataset`` (a shallow copy when it lacks any of :data:`TYPE2_COPIED`, e.g. an anonymised export) with them."""
+    missing = [keyword for keyword in TYPE2_COPIED if keyword not in dataset]
+    if not missing:
+        return dataset
+    copied = copy.copy(dataset)
+    for keyword in missing:
+        setattr(copied, keyword, "")
+    return copied
+
+
 def _segmentation(source: Sequence, masks: Sequence[tuple[str, np.ndarray]], out: Path):
     import highdicom as hd
     from pydicom.sr.codedict import codes
@@ -151,6 +168,7 @@ def export_exam(source: Sequence, tumor_mask: np.ndarray, features: Mapping[str,
         ibsi_names = {r["ibsi_code"]: r["ibsi_feature"] for r in ibsi_mapping().values() if r["ibsi_code"]}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    source = [_with_type2(dataset) for dataset in source]
     masks = [("tumour", np.asarray(tumor_mask, bool))]
     if reference_mask is not None:
         masks.append(("reference", np.asarray(reference_mask, bool)))

@@ -1,7 +1,8 @@
-"""A minimal MR Image Storage series from a SimpleITK image (one file per slice), with pydicom.
+"""The source series the DICOM SEG and SR reference: the exam's own DICOM slices of the ROI phase when the exam
+was read from DICOM (:func:`find_source_series`), else a minimal MR Image Storage series written from the ROI
+phase image (:func:`write_source_series`, one file per slice, pydicom).
 
-Used when an exam was read from NIfTI: the DICOM SEG and SR must reference a source series on the ROI
-phase's frame of reference. Geometry is exact (SimpleITK's physical space is DICOM's patient LPS space);
+For a written series, the geometry is exact (SimpleITK's physical space is DICOM's patient LPS space);
 intensities are rescaled linearly to 12-bit unsigned integers (the series carries the geometry, not
 quantitative values).
 """
@@ -74,3 +75,67 @@ def write_source_series(image: sitk.Image, folder: str | Path, *, patient_id: st
         ds.save_as(folder / f"slice_{k + 1:04d}.dcm", enforce_file_format=True)
         datasets.append(ds)
     return datasets
+
+
+IMAGE_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
+
+
+def _candidate_files(paths: str) -> list[Path]:
+    """DICOM candidates among ``;``-separated exam source paths (folders searched recursively)."""
+    files = []
+    for token in (t.strip() for t in paths.split(";") if t.strip()):
+        path = Path(token)
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file())
+        elif path.is_file() and not path.name.lower().endswith(IMAGE_SUFFIXES):
+            files.append(path)
+    return files
+
+
+def find_source_series(paths: str, grid: sitk.Image, *, tolerance: float = 1e-4) -> list | None:
+    """The DICOM slices the ROI phase ``grid`` was read from, in slice order, or None.
+
+    ``paths`` is the exam's DCE source (``Exam.sources["dce_phases"]``, folders or files separated by ``;``).
+    A slice matches when its geometry equals the grid's slice (rows, columns, orientation, position within
+    0.01 mm) and its rescaled pixel values equal the grid's values (relative ``tolerance`` of the image range);
+    among the phases at one position exactly one must match. None when the source is not DICOM or any slice
+    has no unique match (the caller then writes a source series with :func:`write_source_series`).
+    """
+    import pydicom
+
+    try:
+        from pydicom.pixels import apply_modality_lut
+    except ImportError:  # pydicom < 3
+        from pydicom.pixel_data_handlers.util import apply_modality_lut
+
+    files = _candidate_files(paths)
+    if not files:
+        return None
+    values = sitk.GetArrayFromImage(grid).astype(float)
+    size_z, rows, columns = values.shape
+    direction = np.array(grid.GetDirection()).reshape(3, 3)
+    positions = np.array([grid.TransformIndexToPhysicalPoint((0, 0, k)) for k in range(size_z)])
+    scale = max(float(np.nanmax(values) - np.nanmin(values)), 1e-12)
+    matches: dict[int, list] = {k: [] for k in range(size_z)}
+    for path in files:
+        try:
+            header = pydicom.dcmread(path, stop_before_pixels=True)
+        except (pydicom.errors.InvalidDicomError, OSError):
+            continue
+        if ((header.get("Rows"), header.get("Columns")) != (rows, columns) or "ImagePositionPatient" not in header
+                or "FrameOfReferenceUID" not in header):
+            continue
+        orientation = np.array(header.get("ImageOrientationPatient", [0] * 6), float)
+        if not np.allclose(orientation, np.concatenate([direction[:, 0], direction[:, 1]]), atol=1e-4):
+            continue
+        distance = np.linalg.norm(positions - np.array(header.ImagePositionPatient, float), axis=1)
+        k = int(np.argmin(distance))
+        if distance[k] > 0.01:
+            continue
+        dataset = pydicom.dcmread(path)
+        pixels = apply_modality_lut(dataset.pixel_array, dataset).astype(float)
+        if np.nanmax(np.abs(pixels - values[k])) <= tolerance * scale:
+            matches[k].append(dataset)
+    if any(len(found) != 1 for found in matches.values()):
+        return None
+    return [matches[k][0] for k in range(size_z)]
