@@ -60,6 +60,27 @@ class DceOptions:
 
 
 @dataclass(frozen=True)
+class PharmacokineticsOptions:
+    """``pharmacokinetics`` section of ``params/analysis.yaml`` (see the comments there)."""
+
+    mode: str
+    model: str
+    aif: str
+    hematocrit: float
+    aif_delay_range_s: tuple[float, float]
+    """Bolus-arrival search range after the pre-contrast phase, s."""
+    aif_delay_step_s: float
+    """s."""
+    baseline_t1_ms: float
+    """Assumed native T1, ms."""
+    relaxivity_per_mm_s: float
+    """s⁻¹·mM⁻¹."""
+    max_vp_interval_s: float
+    """s."""
+    min_r_squared: float
+
+
+@dataclass(frozen=True)
 class AnalysisConfig:
     """What :func:`~NACResistanceLib.pipeline.analyze_exam` computes; defaults in ``params/analysis.yaml``."""
 
@@ -73,6 +94,7 @@ class AnalysisConfig:
     """Margin around the ROI boxes inside which maps are computed, mm."""
     diffusion: DiffusionOptions
     dce: DceOptions
+    pharmacokinetics: PharmacokineticsOptions
 
     def to_dict(self) -> dict[str, Any]:
         """The whole content as plain JSON values (no file names); loads again with :func:`load_analysis_config`."""
@@ -84,6 +106,7 @@ class AnalysisConfig:
             "map_margin_mm": self.map_margin_mm,
             "diffusion": vars(self.diffusion),
             "dce": vars(self.dce),
+            "pharmacokinetics": vars(self.pharmacokinetics),
         }
         return json.loads(json.dumps(plain))
 
@@ -112,6 +135,21 @@ DCE_SPECS: dict[str, Converter] = {
     "curve_tolerance_pct": number(ge=0, lt=100, unit="%"),
     "ftv_background_pct": number(ge=0, lt=100, unit="%"),
     "timing_tolerance_s": number(gt=0, unit="s"),
+}
+PK_MODELS = ("tofts", "extended_tofts", "patlak")
+PK_AIFS = ("parker", "georgiou")
+PHARMACOKINETICS_SPECS: dict[str, Converter] = {
+    "mode": choice(MODES),
+    "model": choice(PK_MODELS),
+    "aif": choice(PK_AIFS),
+    "hematocrit": number(ge=0, lt=1),
+    "aif_delay_range_s": sequence(number(unit="s"), length=2, check=lambda r: r[0] <= r[1],
+                                  check_text="[low, high] with low <= high"),
+    "aif_delay_step_s": number(gt=0, unit="s"),
+    "baseline_t1_ms": number(gt=0, unit="ms"),
+    "relaxivity_per_mm_s": number(gt=0, unit="s⁻¹·mM⁻¹"),
+    "max_vp_interval_s": number(gt=0, unit="s"),
+    "min_r_squared": number(le=1),
 }
 TOP_SPECS: dict[str, Converter] = {
     "radiomics": boolean(),
@@ -144,6 +182,8 @@ def load_analysis_config(source: str | Path | Mapping[str, Any] | AnalysisConfig
         diffusion=build_section(DiffusionOptions, DIFFUSION_SPECS, values["diffusion"], kind="analysis",
                                 label=label, prefix="diffusion."),
         dce=build_section(DceOptions, DCE_SPECS, values["dce"], kind="analysis", label=label, prefix="dce."),
+        pharmacokinetics=build_section(PharmacokineticsOptions, PHARMACOKINETICS_SPECS, values["pharmacokinetics"],
+                                       kind="analysis", label=label, prefix="pharmacokinetics."),
         **build_section(dict, TOP_SPECS, values, kind="analysis", label=label),
     )
 

@@ -28,6 +28,10 @@ class DceSeries:
     """Acquisition time of each phase relative to ``phases[0]``, s (so ``times_s[0] == 0``)."""
     roi_phase: int = 1
     """Index of the phase the tumour ROI was drawn on (the seed: first post-contrast, 1)."""
+    tr_ms: float | None = None
+    """Repetition time of the spoiled gradient echo, ms (``None``: unknown; pharmacokinetics then omitted)."""
+    flip_angle_deg: float | None = None
+    """Flip angle, degrees (``None``: unknown)."""
 
     def __post_init__(self) -> None:
         if len(self.phases) < 2:

@@ -8,6 +8,7 @@ one row's images into an :class:`~NACResistanceLib.io.exam.Exam`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import math
@@ -52,6 +53,8 @@ IMAGING_COLUMNS = {
     "dce_phases": Column("paths", required=True),
     "dce_times_s": Column("numbers", required=True, low=0.0),
     "dce_roi_phase": Column("integer", default="1", low=0),
+    "dce_tr_ms": Column("number", low=0.0, high=1000.0),
+    "dce_flip_angle_deg": Column("number", low=0.0, high=180.0),
     "dwi": Column("paths"),
     "dwi_bvals": Column("bvals", low=0.0),
     "dwi_bvecs": Column("path"),
@@ -379,6 +382,7 @@ def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
     dce_files = paths("dce_phases")
     dce = read_dce(dce_files if len(dce_files) > 1 else dce_files[0], _numbers(record["dce_times_s"]),
                    int(record["dce_roi_phase"]))
+    dce = _with_acquisition(dce, record)
     dwi = None
     if record["dwi"]:
         dwi_files = paths("dwi")
@@ -409,6 +413,13 @@ def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
 EXAM_FIELD_COLUMNS = {"dce": "dce_phases", "dwi": "dwi", "adc": "adc", "tumor_mask": "segmentation",
                       "reference_mask": "segmentation", "tumor_mask_reader2": "segmentation_reader2"}
 """``Exam`` field -> the manifest column its file came from (``Exam.source(field)`` names the file in errors)."""
+
+
+def _with_acquisition(dce, record: pd.Series):
+    """The DCE series with the manifest's ``dce_tr_ms`` / ``dce_flip_angle_deg`` when given (NaN = keep)."""
+    given = {field: float(record[column]) for field, column in (("tr_ms", "dce_tr_ms"), ("flip_angle_deg",
+             "dce_flip_angle_deg")) if column in record and pd.notna(record[column]) and record[column] != ""}
+    return dataclasses.replace(dce, **given) if given else dce
 
 
 def _numbers(text: str) -> list[float]:

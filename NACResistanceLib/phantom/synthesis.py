@@ -133,7 +133,8 @@ def _dce_series(state: _State, protocol: PhantomProtocol, sample: GridSample, rn
     clean = dce_signal(sample.tissues, sample.tumor_index, sample.tumor_params, state.biology, protocol)
     signal = noisy(clean, protocol.dce_noise_sd, rng)
     phases = tuple(to_image(signal[:, k], protocol.dce_grid, sitk.sitkInt16) for k in range(signal.shape[1]))
-    return DceSeries(phases, protocol.dce_times_s, roi_phase=1), clean[sample.tumor_index].mean(axis=0)
+    return DceSeries(phases, protocol.dce_times_s, roi_phase=1, tr_ms=protocol.tr_ms,
+                     flip_angle_deg=protocol.flip_angle_deg), clean[sample.tumor_index].mean(axis=0)
 
 
 def _dwi_series(state: _State, protocol: PhantomProtocol, sample: GridSample, rng):
