@@ -81,6 +81,16 @@ class PharmacokineticsOptions:
 
 
 @dataclass(frozen=True)
+class PeritumoralOptions:
+    """``peritumoral`` section of ``params/analysis.yaml`` (see the comments there)."""
+
+    shells_mm: tuple[tuple[float, float], ...]
+    """(inner, outer) distances from the tumour, mm."""
+    breast_mask: str
+    exclude_other_lesion: bool
+
+
+@dataclass(frozen=True)
 class AnalysisConfig:
     """What :func:`~NACResistanceLib.pipeline.analyze_exam` computes; defaults in ``params/analysis.yaml``."""
 
@@ -95,6 +105,7 @@ class AnalysisConfig:
     diffusion: DiffusionOptions
     dce: DceOptions
     pharmacokinetics: PharmacokineticsOptions
+    peritumoral: PeritumoralOptions
 
     def to_dict(self) -> dict[str, Any]:
         """The whole content as plain JSON values (no file names); loads again with :func:`load_analysis_config`."""
@@ -107,6 +118,7 @@ class AnalysisConfig:
             "diffusion": vars(self.diffusion),
             "dce": vars(self.dce),
             "pharmacokinetics": vars(self.pharmacokinetics),
+            "peritumoral": vars(self.peritumoral),
         }
         return json.loads(json.dumps(plain))
 
@@ -151,6 +163,14 @@ PHARMACOKINETICS_SPECS: dict[str, Converter] = {
     "max_vp_interval_s": number(gt=0, unit="s"),
     "min_r_squared": number(le=1),
 }
+BREAST_MASKS = ("auto", "precontrast", "none")
+_SHELL = sequence(number(ge=0, unit="mm"), length=2, check=lambda r: r[0] < r[1], check_text="[inner, outer] with inner < outer")
+PERITUMORAL_SPECS: dict[str, Converter] = {
+    "shells_mm": sequence(_SHELL, check=lambda shells: len({outer for _, outer in shells}) == len(shells),
+                          check_text="no two shells ending at the same distance (their names peri<outer>mm)"),
+    "breast_mask": choice(BREAST_MASKS),
+    "exclude_other_lesion": boolean(),
+}
 TOP_SPECS: dict[str, Converter] = {
     "radiomics": boolean(),
     "radiomics_maps": sequence(choice(RADIOMICS_MAPS), check=lambda m: len(set(m)) == len(m), check_text="no repeats"),
@@ -184,6 +204,8 @@ def load_analysis_config(source: str | Path | Mapping[str, Any] | AnalysisConfig
         dce=build_section(DceOptions, DCE_SPECS, values["dce"], kind="analysis", label=label, prefix="dce."),
         pharmacokinetics=build_section(PharmacokineticsOptions, PHARMACOKINETICS_SPECS, values["pharmacokinetics"],
                                        kind="analysis", label=label, prefix="pharmacokinetics."),
+        peritumoral=build_section(PeritumoralOptions, PERITUMORAL_SPECS, values["peritumoral"], kind="analysis",
+                                  label=label, prefix="peritumoral."),
         **build_section(dict, TOP_SPECS, values, kind="analysis", label=label),
     )
 

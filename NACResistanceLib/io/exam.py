@@ -97,6 +97,10 @@ class Exam:
     """Binary mask of normal fibroglandular tissue (usually contralateral) for relative values."""
     tumor_mask_reader2: sitk.Image | None = None
     """A second reader's tumour outline, for reproducibility analysis."""
+    breast_mask: sitk.Image | None = None
+    """Binary mask of the breast (excluding air and chest wall) on the tumour mask's grid; clips peritumoral shells."""
+    other_lesion_mask: sitk.Image | None = None
+    """Binary mask of another lesion on the tumour mask's grid, excluded from peritumoral shells."""
     timepoint: str = "baseline"
     """Time point label, e.g. ``"baseline"`` or ``"cycle2"`` (delta radiomics)."""
     exam_date: str | None = None

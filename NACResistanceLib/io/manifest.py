@@ -65,6 +65,8 @@ IMAGING_COLUMNS = {
     "reference_segment": Column("segment", default="2"),
     "segmentation_reader2": Column("path"),
     "tumor_segment_reader2": Column("segment"),
+    "breast_segment": Column("segment"),
+    "other_lesion_segment": Column("segment"),
 }
 CLINICAL_COLUMNS = {
     **{name: Column("number", low=low, high=high) for name, (low, high) in NUMERIC_RANGES.items()},
@@ -403,6 +405,7 @@ def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
         dce=dce, dwi=dwi, adc=adc,
         reference_mask=None if reference == "" else read_mask(segmentation, reference),
         tumor_mask_reader2=None if reader2 is None else read_mask(reader2, tumor2),
+        **_extra_segments(segmentation, record),
         timepoint=str(record["timepoint"]), exam_date=str(record["exam_date"]),
         clinical={name: record[name] for name in CLINICAL_COLUMNS},
         sources={**sources, **{field: sources[column] for field, column in EXAM_FIELD_COLUMNS.items()
@@ -411,8 +414,18 @@ def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
 
 
 EXAM_FIELD_COLUMNS = {"dce": "dce_phases", "dwi": "dwi", "adc": "adc", "tumor_mask": "segmentation",
-                      "reference_mask": "segmentation", "tumor_mask_reader2": "segmentation_reader2"}
+                      "reference_mask": "segmentation", "tumor_mask_reader2": "segmentation_reader2",
+                      "breast_mask": "segmentation", "other_lesion_mask": "segmentation"}
 """``Exam`` field -> the manifest column its file came from (``Exam.source(field)`` names the file in errors)."""
+
+
+def _extra_segments(segmentation: Path, record: pd.Series) -> dict:
+    """``breast_mask`` / ``other_lesion_mask`` from the segmentation file when their segment columns are given."""
+    from . import read_mask
+
+    return {field: read_mask(segmentation, _segment(record[column]))
+            for field, column in (("breast_mask", "breast_segment"), ("other_lesion_mask", "other_lesion_segment"))
+            if column in record and str(record[column]).strip() not in ("", "nan")}
 
 
 def _with_acquisition(dce, record: pd.Series):

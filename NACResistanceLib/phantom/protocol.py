@@ -53,6 +53,10 @@ class PhantomProtocol:
     """Repetition time of the spoiled gradient-echo DCE sequence, ms."""
     flip_angle_deg: float = 12.0
     """Flip angle of the DCE sequence, degrees."""
+    peritumoral_rim_mm: float = 0.0
+    """Plant an enhancing rim this many mm outside the tumour (0: none, the seed phantom)."""
+    peritumoral_rim_ktrans_per_min: float = 0.6
+    """Ktrans of the planted rim, 1/min (ve 0.4, vp 0.02; T1 and M0 of the tissue it replaces)."""
     dce_noise_sd: float = 4.0
     """Standard deviation of the Rician noise (per channel) of each DCE phase, signal units (FGT pre-contrast ~ 48)."""
     bvalues: tuple[float, ...] = (0.0, 800.0, 1000.0)

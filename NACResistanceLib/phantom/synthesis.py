@@ -9,6 +9,7 @@ import SimpleITK as sitk
 
 from ..errors import ConfigError
 from ..io.exam import DceSeries, DwiSeries, Exam
+from ..preprocessing.peritumoral import distance_outside_mm
 from .anatomy import Anatomy, grid_points, sample_anatomy
 from .biology import Biology
 from .dwi import gradient_table, scanner_adc_um2_s
@@ -17,7 +18,7 @@ from .images import dce_signal, dwi_signal, noisy, to_image
 from .patient import Patient, make_patient, stream
 from .protocol import Grid, PhantomProtocol
 from .segmentation import REFERENCE_LABEL, TUMOR_LABEL, reader_one, reader_two
-from .tissues import DWI_SIGNAL_SCALE, TUMOR
+from .tissues import AIR, DWI_SIGNAL_SCALE, NECROSIS, TUMOR
 from .truth import GridSample, exam_truth
 from .tumor import TumorFields, sample_tumor_fields
 
@@ -129,8 +130,20 @@ def _binary(labels: sitk.Image, value: int) -> sitk.Image:
     return sitk.Cast(labels == value, sitk.sitkUInt8)
 
 
+def peritumoral_rim_index(sample: GridSample, protocol: PhantomProtocol) -> np.ndarray:
+    """Voxels (indices into the DCE grid) of the planted rim: not air, tumour or necrosis, and at most
+    ``protocol.peritumoral_rim_mm`` from a tumour or necrosis voxel centre (physical distance)."""
+    if protocol.peritumoral_rim_mm <= 0:
+        return np.zeros(0, dtype=np.int64)
+    lesion = np.isin(sample.tissues, (TUMOR, NECROSIS))
+    distance = sitk.GetArrayFromImage(distance_outside_mm(to_image(lesion, protocol.dce_grid, sitk.sitkUInt8)))
+    rim = ~lesion & (sample.tissues != AIR) & (distance.reshape(-1) <= protocol.peritumoral_rim_mm)
+    return np.flatnonzero(rim)
+
+
 def _dce_series(state: _State, protocol: PhantomProtocol, sample: GridSample, rng) -> tuple[DceSeries, np.ndarray]:
-    clean = dce_signal(sample.tissues, sample.tumor_index, sample.tumor_params, state.biology, protocol)
+    rim_index = peritumoral_rim_index(sample, protocol) if protocol.peritumoral_rim_mm > 0 else None
+    clean = dce_signal(sample.tissues, sample.tumor_index, sample.tumor_params, state.biology, protocol, rim_index)
     signal = noisy(clean, protocol.dce_noise_sd, rng)
     phases = tuple(to_image(signal[:, k], protocol.dce_grid, sitk.sitkInt16) for k in range(signal.shape[1]))
     return DceSeries(phases, protocol.dce_times_s, roi_phase=1, tr_ms=protocol.tr_ms,

@@ -20,6 +20,7 @@ from .dce_stage import analyse_dce
 from .diffusion_stage import analyse_diffusion
 from .pk_stage import analyse_pharmacokinetics
 from .radiomics_stage import analyse_radiomics
+from .regions import peritumoral_regions
 from .results import FeatureValue, StageResult, join
 
 Progress = Callable[[str, float], bool]
@@ -96,9 +97,10 @@ def analyze_exam(exam: Exam, config: AnalysisConfig | Mapping[str, Any] | str | 
     checkpoint("diffusion", 0.3)
     diffusion = analyse_diffusion(exam, config)
     checkpoint("radiomics", 0.5)
-    radiomics = analyse_radiomics(exam, config, join(dce.result, diffusion).maps, checkpoint)
+    regions, region_provenance = peritumoral_regions(exam, config) if config.radiomics else ((), StageResult())
+    radiomics = analyse_radiomics(exam, config, join(dce.result, diffusion).maps, checkpoint, regions)
     checkpoint("done", 1.0)
-    result = join(volume, dce.result, pharmacokinetics, diffusion, radiomics,
+    result = join(volume, dce.result, pharmacokinetics, diffusion, region_provenance, radiomics,
                   StageResult(provenance={"analysis_config": config.to_dict(), "analysis_sha256": config.sha256}))
     return ExamAnalysis(patient_id=exam.patient_id, timepoint=exam.timepoint,
                         features={name: f.value for name, f in result.features.items()},
