@@ -15,6 +15,7 @@ from .analysis import (
     AnalysisConfig,
     DceOptions,
     DiffusionOptions,
+    MultiparametricOptions,
     PeritumoralOptions,
     PharmacokineticsOptions,
     load_analysis_config,
@@ -26,7 +27,7 @@ from .radiomics import SEED_PARAMS, RadiomicsParameters, load_radiomics_paramete
 _STUDY_NAMES = ("StudyConfig", "ValidationSettings", "load_study_config", "default_study_config")
 
 __all__ = [
-    "SEED_PARAMS", "AnalysisConfig", "DceOptions", "DiffusionOptions", "PeritumoralOptions", "PharmacokineticsOptions",
+    "SEED_PARAMS", "AnalysisConfig", "DceOptions", "DiffusionOptions", "MultiparametricOptions", "PeritumoralOptions", "PharmacokineticsOptions",
     "PreprocessingConfig", "RadiomicsParameters",
     "diff_parameters", "load_analysis_config", "load_preprocessing_config", "load_radiomics_parameters",
     "parameter_hash", *_STUDY_NAMES,

@@ -8,6 +8,7 @@ again without the files, and its :attr:`~AnalysisConfig.sha256` changes exactly 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from .files import PARAMS_DIR, base_directory, defaults_with_overrides
 from .hashing import parameter_hash
 from .preprocessing import PreprocessingConfig, load_preprocessing_config
 from .radiomics import RadiomicsParameters, load_radiomics_parameters
-from .values import Converter, boolean, build_section, choice, number, optional, sequence
+from .values import Converter, boolean, build_section, choice, number, optional, sequence, text
 
 DEFAULTS_FILE = PARAMS_DIR / "analysis.yaml"
 """The one file holding every analysis default."""
@@ -91,6 +92,14 @@ class PeritumoralOptions:
 
 
 @dataclass(frozen=True)
+class MultiparametricOptions:
+    """``multiparametric`` section of ``params/analysis.yaml`` (see the comments there)."""
+
+    series: tuple[str, ...]
+    """Names of the exam's extra series (``Exam.extra_series``) whose radiomics features are computed."""
+
+
+@dataclass(frozen=True)
 class AnalysisConfig:
     """What :func:`~NACResistanceLib.pipeline.analyze_exam` computes; defaults in ``params/analysis.yaml``."""
 
@@ -106,6 +115,7 @@ class AnalysisConfig:
     dce: DceOptions
     pharmacokinetics: PharmacokineticsOptions
     peritumoral: PeritumoralOptions
+    multiparametric: MultiparametricOptions
 
     def to_dict(self) -> dict[str, Any]:
         """The whole content as plain JSON values (no file names); loads again with :func:`load_analysis_config`."""
@@ -119,6 +129,7 @@ class AnalysisConfig:
             "dce": vars(self.dce),
             "pharmacokinetics": vars(self.pharmacokinetics),
             "peritumoral": vars(self.peritumoral),
+            "multiparametric": vars(self.multiparametric),
         }
         return json.loads(json.dumps(plain))
 
@@ -171,6 +182,12 @@ PERITUMORAL_SPECS: dict[str, Converter] = {
     "breast_mask": choice(BREAST_MASKS),
     "exclude_other_lesion": boolean(),
 }
+_SERIES_NAME = re.compile(r"^[a-z][a-z0-9]*$")
+MULTIPARAMETRIC_SPECS: dict[str, Converter] = {
+    "series": sequence(text(), check=lambda names: len(set(names)) == len(names) and all(
+        _SERIES_NAME.match(n) and not n.startswith(("dce", "adc", "dki", "pk", "peri")) for n in names),
+        check_text="distinct lower-case names (letters, digits) not starting with dce, adc, dki, pk or peri"),
+}
 TOP_SPECS: dict[str, Converter] = {
     "radiomics": boolean(),
     "radiomics_maps": sequence(choice(RADIOMICS_MAPS), check=lambda m: len(set(m)) == len(m), check_text="no repeats"),
@@ -206,6 +223,8 @@ def load_analysis_config(source: str | Path | Mapping[str, Any] | AnalysisConfig
                                        kind="analysis", label=label, prefix="pharmacokinetics."),
         peritumoral=build_section(PeritumoralOptions, PERITUMORAL_SPECS, values["peritumoral"], kind="analysis",
                                   label=label, prefix="peritumoral."),
+        multiparametric=build_section(MultiparametricOptions, MULTIPARAMETRIC_SPECS, values["multiparametric"],
+                                      kind="analysis", label=label, prefix="multiparametric."),
         **build_section(dict, TOP_SPECS, values, kind="analysis", label=label),
     )
 

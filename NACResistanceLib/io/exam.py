@@ -101,6 +101,8 @@ class Exam:
     """Binary mask of the breast (excluding air and chest wall) on the tumour mask's grid; clips peritumoral shells."""
     other_lesion_mask: sitk.Image | None = None
     """Binary mask of another lesion on the tumour mask's grid, excluded from peritumoral shells."""
+    extra_series: Mapping[str, sitk.Image] = field(default_factory=dict)
+    """Further named 3D series on their own grids (``"t2w"``: T2-weighted), for multiparametric radiomics."""
     timepoint: str = "baseline"
     """Time point label, e.g. ``"baseline"`` or ``"cycle2"`` (delta radiomics)."""
     exam_date: str | None = None

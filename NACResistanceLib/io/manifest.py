@@ -65,6 +65,7 @@ IMAGING_COLUMNS = {
     "reference_segment": Column("segment", default="2"),
     "segmentation_reader2": Column("path"),
     "tumor_segment_reader2": Column("segment"),
+    "t2w": Column("path"),
     "breast_segment": Column("segment"),
     "other_lesion_segment": Column("segment"),
 }
@@ -406,6 +407,7 @@ def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
         reference_mask=None if reference == "" else read_mask(segmentation, reference),
         tumor_mask_reader2=None if reader2 is None else read_mask(reader2, tumor2),
         **_extra_segments(segmentation, record),
+        extra_series=_extra_series(record, paths),
         timepoint=str(record["timepoint"]), exam_date=str(record["exam_date"]),
         clinical={name: record[name] for name in CLINICAL_COLUMNS},
         sources={**sources, **{field: sources[column] for field, column in EXAM_FIELD_COLUMNS.items()
@@ -417,6 +419,19 @@ EXAM_FIELD_COLUMNS = {"dce": "dce_phases", "dwi": "dwi", "adc": "adc", "tumor_ma
                       "reference_mask": "segmentation", "tumor_mask_reader2": "segmentation_reader2",
                       "breast_mask": "segmentation", "other_lesion_mask": "segmentation"}
 """``Exam`` field -> the manifest column its file came from (``Exam.source(field)`` names the file in errors)."""
+
+
+SERIES_PREFIX = "series_"
+"""Manifest columns ``series_<name>`` hold further named series (like ``t2w``) for multiparametric radiomics."""
+
+
+def _extra_series(record: pd.Series, paths: Callable[[str], list[Path]]) -> dict:
+    """``{"t2w": image, "<name>": image}`` from the ``t2w`` and ``series_<name>`` columns that are filled."""
+    from . import read_image
+
+    columns = [c for c in record.index if c == "t2w" or (str(c).startswith(SERIES_PREFIX) and len(str(c)) > 7)]
+    return {("t2w" if c == "t2w" else str(c)[len(SERIES_PREFIX):]): read_image(paths(c)[0])
+            for c in columns if str(record[c]).strip() not in ("", "nan")}
 
 
 def _extra_segments(segmentation: Path, record: pd.Series) -> dict:

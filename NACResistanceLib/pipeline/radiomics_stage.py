@@ -37,8 +37,13 @@ def analyse_radiomics(exam: Exam, config: AnalysisConfig, maps: Mapping[str, sit
                for name in config.radiomics_maps if name in maps]
     inputs += [(f"{region.name}_", exam.dce.roi_image, exam.source("dce"), region.mask, region.description)
                for region in regions]
+    series, transfers = _extra_series_inputs(exam, config)
+    inputs += series
     omitted = StageResult(warnings=tuple(f"radiomics on the {name} map omitted: the map was not computed for this exam"
-                                         for name in sorted(set(config.radiomics_maps) - set(maps))))
+                                         for name in sorted(set(config.radiomics_maps) - set(maps))) + tuple(
+        f"radiomics on the {name} series omitted: the exam has no {name} series (manifest column "
+        f"{'t2w' if name == 't2w' else 'series_' + name})" for name in config.multiparametric.series
+        if name not in exam.extra_series), provenance=transfers)
     results = [omitted]
     for step, (prefix, image, source, mask, mask_source) in enumerate(inputs):
         checkpoint(f"radiomics {prefix.rstrip('_') or 'DCE ROI phase'}", 0.5 + 0.5 * step / len(inputs))
@@ -50,6 +55,22 @@ def analyse_radiomics(exam: Exam, config: AnalysisConfig, maps: Mapping[str, sit
             features={prefix + key: FeatureValue(value, "", f"pyradiomics, {source}") for key, value in result.items()},
             provenance={f"radiomics_{prefix.rstrip('_') or 'dce'}": result.provenance}, warnings=warnings))
     return join(*results)
+
+
+def _extra_series_inputs(exam: Exam, config: AnalysisConfig) -> tuple[list[tuple], dict]:
+    """Radiomics inputs of the configured extra series, the tumour mask carried onto each series' grid, and the
+    provenance of each transfer (voxels lost / gained, as for DWI)."""
+    inputs, transfers = [], {}
+    for name in config.multiparametric.series:
+        image = exam.extra_series.get(name)
+        if image is None:
+            continue
+        transfer = preprocessing.resample_mask_to(exam.tumor_mask, image)
+        transfers[f"roi_on_{name}"] = {"lost_voxels": transfer.lost_voxels, "gained_voxels": transfer.gained_voxels,
+                                       "voxels": transfer.target_voxels}
+        source = exam.source(name) if name in exam.sources else f"{name} series"
+        inputs.append((f"{name}_", image, source, transfer.mask, f"tumour mask carried onto the {name} grid"))
+    return inputs, transfers
 
 
 def _finite_for_radiomics(image: sitk.Image, source: str) -> tuple[sitk.Image, tuple[str, ...]]:
