@@ -26,6 +26,7 @@ from NACResistanceMRML.adapter import (
     fillTable,
     mapColorNodeID,
     mapVolume,
+    regionSegment,
     segmentArrays,
     volumeArray,
 )
@@ -594,7 +595,10 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
                                    _("time after pre-contrast (s)"), _("mean signal (a.u.)"))
         self.showChart(p.curvesChart)
         for mapName, image in analysis.maps.items():
-            mapVolume(image, f"{name} {mapName}", mapColorNodeID(mapName))
+            if mapName.startswith("region_") and p.segmentation is not None:
+                regionSegment(p.segmentation, image, mapName[len("region_"):])
+            else:
+                mapVolume(image, f"{name} {mapName}", mapColorNodeID(mapName))
 
     @staticmethod
     def showChart(chartNode) -> None:

@@ -12,6 +12,10 @@ from ..io.exam import Exam
 from ..preprocessing import peritumoral
 from .results import StageResult
 
+REGION_MAP_PREFIX = "region_"
+"""Each region's mask is also returned as a map named ``region_<name>`` (uint8, 1 inside, on the tumour mask's
+grid), which the Slicer module shows as a segment."""
+
 
 @dataclass(frozen=True)
 class Region:
@@ -44,7 +48,8 @@ def peritumoral_regions(exam: Exam, config: AnalysisConfig) -> tuple[tuple[Regio
                                           f"(breast mask: {breast_source})"))
     provenance = {"peritumoral": {"breast_mask": breast_source, "other_lesion_excluded": exclude is not None,
                                   "shells": counts}}
-    return tuple(regions), StageResult(provenance=provenance, warnings=tuple(warnings))
+    maps = {f"{REGION_MAP_PREFIX}{region.name}": region.mask for region in regions}
+    return tuple(regions), StageResult(maps=maps, provenance=provenance, warnings=tuple(warnings))
 
 
 def _breast_mask(exam: Exam, mode: str) -> tuple[sitk.Image | None, str]:

@@ -57,7 +57,7 @@ def peritumoral_shell(tumor_mask: sitk.Image, inner_mm: float, outer_mm: float, 
     """
     if not 0.0 <= inner_mm < outer_mm:
         raise ValueError(f"a shell needs 0 <= inner_mm < outer_mm, got ({inner_mm}, {outer_mm}) mm")
-    distance = sitk.GetArrayViewFromImage(distance_outside_mm(tumor_mask))
+    distance = sitk.GetArrayFromImage(distance_outside_mm(tumor_mask))
     tumor = sitk.GetArrayViewFromImage(tumor_mask) > 0
     shell = ~tumor & (distance > inner_mm) & (distance <= outer_mm)
     for other, what in ((breast_mask, "breast"), (exclude_mask, "excluded")):
