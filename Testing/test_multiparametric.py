@@ -68,3 +68,16 @@ def test_manifest_t2w_and_named_series_columns(tmp_path):
     assert sorted(exam.extra_series) == ["flair", "t2w"]
     assert exam.extra_series["t2w"].GetSpacing() == (0.5, 0.5, 0.7)
     assert exam.source("t2w").endswith("t2.nrrd")
+
+
+def test_phantom_cohort_files_carry_t2w_and_the_dce_acquisition(tmp_path):
+    """Written and read back: the manifest's t2w, dce_tr_ms and dce_flip_angle_deg reach the exam unchanged."""
+    from NACResistanceLib.phantom import make_cohort
+
+    protocol = PhantomProtocol.small(t2w=True)
+    manifest = io.read_manifest(make_cohort(1, 5, tmp_path, protocol))
+    exam = io.load_exam(manifest, 0)
+    assert (exam.dce.tr_ms, exam.dce.flip_angle_deg) == (protocol.tr_ms, protocol.flip_angle_deg)
+    in_memory = make_exam(0, 5, protocol).exam.extra_series["t2w"]
+    assert sitk.GetArrayFromImage(exam.extra_series["t2w"]).tolist() == sitk.GetArrayFromImage(in_memory).tolist()
+    assert exam.extra_series["t2w"].GetSpacing() == in_memory.GetSpacing()
