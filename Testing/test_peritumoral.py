@@ -141,5 +141,13 @@ def test_peritumoral_features_recover_the_planted_rim():
     assert abs(rise6) < 0.1 * rise3
     shells = a.provenance["peritumoral"]["shells"]
     assert shells["peri3mm"]["voxels"] > 0 and a.provenance["peritumoral"]["breast_mask"].startswith("pre-contrast")
-    assert len([n for n in a.features if n.startswith("peri3mm_")]) == len([n for n in a.features if n.startswith(
-        "original_")])
+    radiomics = [n for n in a.features if n.startswith("peri3mm_original_")]
+    assert len(radiomics) == len([n for n in a.features if n.startswith("original_")])
+    # Quantitative values per region: the planted curve (Ktrans 0.6/min, kep 1.5/min) peaks at the first
+    # post-contrast phase (51.3 s) in every tissue it replaces; the 3-6 mm shell is untouched by the rim.
+    assert a.features["peri3mm_dce_ttp_mean"] == pytest.approx(51.3)
+    assert b.features["peri3mm_dce_ttp_mean"] > 150.0
+    assert a.features["peri3mm_dce_pe_mean"] > 2.5 * b.features["peri3mm_dce_pe_mean"]
+    assert a.features["peri6mm_dce_pe_mean"] == pytest.approx(b.features["peri6mm_dce_pe_mean"], rel=1e-12)
+    assert a.units["peri3mm_dce_pe_mean"] == "%"
+    assert sitk.GetArrayFromImage(a.maps["region_peri3mm"]).sum() == shells["peri3mm"]["voxels"]

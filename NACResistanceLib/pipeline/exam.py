@@ -20,7 +20,7 @@ from .dce_stage import analyse_dce
 from .diffusion_stage import analyse_diffusion
 from .pk_stage import analyse_pharmacokinetics
 from .radiomics_stage import analyse_radiomics
-from .regions import peritumoral_regions
+from .regions import peritumoral_regions, region_values
 from .results import FeatureValue, StageResult, join
 
 Progress = Callable[[str, float], bool]
@@ -97,7 +97,11 @@ def analyze_exam(exam: Exam, config: AnalysisConfig | Mapping[str, Any] | str | 
     checkpoint("diffusion", 0.3)
     diffusion = analyse_diffusion(exam, config)
     checkpoint("radiomics", 0.5)
-    regions, region_provenance = peritumoral_regions(exam, config) if config.radiomics else ((), StageResult())
+    regions, region_provenance = peritumoral_regions(exam, config)
+    quantitative = join(dce.result, pharmacokinetics, diffusion)
+    map_units = {name[: -len("_mean")]: value.unit for name, value in quantitative.features.items()
+                 if name.endswith("_mean")}
+    region_provenance = join(region_provenance, region_values(regions, quantitative.maps, map_units))
     radiomics = analyse_radiomics(exam, config, join(dce.result, diffusion).maps, checkpoint, regions)
     checkpoint("done", 1.0)
     result = join(volume, dce.result, pharmacokinetics, diffusion, region_provenance, radiomics,

@@ -10,11 +10,16 @@ import SimpleITK as sitk
 from ..config import AnalysisConfig
 from ..io.exam import Exam
 from ..preprocessing import peritumoral
-from .results import StageResult
+from .results import FeatureValue, StageResult
 
 REGION_MAP_PREFIX = "region_"
 """Each region's mask is also returned as a map named ``region_<name>`` (uint8, 1 inside, on the tumour mask's
 grid), which the Slicer module shows as a segment."""
+
+
+REGION_VALUE_MAPS = ("dce_ie", "dce_pe", "dce_ser", "dce_ttp", "dce_wash_in", "dce_washout", "adc",
+                     "pk_ktrans", "pk_ve", "pk_kep", "pk_vp")
+"""Maps whose mean over each region is reported as ``<region>_<map>_mean`` (when the map was computed)."""
 
 
 @dataclass(frozen=True)
@@ -63,3 +68,25 @@ def _breast_mask(exam: Exam, mode: str) -> tuple[sitk.Image | None, str]:
     breast = peritumoral.breast_mask_from_precontrast(precontrast)
     breast = sitk.Resample(breast, exam.tumor_mask, sitk.Transform(), sitk.sitkNearestNeighbor, 0)
     return breast, "pre-contrast phase (Otsu, 3 classes)"
+
+
+def region_values(regions: tuple[Region, ...], maps, units: dict[str, str]) -> StageResult:
+    """``<region>_<map>_mean``: mean of each map of :data:`REGION_VALUE_MAPS` over each region's voxels (the region
+    carried onto the map's grid by nearest neighbour; NaN map voxels and voxels outside the map's box excluded)."""
+    features, warnings = {}, []
+    for region in regions:
+        for name in REGION_VALUE_MAPS:
+            if name not in maps:
+                continue
+            image = maps[name]
+            mask = sitk.GetArrayFromImage(sitk.Resample(region.mask, image, sitk.Transform(),
+                                                        sitk.sitkNearestNeighbor, 0)) > 0
+            values = sitk.GetArrayFromImage(image)[mask]
+            values = values[np.isfinite(values)]
+            column = f"{region.name}_{name}_mean"
+            if values.size == 0:
+                warnings.append(f"{column} omitted: no {region.name} voxel has a {name} value")
+                continue
+            features[column] = FeatureValue(float(np.mean(values)), units.get(name, ""),
+                                            f"mean of the {name} map over the {region.description}")
+    return StageResult(features=features, warnings=tuple(warnings))
