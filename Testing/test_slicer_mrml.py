@@ -571,3 +571,22 @@ def test_region_mask_becomes_a_segment_and_reapplying_replaces_it(mrml, scene):
                                              ("pk_ve", "vtkMRMLColorTableNodeFilePlasma.txt")])
 def test_pharmacokinetic_maps_have_their_colours(mrml, map_name, table):
     assert mrml.adapter.mapColorNodeID(map_name) == table
+
+
+def test_t2w_volume_node_reaches_the_exam_as_its_t2w_series(mrml, scene, example_exam):
+    """The panel's T2-weighted node: its voxels and LPS geometry become ``exam.extra_series["t2w"]``."""
+    import SimpleITK as sitk
+
+    from NACResistanceLib.io.geometry import array_from_image
+
+    t2w = phantom.make_exam(3, 3, phantom.PhantomProtocol.small(t2w=True)).exam.extra_series["t2w"]
+    nodes = mrml.adapter.examToNodes(example_exam)
+    array, geometry = array_from_image(t2w)
+    t2w_node = _volume(mrml, array, geometry.ijk_to_ras(), "T2w")
+    exam = mrml.module.NACResistanceLogic().examFromNodes(
+        segmentationNode=nodes["segmentation"], tumorSegmentID=nodes["tumorSegmentID"],
+        dcePhaseNodes=nodes["dcePhases"], dceTimesS=list(example_exam.dce.times_s), t2wNode=t2w_node)
+    carried = exam.extra_series["t2w"]
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(carried), sitk.GetArrayFromImage(t2w))
+    np.testing.assert_allclose(carried.GetOrigin(), t2w.GetOrigin(), atol=1e-9)
+    np.testing.assert_allclose(carried.GetSpacing(), t2w.GetSpacing(), atol=1e-12)
