@@ -82,8 +82,24 @@ def intensity_unit(map_name: str | None, normalization: str) -> str:
     return MAP_IMAGES[map_name][1] if map_name in MAP_IMAGES else "a.u."
 
 
+PERITUMORAL_REGION = re.compile(r"^peri(?P<outer_mm>[0-9.]+)mm$")
+"""Prefix of the features of a peritumoral shell (``preprocessing.peritumoral.shell_name``)."""
+
+
+def _source_image(map_name: str | None) -> str:
+    """The image pyradiomics read: the ROI phase, a parametric map, the ROI phase inside a shell, or a named series."""
+    if not map_name:
+        return "DCE ROI phase"
+    if map_name in MAP_IMAGES:
+        return MAP_IMAGES[map_name][0]
+    shell = PERITUMORAL_REGION.match(map_name)
+    if shell:
+        return f"DCE ROI phase inside the peritumoral shell ending {shell['outer_mm']} mm outside the tumour"
+    return f"{map_name} series (analysis.multiparametric.series)"
+
+
 def _image_text(map_name: str | None, image_type: str, wavelet: str) -> str:
-    image = MAP_IMAGES.get(map_name, (f"{map_name} map",))[0] if map_name else "DCE ROI phase"
+    image = _source_image(map_name)
     if image_type == "original":
         return f"{image}; no filter"
     if image_type.startswith("wavelet-"):
@@ -124,8 +140,9 @@ def describe_radiomics(name: str, *, normalization: str = "zscore", wavelet: str
     binned = feature_class not in ("shape", "shape2D") and (feature_class != "firstorder" or feature in
                                                              ("Entropy", "Uniformity"))
     discretisation = f"; grey levels: fixed bin width {bin_width:g} {intensity}" if binned and bin_width else ""
+    region = "the peritumoral shell" if map_name and PERITUMORAL_REGION.match(map_name) else "the tumour mask"
     description = (f"pyradiomics {feature_class} {feature}: {definition}{note}{discretisation}; computed on the "
-                   f"preprocessed image inside the tumour mask")
+                   f"preprocessed image inside {region}")
     return FeatureDescription(name, _radiomics_unit(feature_class, feature, intensity), code,
                               _image_text(map_name, image_type, wavelet), description)
 
@@ -136,6 +153,8 @@ QUANTITY_IMAGES = (("adc_", "ADC map (DWI, b-values of analysis.diffusion.adc_bv
                    ("dce_ftv", "DCE series; functional tumour volume"),
                    ("dce_curve_", "DCE series; BI-RADS curve type per voxel"),
                    ("dce_", "DCE series; kinetic maps"),
+                   ("pk_", "DCE series; pharmacokinetic model fit (analysis.pharmacokinetics)"),
+                   ("peri", "peritumoral shell (analysis.peritumoral); mean of a parametric map"),
                    ("tumor_volume", "tumour segmentation"))
 
 

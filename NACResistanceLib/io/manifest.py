@@ -8,6 +8,7 @@ one row's images into an :class:`~NACResistanceLib.io.exam.Exam`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import math
@@ -52,6 +53,8 @@ IMAGING_COLUMNS = {
     "dce_phases": Column("paths", required=True),
     "dce_times_s": Column("numbers", low=0.0),
     "dce_roi_phase": Column("integer", default="1", low=0),
+    "dce_tr_ms": Column("number", low=0.0, high=1000.0),
+    "dce_flip_angle_deg": Column("number", low=0.0, high=180.0),
     "dwi": Column("paths"),
     "dwi_bvals": Column("bvals", low=0.0),
     "dwi_bvecs": Column("path"),
@@ -62,6 +65,9 @@ IMAGING_COLUMNS = {
     "reference_segment": Column("segment", default="2"),
     "segmentation_reader2": Column("path"),
     "tumor_segment_reader2": Column("segment"),
+    "t2w": Column("path"),
+    "breast_segment": Column("segment"),
+    "other_lesion_segment": Column("segment"),
 }
 SERIES_COLUMNS = {
     "dce_series": Column("series"),
@@ -403,6 +409,7 @@ def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
                    _numbers(record["dce_times_s"]) if record["dce_times_s"] else None,
                    int(record["dce_roi_phase"]), series=_series(record, "dce_series"))
     sources["dce_times_s"] = dce.times_source
+    dce = _with_acquisition(dce, record)
     dwi = None
     if record["dwi"]:
         dwi_files = paths("dwi")
@@ -426,6 +433,8 @@ def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
         dce=dce, dwi=dwi, adc=adc,
         reference_mask=None if reference == "" else read_mask(segmentation, reference, series=segmentation_series),
         tumor_mask_reader2=None if reader2 is None else read_mask(reader2, tumor2),
+        **_extra_segments(segmentation, record, segmentation_series),
+        extra_series=_extra_series(record, paths),
         timepoint=str(record["timepoint"]), exam_date=str(record["exam_date"]),
         clinical={name: record[name] for name in CLINICAL_COLUMNS},
         sources={**sources, **{field: sources[column] for field, column in EXAM_FIELD_COLUMNS.items()
@@ -434,8 +443,38 @@ def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
 
 
 EXAM_FIELD_COLUMNS = {"dce": "dce_phases", "dwi": "dwi", "adc": "adc", "tumor_mask": "segmentation",
-                      "reference_mask": "segmentation", "tumor_mask_reader2": "segmentation_reader2"}
+                      "reference_mask": "segmentation", "tumor_mask_reader2": "segmentation_reader2",
+                      "breast_mask": "segmentation", "other_lesion_mask": "segmentation"}
 """``Exam`` field -> the manifest column its file came from (``Exam.source(field)`` names the file in errors)."""
+
+
+SERIES_PREFIX = "series_"
+"""Manifest columns ``series_<name>`` hold further named series (like ``t2w``) for multiparametric radiomics."""
+
+
+def _extra_series(record: pd.Series, paths: Callable[[str], list[Path]]) -> dict:
+    """``{"t2w": image, "<name>": image}`` from the ``t2w`` and ``series_<name>`` columns that are filled."""
+    from . import read_image
+
+    columns = [c for c in record.index if c == "t2w" or (str(c).startswith(SERIES_PREFIX) and len(str(c)) > 7)]
+    return {("t2w" if c == "t2w" else str(c)[len(SERIES_PREFIX):]): read_image(paths(c)[0])
+            for c in columns if str(record[c]).strip() not in ("", "nan")}
+
+
+def _extra_segments(segmentation: Path, record: pd.Series, series: str | None = None) -> dict:
+    """``breast_mask`` / ``other_lesion_mask`` from the segmentation file when their segment columns are given."""
+    from . import read_mask
+
+    return {field: read_mask(segmentation, _segment(record[column]), series=series)
+            for field, column in (("breast_mask", "breast_segment"), ("other_lesion_mask", "other_lesion_segment"))
+            if column in record and str(record[column]).strip() not in ("", "nan")}
+
+
+def _with_acquisition(dce, record: pd.Series):
+    """The DCE series with the manifest's ``dce_tr_ms`` / ``dce_flip_angle_deg`` when given (NaN = keep)."""
+    given = {field: float(record[column]) for field, column in (("tr_ms", "dce_tr_ms"), ("flip_angle_deg",
+             "dce_flip_angle_deg")) if column in record and pd.notna(record[column]) and record[column] != ""}
+    return dataclasses.replace(dce, **given) if given else dce
 
 
 def _numbers(text: str) -> list[float]:

@@ -18,7 +18,9 @@ from ..errors import CancelledError
 from ..io.exam import Exam
 from .dce_stage import analyse_dce
 from .diffusion_stage import analyse_diffusion
+from .pk_stage import analyse_pharmacokinetics
 from .radiomics_stage import analyse_radiomics
+from .regions import peritumoral_regions, region_values
 from .results import FeatureValue, StageResult, join
 
 Progress = Callable[[str, float], bool]
@@ -90,12 +92,19 @@ def analyze_exam(exam: Exam, config: AnalysisConfig | Mapping[str, Any] | str | 
         _volume_mm3(exam.tumor_mask), "mm³", "tumour segment volume on its own grid")})
     checkpoint("DCE kinetics", 0.1)
     dce = analyse_dce(exam, config)
+    checkpoint("pharmacokinetics", 0.2)
+    pharmacokinetics = analyse_pharmacokinetics(exam, config)
     checkpoint("diffusion", 0.3)
     diffusion = analyse_diffusion(exam, config)
     checkpoint("radiomics", 0.5)
-    radiomics = analyse_radiomics(exam, config, join(dce.result, diffusion).maps, checkpoint)
+    regions, region_provenance = peritumoral_regions(exam, config)
+    quantitative = join(dce.result, pharmacokinetics, diffusion)
+    map_units = {name[: -len("_mean")]: value.unit for name, value in quantitative.features.items()
+                 if name.endswith("_mean")}
+    region_provenance = join(region_provenance, region_values(regions, quantitative.maps, map_units))
+    radiomics = analyse_radiomics(exam, config, join(dce.result, diffusion).maps, checkpoint, regions)
     checkpoint("done", 1.0)
-    result = join(volume, dce.result, diffusion, radiomics,
+    result = join(volume, dce.result, pharmacokinetics, diffusion, region_provenance, radiomics,
                   StageResult(provenance={"analysis_config": config.to_dict(), "analysis_sha256": config.sha256}))
     return ExamAnalysis(patient_id=exam.patient_id, timepoint=exam.timepoint,
                         features={name: f.value for name, f in result.features.items()},
