@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._common import default_jobs, progress_from_args, quiet_known_notices
+from ._common import default_jobs, positive_int, progress_from_args, quiet_known_notices
 
 HELP = ("Run the whole study on the built-in synthetic cohort: phantom -> extract -> train -> evaluate -> "
         "report (report.html with the ground truth panel).")
@@ -24,11 +24,11 @@ DESCRIPTION = "synthetic phantom cohort (NACResistanceLib.phantom), research use
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", "-o", type=Path, default=Path("demo-output"), help="output folder")
-    parser.add_argument("--patients", type=int, default=240, help="synthetic patients (the seed study has 240)")
+    parser.add_argument("--patients", type=positive_int, default=240, help="synthetic patients (the seed study has 240)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the phantom and of the study")
-    parser.add_argument("--jobs", "-j", type=int, default=default_jobs(), metavar="N",
+    parser.add_argument("--jobs", "-j", type=positive_int, default=default_jobs(), metavar="N",
                         help="worker processes for the phantom, the extraction and the bootstrap")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="B",
+    parser.add_argument("--bootstrap", type=positive_int, default=1000, metavar="B",
                         help="bootstrap replicates (optimism and Table 6; the seed study used 1000)")
     parser.add_argument("--small", action="store_true",
                         help="coarse phantom protocol (fast; for tests, not for the study)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import existing_file, progress_from_args
+from ._common import existing_file, positive_int, progress_from_args
 
 HELP = ("Run the seed study on a feature table and its manifest: labels, temporal split, selection, "
         "clinical/radiomics/combined models (models/*.json) and Tables 1-6 (CSV).")
@@ -19,9 +19,9 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--study-config", type=existing_file,
                         help="study parameter file (YAML; default NACResistanceLib/params/study.yaml)")
     parser.add_argument("--seed", type=int, default=0, help="root seed of LASSO folds, CV and bootstrap")
-    parser.add_argument("--bootstrap", type=int, metavar="B",
+    parser.add_argument("--bootstrap", type=positive_int, metavar="B",
                         help="bootstrap replicates (optimism and Table 6); default from the study file (1000)")
-    parser.add_argument("--workers", type=int, default=1, help="processes for the bootstrap")
+    parser.add_argument("--workers", type=positive_int, default=1, help="processes for the bootstrap")
     parser.add_argument("--description", help="what the training data are (stored in each model file)")
     parser.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto",
                         help="progress display")
