@@ -11,14 +11,14 @@ import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from ..config import load_analysis_config
 from ..config.records import PARAMETERS_FILE, write_parameters_text
-from ..errors import CancelledError, ConfigError
+from ..errors import CancelledError, ConfigError, InputFileError
 from . import cache
 from .worker import ExamOutcome, ExamTask, analyze_task
 
@@ -28,9 +28,11 @@ Progress = Callable[[str, float], bool]
 
 FEATURES_FILE = "features.csv"
 FAILURES_FILE = "failures.csv"
+WARNINGS_FILE = "warnings.csv"
 DICTIONARY_FILE = "feature_dictionary.csv"
 CACHE_FOLDER = "cache"
 FAILURE_COLUMNS = ["patient_id", "timepoint", "error_type", "message"]
+WARNING_COLUMNS = ["patient_id", "timepoint", "stage", "message"]
 INDEX = ["patient_id", "timepoint"]
 
 
@@ -50,6 +52,9 @@ class ExtractionResult:
     """Exams analysed by this run."""
     features_path: Path
     failures_path: Path
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WARNING_COLUMNS))
+    """Columns ``patient_id, timepoint, stage, message``: values omitted or computed with caveats, per exam."""
+    warnings_path: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -220,13 +225,32 @@ def _write_tables(out: Path, cache_dir: Path, tasks: Sequence[ExamTask], failure
         [[f.task.patient_id, f.task.timepoint, f.error_type, f.message] for f in failures], columns=FAILURE_COLUMNS
     )
     dictionary = _dictionary(entries)
+    warning_frame = warning_table(entries)
     write_table(features, out / FEATURES_FILE, index=True)
     write_table(failure_frame, out / FAILURES_FILE)
+    write_table(warning_frame, out / WARNINGS_FILE)
     write_table(dictionary, out / DICTIONARY_FILE)
     logger.info("%s exams in %s, %s failed (%s)", len(features), out / FEATURES_FILE, len(failures),
                 out / FAILURES_FILE)
     return ExtractionResult(features, failure_frame, dictionary, n_cached, n_computed,
-                            out / FEATURES_FILE, out / FAILURES_FILE)
+                            out / FEATURES_FILE, out / FAILURES_FILE, warning_frame, out / WARNINGS_FILE)
+
+
+def warning_table(entries: Sequence[dict]) -> pd.DataFrame:
+    """One row per warning of each finished exam: ``patient_id, timepoint, stage, message``."""
+    rows = [[e["patient_id"], e["timepoint"], warning_stage(w), w] for e in entries for w in e.get("warnings", [])]
+    return pd.DataFrame(rows, columns=WARNING_COLUMNS)
+
+
+def warning_stage(message: str) -> str:
+    """The analysis stage a warning comes from (dce, diffusion, radiomics, segmentation or exam), read from its words."""
+    text = message.lower()
+    for stage, words in (("dce", ("dce", "enhancement", "contrast")), ("diffusion", ("adc", "dki", "dwi", "b-value",
+                         "b=0", "diffusion", "kurtosis")), ("radiomics", ("pyradiomics", "radiomics")),
+                         ("segmentation", ("segment", "mask", "reference"))):
+        if any(word in text for word in words):
+            return stage
+    return "exam"
 
 
 def write_table(frame: pd.DataFrame, path: Path, *, index: bool = False) -> Path:
@@ -243,8 +267,30 @@ def read_feature_table(path: Path) -> pd.DataFrame:
     value in the last unit of the last place, and pandas 3 deprecates ``float_precision``. Patient
     ids stay text, as in the manifest.
     """
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]).set_index(INDEX)
-    return frame.astype("float64")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    missing = [c for c in INDEX if c not in frame.columns]
+    if missing:
+        raise InputFileError(f"feature table {path} has no column {', '.join(missing)}; use the features.csv "
+                             "written by `nacresistance extract`")
+    frame = frame.set_index(INDEX)
+    try:
+        return frame.astype("float64")
+    except ValueError:
+        raise _not_numeric(path, frame) from None
+
+
+def _not_numeric(path: Path, frame: pd.DataFrame) -> InputFileError:
+    """The error naming the first text cell of a feature table (a manifest given as features, most often)."""
+    for column in frame.columns:
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        bad = numbers.isna() & frame[column].notna()
+        if bad.any():
+            patient, timepoint = bad[bad].index[0]
+            looks = (" (it looks like a manifest: pass the features.csv written by `nacresistance extract`)"
+                     if {"exam_date", "segmentation", "dce_phases"} & set(frame.columns) else "")
+            return InputFileError(f"feature table {path}: column {column!r} of patient {patient}, timepoint "
+                                  f"{timepoint} holds {frame.at[(patient, timepoint), column]!r}, not a number{looks}")
+    return InputFileError(f"feature table {path} holds values that are not numbers")
 
 
 def _feature_frame(entries: Sequence[dict]) -> pd.DataFrame:

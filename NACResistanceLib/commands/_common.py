@@ -156,3 +156,16 @@ def iso_date(text: str) -> str:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
     return text
+
+
+def print_warnings(warnings, path: Path | None, *, shown: int = 3) -> None:
+    """On stderr: how many per-exam warnings a run produced, the first ``shown`` and where the rest are."""
+    if warnings is None or len(warnings) == 0:
+        return
+    exams = warnings[["patient_id", "timepoint"]].drop_duplicates().shape[0]
+    print(f"{len(warnings)} warnings for {exams} exams (values omitted or computed with caveats), see {path}:",
+          file=sys.stderr)
+    for row in warnings.head(shown).itertuples(index=False):
+        print(f"  {row.patient_id} {row.timepoint} [{row.stage}]: {row.message}", file=sys.stderr)
+    if len(warnings) > shown:
+        print(f"  ... {len(warnings) - shown} more in {path}", file=sys.stderr)

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._common import default_jobs, positive_int, progress_from_args, quiet_known_notices
+from ._common import default_jobs, positive_int, print_warnings, progress_from_args, quiet_known_notices
 
 HELP = ("Run the whole study on the built-in synthetic cohort: phantom -> extract -> train -> evaluate -> "
         "report (report.html with the ground truth panel).")
@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     (out / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
     print(f"demo finished in {timings['total']:.0f} s ({', '.join(f'{k} {v:.0f} s' for k, v in timings.items() if k != 'total')})")
     print(f"report: {report.resolve()}")
+    print_warnings(extraction.warnings, extraction.warnings_path)
     if not extraction.ok:
         print(f"{len(extraction.failures)} exams failed, see {extraction.failures_path}", file=sys.stderr)
         return 1
@@ -86,7 +87,7 @@ def _extract(args: argparse.Namespace, manifest: Path, folder: Path):
 
 
 def _train(args: argparse.Namespace, manifest: Path, extraction, folder: Path):
-    from .train import run_study_from_files
+    from .train import run_study_from_files, write_study_warnings
 
     overrides = {"data_description": DESCRIPTION,
                  "validation": {"workers": max(1, args.jobs), "n_boot_optimism": args.bootstrap,
@@ -94,6 +95,7 @@ def _train(args: argparse.Namespace, manifest: Path, extraction, folder: Path):
     result, rows, _, parameters = run_study_from_files(extraction.features_path, manifest, overrides, args.seed,
                                                        progress_from_args(args))
     result.write(folder)
+    write_study_warnings(result, folder)
     return result, rows, parameters
 
 

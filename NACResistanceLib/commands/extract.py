@@ -7,7 +7,13 @@ import logging
 import sys
 from pathlib import Path
 
-from ._common import add_parallel_options, existing_file, progress_from_args, quiet_known_notices
+from ._common import (
+    add_parallel_options,
+    existing_file,
+    print_warnings,
+    progress_from_args,
+    quiet_known_notices,
+)
 
 HELP = "Analyse every exam of a manifest into a feature table (features.csv) and a failures file."
 
@@ -17,7 +23,7 @@ logger = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("manifest", type=existing_file, help="cohort manifest CSV (see docs/manifest.md)")
     parser.add_argument("--out", "-o", type=Path, required=True,
-                        help="output folder: features.csv, failures.csv, feature_dictionary.csv, cache/")
+                        help="output folder: features.csv, failures.csv, warnings.csv, feature_dictionary.csv, cache/")
     parser.add_argument("--config", type=existing_file,
                         help="analysis parameter file (YAML; default: NACResistanceLib/params/analysis.yaml)")
     add_parallel_options(parser)
@@ -31,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
                             scheduler=args.scheduler, progress=progress_from_args(args))
     print(f"features: {result.features_path} ({len(result.features)} exams; "
           f"{result.n_cached} from cache, {result.n_computed} analysed now)")
+    print_warnings(result.warnings, result.warnings_path)
     if not result.ok:
         print(f"{len(result.failures)} exams failed, see {result.failures_path}", file=sys.stderr)
         return 1

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+import pandas as pd
 
 from ._common import existing_file, positive_int, progress_from_args
 
@@ -78,4 +81,30 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name} model: {args.out / 'models' / (name + '.json')} (terms: "
               f"{', '.join(t.name for t in model.terms) or 'intercept only'})")
     print(f"tables: {args.out}/*.csv, summary: {args.out / 'summary.json'}")
+    write_study_warnings(result, args.out)
     return 0
+
+
+def study_warnings(result) -> pd.DataFrame:
+    """The study's warnings (and one per intercept-only model) as rows ``patient_id, timepoint, stage, message``."""
+    from ..cohort.runner import WARNING_COLUMNS
+
+    messages = list(result.warnings) + [
+        f"the {name} model is intercept-only: the selection kept no feature, so it predicts the same probability "
+        "for every patient (AUC 0.5); check the cohort size, the outcome balance and the feature table"
+        for name, model in result.models.items() if not model.terms]
+    return pd.DataFrame([["", "", "study", m] for m in messages], columns=WARNING_COLUMNS)
+
+
+def write_study_warnings(result, out: Path) -> pd.DataFrame:
+    """Write ``warnings.csv`` of a study into ``out`` and show the count and the first ones on stderr."""
+    from ..cohort.runner import WARNINGS_FILE, write_table
+
+    warnings = study_warnings(result)
+    write_table(warnings, out / WARNINGS_FILE)
+    intercept_only = [m for m in warnings["message"] if "intercept-only" in m]
+    for message in intercept_only:
+        print(f"warning: {message}", file=sys.stderr)
+    if len(warnings) > len(intercept_only):
+        print(f"{len(warnings) - len(intercept_only)} study warnings, see {out / WARNINGS_FILE}", file=sys.stderr)
+    return warnings
