@@ -186,7 +186,8 @@ def _outcomes(pending: Sequence[ExamTask], jobs: int, scheduler: str | None) -> 
 def _process_outcomes(pending: Sequence[ExamTask], jobs: int) -> Iterable[ExamOutcome]:
     """Spawned processes (never fork: safe with threads, Dask and GUI toolkits in the parent)."""
     context = multiprocessing.get_context("spawn")
-    executor = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context)
+    executor = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context,
+                                   initializer=_ignore_interrupt)
     futures = {executor.submit(analyze_task, task): task for task in pending}
     try:
         for future in as_completed(futures):
@@ -195,8 +196,19 @@ def _process_outcomes(pending: Sequence[ExamTask], jobs: int) -> Iterable[ExamOu
             except BrokenProcessPool as error:
                 yield ExamOutcome(futures[future], None, "WorkerCrashed",
                                   f"the worker process died ({error}); out of memory? re-run to retry")
+    except KeyboardInterrupt:  # Ctrl-C: stop the workers now; finished exams are already cached
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.terminate()
+        raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_interrupt() -> None:
+    """Worker initializer: Ctrl-C is handled by the parent alone (no traceback from every worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _dask_outcomes(pending: Sequence[ExamTask], scheduler: str) -> Iterable[ExamOutcome]:

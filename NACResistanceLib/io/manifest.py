@@ -166,17 +166,33 @@ def write_manifest(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    if path.is_dir():
+        raise ManifestError(f"manifest {path} is a folder; give the manifest CSV file itself (e.g. {path / 'manifest.csv'})")
     if not path.is_file():
         raise ManifestError(f"manifest {path} does not exist")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+    except UnicodeDecodeError as error:
+        raise ManifestError(_encoding_problem(path, error)) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise ManifestError(f"manifest {path} is not a readable CSV file: {error}") from error
     frame.columns = [str(c).strip() for c in frame.columns]
     if len(frame.columns) == 1 and ";" in frame.columns[0]:
         raise ManifestError(f"manifest {path} has one column {frame.columns[0]!r}: it looks ';'-separated; "
                             "save it comma-separated (';' only separates list items inside a cell)")
     return frame.apply(lambda column: column.str.strip())
+
+
+def _encoding_problem(path: Path, error: UnicodeDecodeError) -> str:
+    """Name the row (1-based, header = row 1) and the text holding the first byte that is not UTF-8."""
+    data = path.read_bytes()
+    start = data.rfind(b"\n", 0, error.start) + 1
+    end = data.find(b"\n", error.start)
+    end = len(data) if end < 0 else end
+    near = data[max(start, error.start - 30):min(end, error.start + 30)].decode("latin-1").strip()
+    row = data.count(b"\n", 0, error.start) + 1
+    return (f"manifest {path}, row {row}: the text near {near!r} is not UTF-8 (a Latin-1 / Windows export?); "
+            "save the file as UTF-8 (CSV UTF-8 in Excel)")
 
 
 def _column_problems(columns) -> list[str]:
@@ -206,7 +222,11 @@ def _row_problems(row: Mapping[str, str], position: int, directory: Path) -> lis
 
 
 def _check_identifier(value: str, column: Column, directory: Path) -> str:
-    return "" if _IDENTIFIER.match(value) else "may only hold letters, digits, '_', '-' and '.'"
+    if _IDENTIFIER.match(value):
+        return ""
+    other = sorted({c for c in value if not re.match(r"[A-Za-z0-9_.\-]", c)})
+    return (f"holds {', '.join(repr(c) for c in other)}; identifiers name cache files, so only the ASCII letters "
+            "A-Z and a-z, digits, '_', '-' and '.' are allowed (e.g. 'Mueller-Li' for 'Müller-李')")
 
 
 def _check_date(value: str, column: Column, directory: Path) -> str:
