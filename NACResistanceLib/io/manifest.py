@@ -225,8 +225,8 @@ def _check_identifier(value: str, column: Column, directory: Path) -> str:
     if _IDENTIFIER.match(value):
         return ""
     other = sorted({c for c in value if not re.match(r"[A-Za-z0-9_.\-]", c)})
-    return (f"holds {', '.join(repr(c) for c in other)}; identifiers name cache files, so only the ASCII letters "
-            "A-Z and a-z, digits, '_', '-' and '.' are allowed (e.g. 'Mueller-Li' for 'Müller-李')")
+    return (f"holds {', '.join(repr(c) for c in other)}; identifiers name cache files, so only letters, digits, '_', "
+            "'-' and '.' of ASCII (A-Z, a-z, 0-9) are allowed (e.g. 'Mueller-Li' for 'Müller-李')")
 
 
 def _check_date(value: str, column: Column, directory: Path) -> str:
