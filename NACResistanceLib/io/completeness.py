@@ -64,6 +64,9 @@ def check_complete(path: str | Path) -> None:
             return
     except _Unknown:
         return
+    except _HeaderCut:
+        raise InputFileError(f"image file {path} is incomplete: it ends inside its header (a copy cut short or an "
+                             "interrupted download?); copy or export it again") from None
     except (EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise InputFileError(f"image file {path} is incomplete or corrupt: its compressed data end early "
                              f"({error}); copy or export it again") from None
@@ -79,6 +82,10 @@ class _Unknown(Exception):
     """The file's layout is one this module does not check."""
 
 
+class _HeaderCut(Exception):
+    """The file ends before its header does."""
+
+
 def _gunzip_head(path: Path, n: int) -> bytes:
     with gzip.open(path, "rb") as stream:
         return stream.read(n)
@@ -86,6 +93,8 @@ def _gunzip_head(path: Path, n: int) -> bytes:
 
 def _nifti_data_offset(head: bytes) -> int:
     """``vox_offset`` of a NIfTI-1 or NIfTI-2 header (either byte order)."""
+    if len(head) < 348:
+        raise _HeaderCut
     for order in ("<", ">"):
         if len(head) >= 4 and struct.unpack(order + "i", head[:4])[0] == 348 and len(head) >= 112:
             return int(struct.unpack(order + "f", head[108:112])[0])
@@ -119,8 +128,10 @@ def _nrrd_data_bytes(path: Path) -> tuple[int, int]:
     with open(path, "rb") as stream:
         head = stream.read(4 * _CHUNK)
     end = head.find(b"\n\n")
-    if not head.startswith(b"NRRD") or end < 0:
+    if not head.startswith(b"NRRD"):
         raise _Unknown
+    if end < 0:
+        raise _HeaderCut if len(head) < 4 * _CHUNK else _Unknown
     fields = {}
     for line in head[:end].decode("latin-1").splitlines()[1:]:
         if ":" in line and not line.startswith("#"):
@@ -144,7 +155,7 @@ def _mha_data_bytes(path: Path) -> tuple[int, int]:
     marker = head.find(b"ElementDataFile")
     line_end = head.find(b"\n", marker)
     if marker < 0 or line_end < 0:
-        raise _Unknown
+        raise _HeaderCut if head.startswith((b"ObjectType", b"NDims")) and len(head) < 64 * 1024 else _Unknown
     fields = {}
     for line in head[:line_end].decode("latin-1").splitlines():
         key, _, value = line.partition("=")

@@ -1,0 +1,377 @@
+"""Bad input through the command line: each case gives its documented exit code, one line naming what to fix, no
+traceback, and leaves the output folder in the stated state (issue 12: silently wrong, unclear, and the 31 that
+already worked).
+
+References: the exit codes and files documented in docs/cli.md; file sizes computed from the image headers; the
+umask rule of POSIX ``open`` (0666 & ~umask).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+
+from NACResistanceLib import labels
+from NACResistanceLib.cli import COMMANDS, INTERRUPTED_MESSAGE, build_parser
+from NACResistanceLib.cli import main as cli_main
+from NACResistanceLib.errors import ClinicalDataError, InputFileError, ManifestError
+from NACResistanceLib.io import read_image, read_manifest, read_mask
+from NACResistanceLib.io.manifest import write_manifest
+from NACResistanceLib.phantom import PhantomProtocol, make_cohort
+
+LIGHT_PARAMS = Path(__file__).parent / "Data" / "cohort_radiomics_light.yaml"
+DEMO_MODEL = Path(__file__).parent.parent / "NACResistance" / "Resources" / "demo_model.json"
+
+
+# ------------------------------------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> Path:
+    """Three small synthetic exams (phantom small protocol); returns manifest.csv."""
+    return make_cohort(3, 21, tmp_path_factory.mktemp("cohort"), PhantomProtocol.small())
+
+
+@pytest.fixture(scope="module")
+def light(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("light") / "light.yaml"
+    path.write_text(f"radiomics_params: {LIGHT_PARAMS}\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def features(cohort, light, tmp_path_factory) -> Path:
+    """``extract`` of the cohort in this process; returns the features folder."""
+    out = tmp_path_factory.mktemp("features")
+    assert cli_main(["extract", str(cohort), "--out", str(out), "--config", str(light), "--jobs", "1",
+                     "--progress", "none"]) == 0
+    return out
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run the command line in this process; no traceback may reach stderr."""
+    code = cli_main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "Traceback" not in captured.out
+    return code, captured.out, captured.err
+
+
+def edited_manifest(cohort: Path, folder: Path, rows: int | None = None, **cells) -> Path:
+    """A copy of the cohort manifest in ``folder`` (paths made absolute), first ``rows`` rows, cells of row 0 replaced."""
+    frame = pd.read_csv(cohort, dtype=str, keep_default_na=False)
+    for column in ("dce_phases", "dwi", "adc", "segmentation"):
+        frame[column] = [";".join(str(cohort.parent / p) for p in cell.split(";")) if cell else cell
+                         for cell in frame[column]]
+    if rows is not None:
+        frame = frame.head(rows).copy()
+    for column, value in cells.items():
+        frame.loc[0, column] = value
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_manifest(frame, folder / "manifest.csv")
+
+
+def last_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.startswith("nacresistance ")]
+    assert lines, err
+    return lines[-1]
+
+
+# ----------------------------------------------------------------- silently wrong or lost (the eight cases)
+@pytest.mark.parametrize("suffix,compress", [(".nii.gz", True), (".nii", False), (".mha", False), (".mha", True),
+                                             (".nrrd", False), (".nrrd", True)])
+def test_every_reader_refuses_a_truncated_file(tmp_path, suffix, compress):
+    image = sitk.GetImageFromArray(np.arange(24 * 20 * 16, dtype=np.int16).reshape(16, 20, 24) % 251)
+    whole = tmp_path / f"whole{suffix}"
+    sitk.WriteImage(image, str(whole), compress)
+    assert np.array_equal(sitk.GetArrayFromImage(read_image(whole)), sitk.GetArrayFromImage(image))
+    data = whole.read_bytes()
+    for kept in (len(data) // 6, len(data) - 7):
+        cut = tmp_path / f"cut{suffix}"
+        cut.write_bytes(data[:kept])
+        with pytest.raises(InputFileError, match="incomplete") as caught:
+            read_image(cut)
+        assert str(cut) in str(caught.value) and "copy or export it again" in str(caught.value)
+
+
+def test_truncated_nii_gz_fails_its_exam_by_name_and_the_others_finish(cohort, light, tmp_path, capsys):
+    phase = sitk.ReadImage(str(cohort.parent / "exams" / "SYN0001" / "baseline" / "dce_01.nrrd"))
+    whole = tmp_path / "dce_01.nii.gz"
+    sitk.WriteImage(phase, str(whole), True)
+    cut = tmp_path / "cut" / "dce_01.nii.gz"
+    cut.parent.mkdir()
+    cut.write_bytes(whole.read_bytes()[: len(whole.read_bytes()) // 6])
+    first = [str(cohort.parent / p) for p in pd.read_csv(cohort, dtype=str).loc[0, "dce_phases"].split(";")]
+    first[1] = str(cut)
+    manifest = edited_manifest(cohort, tmp_path / "m", rows=2, dce_phases=";".join(first))
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "extract", manifest, "--out", out, "--config", light, "--jobs", "1", "--progress", "none")
+    assert code == 1 and "1 exams failed" in err, err
+    failures = pd.read_csv(out / "failures.csv")
+    assert failures["patient_id"].tolist() == ["SYN0001"]
+    assert str(cut) in failures.loc[0, "message"] and "incomplete" in failures.loc[0, "message"]
+    assert ";" not in failures.loc[0, "message"].split("incomplete")[0]  # the one file, not the 7 phases
+    assert pd.read_csv(out / "features.csv")["patient_id"].tolist() == ["SYN0002"]
+
+
+def test_a_model_is_refused_on_features_of_other_parameters(cohort, features, tmp_path, capsys):
+    # The demo model was trained with the shipped pyradiomics parameters; the features used the light file.
+    code, _, err = run(capsys, "predict", DEMO_MODEL, cohort, "--features", features / "features.csv",
+                       "--out", tmp_path / "p")
+    assert code == 2 and "other analysis parameters" in err and "radiomics" in last_error_line(err)
+    assert not (tmp_path / "p").exists()
+    code, _, err = run(capsys, "evaluate", DEMO_MODEL, features / "features.csv", cohort, "--out", tmp_path / "e")
+    assert code == 2 and "other analysis parameters" in err
+    assert not (tmp_path / "e").exists()
+
+
+@pytest.mark.parametrize("command", ["extract", "train", "evaluate", "predict", "phantom", "reproducibility", "delta"])
+@pytest.mark.parametrize("where", ["under_a_file", "proc"])
+def test_an_unwritable_out_is_refused_before_any_work(cohort, features, tmp_path, capsys, command, where):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    out = blocker / "out" if where == "under_a_file" else Path("/proc/nacresistance-out")
+    arguments = {
+        "extract": ["extract", cohort],
+        "train": ["train", features / "features.csv", cohort],
+        "evaluate": ["evaluate", DEMO_MODEL, features / "features.csv", cohort],
+        "predict": ["predict", DEMO_MODEL, cohort],
+        "phantom": ["phantom", "--patients", "2"],
+        "reproducibility": ["reproducibility", cohort],
+        "delta": ["delta", cohort],
+    }[command]
+    started = time.perf_counter()
+    code, out_text, err = run(capsys, *arguments, "--out", out)
+    assert code == 2 and out_text == ""
+    line = last_error_line(err)
+    assert "OutputError" in line and str(out) in line and "choose another --out" in line
+    assert time.perf_counter() - started < 10  # refused up front, not after the work
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_an_intensity_image_given_as_segmentation_is_refused(cohort, light, tmp_path, capsys):
+    dce = cohort.parent / "exams" / "SYN0001" / "baseline" / "dce_01.nrrd"
+    with pytest.raises(InputFileError, match="looks like an intensity image") as caught:
+        read_mask(dce, 1)
+    distinct = np.count_nonzero(np.unique(sitk.GetArrayFromImage(sitk.ReadImage(str(dce)))))
+    assert f"holds {distinct} distinct values" in str(caught.value)
+    manifest = edited_manifest(cohort, tmp_path / "m", rows=1, segmentation=str(dce), tumor_segment="1",
+                               reference_segment="2")
+    code, _, err = run(capsys, "extract", manifest, "--out", tmp_path / "out", "--config", light, "--jobs", "1",
+                       "--progress", "none")
+    assert code == 1
+    failure = pd.read_csv(tmp_path / "out" / "failures.csv").iloc[0]
+    assert failure["patient_id"] == "SYN0001" and str(dce) in failure["message"]
+
+
+def test_a_segment_covering_most_of_the_field_of_view_is_refused(tmp_path):
+    labels_image = np.zeros((10, 10, 10), np.uint8)
+    labels_image[:, :, :6] = 1  # 60 % of the field of view
+    labels_image[0, 0, 9] = 2
+    path = tmp_path / "labels.nrrd"
+    sitk.WriteImage(sitk.GetImageFromArray(labels_image), str(path))
+    with pytest.raises(InputFileError, match="covers 60% of the field of view"):
+        read_mask(path, 1)
+    assert int(sitk.GetArrayFromImage(read_mask(path, 2)).sum()) == 1
+
+
+@pytest.mark.parametrize("argv_tail,named", [
+    (["--split-date", "2023-13-45"], "--split-date: expected a date YYYY-MM-DD, got '2023-13-45'"),
+    (["--split", "middle"], "--split: invalid choice: 'middle'"),
+])
+def test_evaluate_options_are_checked_before_anything(features, cohort, tmp_path, capsys, argv_tail, named):
+    code, _, err = run(capsys, "evaluate", DEMO_MODEL, features / "features.csv", cohort, "--out", tmp_path / "e",
+                       *argv_tail)
+    assert code == 2 and named in err and not (tmp_path / "e").exists()
+
+
+@pytest.mark.parametrize("option,value", [("--bootstrap", "0"), ("--bootstrap", "-3"), ("--workers", "0")])
+def test_train_refuses_a_count_below_one_up_front(features, cohort, tmp_path, capsys, option, value):
+    code, _, err = run(capsys, "train", features / "features.csv", cohort, "--out", tmp_path / "s", option, value)
+    assert code == 2 and f"argument {option}: must be at least 1, got {value}" in err
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_manifest_given_as_the_feature_table_is_named(features, cohort, tmp_path, capsys):
+    folder = tmp_path / "wrong"
+    folder.mkdir()
+    shutil.copy(cohort, folder / "features.csv")
+    shutil.copy(features / "analysis_parameters.json", folder)
+    code, _, err = run(capsys, "train", folder / "features.csv", cohort, "--out", tmp_path / "s")
+    line = last_error_line(err)
+    assert code == 2 and "it looks like a manifest" in line and "column 'exam_date' of patient SYN0001" in line
+    assert not (tmp_path / "s").exists()
+    code, _, err = run(capsys, "train", cohort, cohort, "--out", tmp_path / "s")  # no parameters beside it
+    assert code == 2 and "analysis_parameters.json" in last_error_line(err)
+
+
+def test_an_unreachable_scheduler_is_refused_within_seconds(cohort, tmp_path, capsys):
+    started = time.perf_counter()
+    code, _, err = run(capsys, "extract", cohort, "--out", tmp_path / "out", "--scheduler", "tcp://127.0.0.1:1")
+    assert code == 2 and time.perf_counter() - started < 10
+    assert "--scheduler tcp://127.0.0.1:1: no Dask scheduler answers there" in last_error_line(err)
+    assert not (tmp_path / "out").exists()
+    code, _, err = run(capsys, "extract", cohort, "--out", tmp_path / "out", "--scheduler", "tcp://host-without-port")
+    assert code == 2 and "expected tcp://HOST:PORT" in err
+
+
+# ---------------------------------------------------------------------------------------- rules for all commands
+def test_an_unexpected_error_prints_one_line_and_the_log_file(cohort, tmp_path, capsys, monkeypatch):
+    from NACResistanceLib.commands import extract
+
+    def broken(args):
+        raise ZeroDivisionError("division by zero in a bug")
+
+    monkeypatch.setattr(extract, "run", broken)
+    monkeypatch.setenv("NACRESISTANCE_LOG_DIR", str(tmp_path))
+    code, _, err = run(capsys, "extract", cohort, "--out", tmp_path / "out")
+    assert code == 3
+    assert err.count("\n") == 1 and "unexpected ZeroDivisionError: division by zero in a bug" in err
+    log = Path(err.split("traceback in ")[1].split(" (")[0])
+    assert log.parent == tmp_path and "Traceback" in log.read_text() and "def broken" not in err
+
+
+def test_usage_errors_exit_2_and_help_exits_0(capsys):
+    assert run(capsys, "extract")[0] == 2
+    assert run(capsys, "no-such-command")[0] == 2
+    assert run(capsys)[0] == 2
+    for name in COMMANDS:
+        assert run(capsys, name, "--help")[0] == 0
+
+
+def test_help_shows_only_defaults_that_say_something():
+    parser = build_parser()
+    actions = parser._subparsers._group_actions[0].choices  # noqa: SLF001 - argparse keeps the sub-parsers here
+    for name, sub in actions.items():
+        text = " ".join(sub.format_help().split())
+        assert "(default: None)" not in text and "(default: True)" not in text and "(default: False)" not in text, name
+    assert "(default: 0.75)" in " ".join(actions["reproducibility"].format_help().split())
+
+
+def test_ctrl_c_exits_130_with_one_line_and_a_rerun_resumes(tmp_path, light):
+    manifest = make_cohort(6, 22, tmp_path / "c", PhantomProtocol.small())
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "NACResistanceLib.cli", "extract", str(manifest), "--out", str(out), "--config",
+               str(light), "--jobs", "2", "--progress", "none"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parent.parent)] + sys.path))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 240
+    while not list((out / "cache").glob("SYN*.json")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    if process.returncode == 0:
+        pytest.skip("the extraction finished before the interrupt arrived")
+    assert process.returncode == 130 and "Traceback" not in err
+    assert f"nacresistance extract: {INTERRUPTED_MESSAGE}" in err
+    cached = {p.name for p in (out / "cache").glob("SYN*.json")}
+    assert 1 <= len(cached) <= 6 and not list((out / "cache").glob(".tmp-*"))
+    assert not (out / "features.csv").exists()  # nothing half-written; the table comes with the finished run
+    rerun = subprocess.run(command, capture_output=True, text=True, env=env, timeout=240)
+    assert rerun.returncode == 0 and f"{len(cached)} from cache" in rerun.stdout
+
+
+# ------------------------------------------------------------------------------------------ per-exam warnings
+def test_extract_writes_warnings_csv_and_shows_the_count(features, cohort, light, tmp_path, capsys):
+    code, _, err = run(capsys, "extract", cohort, "--out", features, "--config", light, "--jobs", "1",
+                       "--progress", "none")
+    assert code == 0
+    warnings = pd.read_csv(features / "warnings.csv")
+    assert list(warnings.columns) == ["patient_id", "timepoint", "stage", "message"]
+    # Each phantom exam has a trace-weighted DWI: the kurtosis tensor cannot be computed (one warning per exam).
+    assert sorted(warnings["patient_id"]) == ["SYN0001", "SYN0002", "SYN0003"]
+    assert set(warnings["stage"]) == {"diffusion"} and warnings["message"].str.contains("kurtosis tensor").all()
+    assert f"{len(warnings)} warnings for 3 exams" in err and "SYN0001 baseline [diffusion]" in err
+
+
+def test_intercept_only_models_are_said_on_stderr_and_in_warnings_csv(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from NACResistanceLib.commands.train import write_study_warnings
+
+    result = SimpleNamespace(warnings=("bootstrap replicate 3 failed: one class",),
+                             models={"clinical": SimpleNamespace(terms=()),
+                                     "radiomics": SimpleNamespace(terms=(SimpleNamespace(name="adc_mean"),))})
+    written = write_study_warnings(result, tmp_path)
+    err = capsys.readouterr().err
+    assert "warning: the clinical model is intercept-only" in err and "radiomics model is intercept" not in err
+    table = pd.read_csv(tmp_path / "warnings.csv", keep_default_na=False)
+    assert table["message"].tolist() == written["message"].tolist() and len(table) == 2
+    assert table["message"][0] == "bootstrap replicate 3 failed: one class"
+    assert table["stage"].tolist() == ["study", "study"] and table["patient_id"].tolist() == ["", ""]
+
+
+def test_files_follow_the_umask(features):
+    previous = os.umask(0o022)
+    try:
+        from NACResistanceLib.cohort.cache import write_atomic
+
+        write_atomic(features / "mode_test.csv", "a\n")
+        assert (features / "mode_test.csv").stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        write_atomic(features / "mode_test.csv", "a\n")
+        assert (features / "mode_test.csv").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(previous)
+        (features / "mode_test.csv").unlink()
+    expected = 0o666 & ~previous
+    assert {p.name: p.stat().st_mode & 0o777 for p in features.glob("*.csv")} == {
+        p.name: expected for p in features.glob("*.csv")}
+
+
+# ------------------------------------------------------------------------------------------ unclear messages
+def test_rcb_refuses_contradictory_nodal_inputs():
+    with pytest.raises(ClinicalDataError, match="patient P9: rcb_positive_nodes = 0 but rcb_largest_metastasis_mm"):
+        labels.rcb_index(10, 20, 50, 10, 0, 12, patient="P9")
+    with pytest.raises(ClinicalDataError, match="rcb_positive_nodes = 3 but rcb_largest_metastasis_mm = 0"):
+        labels.rcb_index(10, 20, 50, 10, 3, 0, patient="P9")
+    assert labels.rcb_index(10, 20, 50, 10, 0, 0) == pytest.approx(1.4 * (0.45 * np.sqrt(200)) ** 0.17, rel=1e-14)
+
+
+def test_manifest_problems_name_row_and_what_is_allowed(cohort, tmp_path):
+    with pytest.raises(ManifestError, match="is a folder; give the manifest CSV file itself"):
+        read_manifest(cohort.parent)
+    text = cohort.read_text(encoding="utf-8").splitlines()
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes(("\n".join(text[:2] + [text[2].replace("SYN0002", "SYNö002", 1)]) + "\n")
+                      .encode("latin-1"))
+    with pytest.raises(ManifestError, match=r"row 3: the text near .* is not UTF-8 .*save the file as UTF-8"):
+        read_manifest(latin)
+    named = edited_manifest(cohort, tmp_path / "u", rows=1, patient_id="Müller-李")
+    with pytest.raises(ManifestError, match="holds 'ü', '李'; .*only letters, digits, '_', '-' and '.' of ASCII"):
+        read_manifest(named)
+
+
+# ----------------------------------------------------------------------------------- cases that already worked
+def test_missing_inputs_and_malformed_models_stay_named(cohort, tmp_path, capsys):
+    code, _, err = run(capsys, "extract", tmp_path / "nope.csv", "--out", tmp_path / "o")
+    assert code == 2 and "file not found" in err
+    broken = tmp_path / "model.json"
+    broken.write_text('{"name": "combined"}')
+    code, _, err = run(capsys, "predict", broken, cohort, "--out", tmp_path / "p")
+    assert code == 2 and "ModelFileError" in err and str(broken) in err
+    missing = edited_manifest(cohort, tmp_path / "m", rows=1, segmentation=str(tmp_path / "gone.seg.nrrd"))
+    code, _, err = run(capsys, "extract", missing, "--out", tmp_path / "o")
+    assert code == 2 and "column 'segmentation'" in err and "gone.seg.nrrd" in err
+    unknown = edited_manifest(cohort, tmp_path / "m2", rows=1, tumor_segment="lesion7")
+    code, _, err = run(capsys, "extract", unknown, "--out", tmp_path / "o2", "--jobs", "1", "--progress", "none")
+    failures = pd.read_csv(tmp_path / "o2" / "failures.csv")
+    assert code == 1 and "'lesion7'" in failures.loc[0, "message"] and "available segments" in failures.loc[0, "message"]
+
+
+def test_gzip_helpers_agree_with_the_gzip_module(tmp_path):
+    from NACResistanceLib.io.completeness import _gzip_length
+
+    payload = bytes(range(256)) * 5000
+    path = tmp_path / "x.gz"
+    path.write_bytes(gzip.compress(payload))
+    assert _gzip_length(path, 0, len(payload)) == len(payload)
+    assert _gzip_length(path, 0, len(payload) + 1) == len(payload)  # ISIZE disagrees: counted
