@@ -99,7 +99,7 @@ def model_rows(features: pd.DataFrame, manifest_frame: pd.DataFrame) -> pd.DataF
         raise ManifestError(f"{len(missing)} exams of the feature table are not in the manifest, "
                             f"e.g. {list(missing[:3])}; use the manifest the features were extracted from")
     clinical = clinical.drop(columns=[c for c in clinical.columns if c in features.columns])
-    return features.join(clinical, how="left")
+    return features.join(clinical, how="left").copy()  # copy: one block per dtype (no PerformanceWarning later)
 
 
 def predict_rows(model, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -108,6 +108,9 @@ def _evaluate(result, features, manifest: Path, folder: Path) -> None:
                                 split_date=result.config.split_date, timepoint=result.config.timepoint)
     evaluation.write(folder)
     summary = evaluation.summary()
+    if evaluation.performance is None:
+        print(f"warning: combined model on the temporal validation cohort: {evaluation.note}", file=sys.stderr)
+        return
     print(f"combined model on the temporal validation cohort: AUC {summary['auc']:.3f} "
           f"({summary['auc_low']:.3f}-{summary['auc_high']:.3f}), {summary['exams']} exams")
 

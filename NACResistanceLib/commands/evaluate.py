@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ._common import existing_file, iso_date
@@ -39,4 +40,6 @@ def run(args: argparse.Namespace) -> int:
     summary = evaluation.summary()
     print(json.dumps(summary, indent=2))
     print(f"evaluation tables: {args.out}")
+    if evaluation.performance is None:
+        print(f"warning: {evaluation.note}", file=sys.stderr)
     return 0
