@@ -375,3 +375,67 @@ def test_gzip_helpers_agree_with_the_gzip_module(tmp_path):
     path.write_bytes(gzip.compress(payload))
     assert _gzip_length(path, 0, len(payload)) == len(payload)
     assert _gzip_length(path, 0, len(payload) + 1) == len(payload)  # ISIZE disagrees: counted
+
+
+def test_an_empty_reference_segment_keeps_the_exam_and_leaves_the_relative_values_empty(cohort, light, tmp_path,
+                                                                                      capsys):
+    from NACResistanceLib.io.segmentation import segment_infos
+
+    source = sitk.ReadImage(str(cohort.parent / "exams" / "SYN0001" / "baseline" / "segmentation.seg.nrrd"))
+    reference = next(s for s in segment_infos(source) if s.name == "reference")
+    values = sitk.GetArrayFromImage(source)
+    values[values == reference.label_value] = 0
+    emptied = sitk.GetImageFromArray(values)
+    emptied.CopyInformation(source)
+    for key in source.GetMetaDataKeys():
+        emptied.SetMetaData(key, source.GetMetaData(key))
+    segmentation = tmp_path / "empty_reference.seg.nrrd"
+    sitk.WriteImage(emptied, str(segmentation), True)
+    manifest = edited_manifest(cohort, tmp_path / "m", rows=2, segmentation=str(segmentation))
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "extract", manifest, "--out", out, "--config", light, "--jobs", "1",
+                       "--progress", "none")
+    assert code == 0 and "SYN0001 baseline [segmentation]: reference segment of" in err
+    table = pd.read_csv(out / "features.csv").set_index("patient_id")
+    relative = [c for c in table.columns if c.startswith("dce_r") or c.startswith("adc_r")]
+    assert relative and table.loc["SYN0001", relative].isna().all() and table.loc["SYN0002", relative].notna().all()
+    absolute = ["tumor_volume_mm3", "dce_ie_mean", "adc_mean"]
+    assert table.loc[["SYN0001", "SYN0002"], absolute].notna().all().all()
+    warnings = pd.read_csv(out / "warnings.csv")
+    assert str(segmentation) in warnings.loc[warnings["stage"] == "segmentation", "message"].iloc[0]
+
+
+def test_evaluate_on_one_outcome_class_writes_predictions_and_says_why(cohort, features, tmp_path, capsys):
+    import json
+
+    model = json.loads(DEMO_MODEL.read_text())
+    parameters = json.loads((features / "analysis_parameters.json").read_text())
+    model["analysis_config"], model["analysis_sha256"] = parameters["analysis"], parameters["sha256"]
+    model_path = tmp_path / "model.json"
+    model_path.write_text(json.dumps(model))
+    table = pd.read_csv(features / "features.csv")
+    rng = np.random.default_rng(5)
+    for term in model["radscore"]["features"]:
+        if term["name"] not in table.columns:
+            table[term["name"]] = rng.normal(size=len(table))
+    folder = tmp_path / "features"
+    folder.mkdir()
+    table.to_csv(folder / "features.csv", index=False)
+    shutil.copy(features / "analysis_parameters.json", folder)
+    frame = pd.read_csv(cohort, dtype=str, keep_default_na=False)
+    for column in ("rcb_d1_mm", "rcb_d2_mm", "rcb_cellularity_pct", "rcb_in_situ_pct", "rcb_largest_metastasis_mm",
+                   "rcb_positive_nodes"):
+        frame[column] = "0"
+    frame["mri_longest_diameter_post_mm"] = "0"  # complete response: every patient sensitive
+    one_class = edited_manifest(cohort, tmp_path / "m")
+    write_manifest(frame.assign(**{c: pd.read_csv(one_class, dtype=str, keep_default_na=False)[c]
+                                   for c in ("dce_phases", "dwi", "adc", "segmentation")}), one_class)
+    out = tmp_path / "ev"
+    code, _, err = run(capsys, "evaluate", model_path, folder / "features.csv", one_class, "--out", out)
+    assert code == 0 and "warning: all 3 exams are sensitive (one outcome class)" in err
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert len(predictions) == 3 and not predictions["resistant"].any()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["auc"] is None and metrics["brier"] == pytest.approx((predictions["probability"] ** 2).mean(),
+                                                                         rel=1e-12)
+    assert sorted(p.name for p in out.iterdir()) == ["contributions.csv", "metrics.json", "predictions.csv"]

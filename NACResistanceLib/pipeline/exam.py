@@ -85,9 +85,10 @@ def analyze_exam(exam: Exam, config: AnalysisConfig | Mapping[str, Any] | str | 
             raise CancelledError(f"cancelled by the user during: {message}")
 
     checkpoint("checking images and masks", 0.0)
+    exam, reference_warnings = _without_empty_reference(exam)
     _check_inputs(exam, config)
     volume = StageResult(features={"tumor_volume_mm3": FeatureValue(
-        _volume_mm3(exam.tumor_mask), "mm³", "tumour segment volume on its own grid")})
+        _volume_mm3(exam.tumor_mask), "mm³", "tumour segment volume on its own grid")}, warnings=reference_warnings)
     checkpoint("DCE kinetics", 0.1)
     dce = analyse_dce(exam, config)
     checkpoint("diffusion", 0.3)
@@ -118,6 +119,20 @@ def score_exam(exam: Exam, model: Any, config: AnalysisConfig | Mapping[str, Any
             "the analysis configuration differs from the one the model was trained with (model.analysis_config)",))
     row = {**analysis.features, **dict(exam.clinical)}
     return ExamScore(analysis=analysis, prediction=model.predict(row))
+
+
+def _without_empty_reference(exam: Exam) -> tuple[Exam, tuple[str, ...]]:
+    """The exam without its reference mask when that mask is empty, and the warning saying so.
+
+    Only the relative values (tumour / reference) need the reference region; every other feature is
+    computed and the relative ones are left empty.
+    """
+    if exam.reference_mask is None or np.any(sitk.GetArrayViewFromImage(exam.reference_mask)):
+        return exam, ()
+    warning = (f"reference segment of {exam.source('reference_mask')} is empty (no nonzero voxel): the relative "
+               "values (tumour / reference) are left empty, every other feature is computed; check the manifest's "
+               "reference_segment")
+    return dataclasses.replace(exam, reference_mask=None), (warning,)
 
 
 def _check_inputs(exam: Exam, config: AnalysisConfig) -> None:
