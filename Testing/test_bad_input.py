@@ -439,3 +439,24 @@ def test_evaluate_on_one_outcome_class_writes_predictions_and_says_why(cohort, f
     assert metrics["auc"] is None and metrics["brier"] == pytest.approx((predictions["probability"] ** 2).mean(),
                                                                          rel=1e-12)
     assert sorted(p.name for p in out.iterdir()) == ["contributions.csv", "metrics.json", "predictions.csv"]
+
+
+def test_every_manifest_problem_at_once_and_skip_invalid_analyses_the_rest(cohort, light, tmp_path, capsys):
+    frame = pd.read_csv(edited_manifest(cohort, tmp_path / "m"), dtype=str, keep_default_na=False)
+    frame.loc[1, "t_stage"] = "T9"
+    frame.loc[2, "segmentation"] = str(tmp_path / "gone.seg.nrrd")
+    manifest = write_manifest(frame, tmp_path / "m" / "manifest.csv")
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "extract", manifest, "--out", out, "--config", light, "--jobs", "1", "--progress", "none")
+    assert code == 2 and "has 2 invalid cell(s)" in err
+    assert "row 3, column 't_stage': value 'T9' is not one of T1, T2, T3, T4" in err
+    assert "row 4, column 'segmentation'" in err and "--skip-invalid" in err
+    assert not (out / "features.csv").exists()
+    code, _, err = run(capsys, "extract", manifest, "--out", out, "--config", light, "--jobs", "1", "--progress", "none",
+                       "--skip-invalid")
+    assert code == 1 and "2 exams failed" in err
+    failures = pd.read_csv(out / "failures.csv")
+    assert failures[["patient_id", "error_type"]].values.tolist() == [["SYN0002", "ManifestError"],
+                                                                      ["SYN0003", "ManifestError"]]
+    assert failures.loc[0, "message"].startswith("row 3, column 't_stage'")
+    assert pd.read_csv(out / "features.csv")["patient_id"].tolist() == ["SYN0001"]

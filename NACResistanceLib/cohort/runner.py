@@ -63,7 +63,7 @@ class ExtractionResult:
 
 
 def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: str | None = None,
-                   progress: Progress | None = None) -> ExtractionResult:
+                   progress: Progress | None = None, skip_invalid: bool = False) -> ExtractionResult:
     """Analyse every exam of ``manifest`` with :func:`pipeline.analyze_exam` and write the tables.
 
     Parameters
@@ -83,6 +83,9 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     progress : callable or None
         ``progress(message, fraction) -> bool`` after each exam; returning True cancels the run
         (finished exams stay cached) with :class:`errors.CancelledError`.
+    skip_invalid : bool
+        Analyse the valid rows of a manifest that has invalid ones, and list the invalid rows in
+        ``failures.csv`` (error type ``ManifestError``) instead of refusing the whole manifest.
 
     Returns
     -------
@@ -91,7 +94,7 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     """
     if scheduler is None and int(jobs) < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs} (option --jobs)")
-    manifest_path, frame = _read_manifest(manifest)
+    manifest_path, frame, rows, skipped = _read_manifest(manifest, skip_invalid)
     config = load_analysis_config(config)
     parameters = config.to_dict()
     out = Path(out_dir)
@@ -101,28 +104,33 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     if removed:
         logger.info("removed %s unfinished temporary files of an interrupted run", removed)
     cache.write_atomic(out / PARAMETERS_FILE, write_parameters_text(config))
-    tasks = _tasks(manifest_path, frame, parameters)
+    tasks = _tasks(manifest_path, frame, parameters, rows)
     pending = [t for t in tasks if not _entry_path(cache_dir, t).exists()]
     n_cached = len(tasks) - len(pending)
     logger.info("%s exams: %s finished earlier (cached), %s to analyse", len(tasks), n_cached, len(pending))
-    failures = _execute(pending, cache_dir, jobs, scheduler, progress, n_cached, len(tasks))
+    failures = skipped + _execute(pending, cache_dir, jobs, scheduler, progress, n_cached, len(tasks))
     return _write_tables(out, cache_dir, tasks, failures, n_cached, len(pending) - len(failures))
 
 
-def _read_manifest(manifest) -> tuple[Path, pd.DataFrame]:
+def _read_manifest(manifest, skip_invalid: bool = False) -> tuple[Path, pd.DataFrame, list[int], list[ExamOutcome]]:
+    """The manifest's path and frame, the file row of each frame row, and its skipped invalid rows as failures."""
     from .. import io
 
     if isinstance(manifest, (str, Path)):
         path = Path(manifest)
-        manifest = io.read_manifest(path)
+        manifest = io.read_manifest(path, skip_invalid=skip_invalid)
     else:
         path = Path(manifest.path)
-    return path.resolve(), manifest.frame
+    path = path.resolve()
+    skipped = [ExamOutcome(ExamTask(str(path), s.row, s.patient_id, s.timepoint, "", {}), None, "ManifestError",
+                           "; ".join(s.problems)) for s in getattr(manifest, "skipped", ())]
+    rows = [manifest.file_row(i) if hasattr(manifest, "file_row") else i for i in range(len(manifest.frame))]
+    return path, manifest.frame, rows, skipped
 
 
-def _tasks(manifest_path: Path, frame: pd.DataFrame, parameters: dict) -> list[ExamTask]:
+def _tasks(manifest_path: Path, frame: pd.DataFrame, parameters: dict, rows: Sequence[int]) -> list[ExamTask]:
     tasks = []
-    for row_number, (_, row) in enumerate(frame.iterrows()):
+    for row_number, (_, row) in zip(rows, frame.iterrows()):
         record = row.to_dict()
         key = cache.exam_key(record, manifest_path.parent, parameters)
         tasks.append(ExamTask(str(manifest_path), row_number, str(record["patient_id"]),

@@ -27,7 +27,7 @@ class ExamTask:
     manifest_path: str
     """Path of ``manifest.csv``."""
     row: int
-    """0-based row of the exam in the manifest frame."""
+    """0-based data row of the exam in the manifest file (its line is ``row + 2``)."""
     patient_id: str
     timepoint: str
     key: str
@@ -99,8 +99,8 @@ def collected_warnings() -> Iterator[list[logging.LogRecord]]:
 def _analyze(task: ExamTask) -> dict:
     from .. import io, pipeline
 
-    manifest = io.read_manifest(task.manifest_path)
-    exam = io.load_exam(manifest, task.row)
+    manifest = io.read_manifest(task.manifest_path, skip_invalid=True)  # the parent validated (or skipped) rows
+    exam = io.load_exam(manifest, (task.patient_id, task.timepoint))
     analysis = pipeline.analyze_exam(exam, load_analysis_config(dict(task.parameters)))
     payload = {
         "patient_id": task.patient_id,

@@ -26,15 +26,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output folder: features.csv, failures.csv, warnings.csv, feature_dictionary.csv, cache/")
     parser.add_argument("--config", type=existing_file,
                         help="analysis parameter file (YAML; default: NACResistanceLib/params/analysis.yaml)")
+    parser.add_argument("--skip-invalid", action="store_true",
+                        help="analyse the valid rows of a manifest with invalid ones (clinical typos, missing files) "
+                             "and list the invalid rows in failures.csv, instead of refusing the whole manifest")
     add_parallel_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..cohort import run_extraction
 
+    from ..errors import ManifestError, add_context
+
     quiet_known_notices()
-    result = run_extraction(args.manifest, args.out, args.config, jobs=args.jobs,
-                            scheduler=args.scheduler, progress=progress_from_args(args))
+    try:
+        result = run_extraction(args.manifest, args.out, args.config, jobs=args.jobs,
+                                scheduler=args.scheduler, progress=progress_from_args(args),
+                                skip_invalid=args.skip_invalid)
+    except ManifestError as error:
+        if not args.skip_invalid and "invalid cell" in str(error):
+            add_context(error, "fix these rows, or pass --skip-invalid to analyse the valid rows and list these "
+                               "in failures.csv")
+        raise
     print(f"features: {result.features_path} ({len(result.features)} exams; "
           f"{result.n_cached} from cache, {result.n_computed} analysed now)")
     print_warnings(result.warnings, result.warnings_path)

@@ -81,6 +81,18 @@ COLUMNS: dict[str, Column] = {**IDENTITY_COLUMNS, **IMAGING_COLUMNS, **CLINICAL_
 
 
 @dataclass(frozen=True)
+class SkippedRow:
+    """A manifest row left out because it is invalid."""
+
+    row: int
+    """0-based data row of the file (the file's line is ``row + 2``)."""
+    patient_id: str
+    timepoint: str
+    problems: tuple[str, ...]
+    """What is wrong, each naming the row, column and value."""
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A validated cohort manifest."""
 
@@ -90,6 +102,14 @@ class Manifest:
     any other columns of the file."""
     path: Path
     """The CSV file (absolute)."""
+    skipped: tuple[SkippedRow, ...] = ()
+    """Invalid rows left out by ``read_manifest(..., skip_invalid=True)`` (empty otherwise)."""
+    source_rows: tuple[int, ...] = ()
+    """0-based row of the file (data rows, header excluded) of each row of :attr:`frame`; empty when all rows are kept."""
+
+    def file_row(self, position: int) -> int:
+        """0-based data row of the file that row ``position`` of :attr:`frame` comes from."""
+        return self.source_rows[position] if self.source_rows else position
 
     @property
     def directory(self) -> Path:
@@ -113,13 +133,16 @@ class Manifest:
         return int(row)
 
 
-def read_manifest(path: str | Path) -> Manifest:
+def read_manifest(path: str | Path, *, skip_invalid: bool = False) -> Manifest:
     """Read and validate a cohort manifest CSV (docs/manifest.md).
 
     Parameters
     ----------
     path : str or Path
         The ``manifest.csv`` file; relative paths inside it are relative to its folder.
+    skip_invalid : bool
+        Leave out rows with invalid cells (listed in ``Manifest.skipped``) instead of raising; problems
+        of the columns or repeated exams still raise, and so does a manifest without any valid row.
 
     Returns
     -------
@@ -141,9 +164,15 @@ def read_manifest(path: str | Path) -> Manifest:
     for name, column in COLUMNS.items():
         if name not in frame.columns:
             frame[name] = column.default
-    for position, row in enumerate(frame.to_dict("records")):
-        problems += _row_problems(row, position, path.parent)
+    by_row = [_row_problems(row, position, path.parent) for position, row in enumerate(frame.to_dict("records"))]
     problems += _duplicate_problems(frame)
+    if skip_invalid and not problems and any(by_row) and not all(by_row):
+        keep = [i for i, found in enumerate(by_row) if not found]
+        skipped = tuple(SkippedRow(i, str(frame["patient_id"].iloc[i]), str(frame["timepoint"].iloc[i] or "baseline"),
+                                   tuple(found)) for i, found in enumerate(by_row) if found)
+        kept = frame.iloc[keep].reset_index(drop=True)
+        return Manifest(_typed(kept), path, skipped, tuple(keep))
+    problems = [problem for found in by_row for problem in found] + problems
     if problems:
         listed = "\n  ".join(problems[:MAX_LISTED_PROBLEMS])
         more = f"\n  ... and {len(problems) - MAX_LISTED_PROBLEMS} more" if len(problems) > MAX_LISTED_PROBLEMS else ""
