@@ -34,7 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..cohort import run_extraction
-
     from ..errors import ManifestError, add_context
 
     quiet_known_notices()
