@@ -460,3 +460,22 @@ def test_every_manifest_problem_at_once_and_skip_invalid_analyses_the_rest(cohor
                                                                       ["SYN0003", "ManifestError"]]
     assert failures.loc[0, "message"].startswith("row 3, column 't_stage'")
     assert pd.read_csv(out / "features.csv")["patient_id"].tolist() == ["SYN0001"]
+
+
+def test_a_wrong_bvec_table_names_the_file_and_both_shapes(tmp_path):
+    from NACResistanceLib.errors import AcquisitionError
+    from NACResistanceLib.io import read_dwi
+
+    volumes = []
+    for index, value in enumerate((100.0, 60.0, 55.0)):
+        image = sitk.GetImageFromArray(np.full((3, 4, 5), value, np.float32))
+        volumes.append(tmp_path / f"v{index}.nrrd")
+        sitk.WriteImage(image, str(volumes[-1]))
+    bvecs = tmp_path / "dwi.bvec"
+    bvecs.write_text("0 1 0 0\n0 0 1 0\n0 0 0 1\n")  # 4 directions for 3 volumes
+    with pytest.raises(AcquisitionError, match=r"bvec file .*dwi\.bvec holds 3 rows x 4 columns, but DWI .* has 3 "
+                                               r"volumes: expected 3 rows x 3 columns"):
+        read_dwi([str(v) for v in volumes], [0, 800, 800], bvecs=bvecs)
+    bvecs.write_text("0 1 0\n0 0 1\n0 0 0\n")  # volume 3 has b = 800 and a zero vector
+    with pytest.raises(AcquisitionError, match=r"gradient vectors of volumes \[2\]"):
+        read_dwi([str(v) for v in volumes], [0, 800, 800], bvecs=bvecs)

@@ -131,7 +131,11 @@ def _nrrd_data_bytes(path: Path) -> tuple[int, int]:
     if not head.startswith(b"NRRD"):
         raise _Unknown
     if end < 0:
-        raise _HeaderCut if len(head) < 4 * _CHUNK else _Unknown
+        lines = head.decode("latin-1").splitlines()[1:]
+        looks_like_fields = any(":" in line for line in lines) and all(
+            ":" in line or line.startswith("#") for line in lines[:-1])
+        detached = b"data file" in head or b"datafile" in head
+        raise _HeaderCut if looks_like_fields and not detached and len(head) < 4 * _CHUNK else _Unknown
     fields = {}
     for line in head[:end].decode("latin-1").splitlines()[1:]:
         if ":" in line and not line.startswith("#"):

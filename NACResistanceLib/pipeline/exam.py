@@ -139,9 +139,9 @@ def _check_inputs(exam: Exam, config: AnalysisConfig) -> None:
     min_voxels = config.preprocessing.min_roi_voxels
     images = []
     if exam.dce is not None:
-        images.append((exam.dce.roi_image, exam.source("dce")))
+        images.append((exam.dce.roi_image, exam.part_source("dce", exam.dce.roi_phase)))
     if exam.dwi is not None:
-        images.append((exam.dwi.volumes[0], exam.source("dwi")))
+        images.append((exam.dwi.volumes[0], exam.part_source("dwi", 0)))
     elif exam.adc is not None:
         images.append((exam.adc, exam.source("adc")))
     for image, source in images:

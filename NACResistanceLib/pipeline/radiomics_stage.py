@@ -29,7 +29,7 @@ def analyse_radiomics(exam: Exam, config: AnalysisConfig, maps: Mapping[str, sit
         return StageResult(warnings=("no DCE series in the exam: pyradiomics features of the ROI phase omitted",))
     preprocessing_config = config.preprocessing
     params = config.radiomics_params.parameters
-    inputs = [("", exam.dce.roi_image, exam.source("dce"))]
+    inputs = [("", exam.dce.roi_image, exam.part_source("dce", exam.dce.roi_phase))]
     inputs += [(f"{name}_", maps[name], f"{name} map") for name in config.radiomics_maps if name in maps]
     omitted = StageResult(warnings=tuple(f"radiomics on the {name} map omitted: the map was not computed for this exam"
                                          for name in sorted(set(config.radiomics_maps) - set(maps))))
