@@ -479,3 +479,35 @@ def test_a_wrong_bvec_table_names_the_file_and_both_shapes(tmp_path):
     bvecs.write_text("0 1 0\n0 0 1\n0 0 0\n")  # volume 3 has b = 800 and a zero vector
     with pytest.raises(AcquisitionError, match=r"gradient vectors of volumes \[2\]"):
         read_dwi([str(v) for v in volumes], [0, 800, 800], bvecs=bvecs)
+
+
+def test_predict_names_the_patient_whose_input_is_missing_and_predicts_the_others(cohort, features, tmp_path,
+                                                                                   capsys):
+    import json
+
+    model = json.loads(DEMO_MODEL.read_text())
+    parameters = json.loads((features / "analysis_parameters.json").read_text())
+    model["analysis_config"], model["analysis_sha256"] = parameters["analysis"], parameters["sha256"]
+    model_path = tmp_path / "model.json"
+    model_path.write_text(json.dumps(model))
+    table = pd.read_csv(features / "features.csv")
+    rng = np.random.default_rng(6)
+    for term in model["radscore"]["features"]:
+        if term["name"] not in table.columns:
+            table[term["name"]] = rng.normal(size=len(table))
+    table.loc[table["patient_id"] == "SYN0002", "dce_washout_mean"] = np.nan
+    folder = tmp_path / "features"
+    folder.mkdir()
+    table.to_csv(folder / "features.csv", index=False)
+    shutil.copy(features / "analysis_parameters.json", folder)
+    out = tmp_path / "p"
+    code, _, err = run(capsys, "predict", model_path, cohort, "--features", folder / "features.csv", "--out", out)
+    assert code == 1 and "1 exams could not be predicted" in err
+    failures = pd.read_csv(out / "prediction_failures.csv")
+    assert failures["patient_id"].tolist() == ["SYN0002"]
+    assert "input 'dce_washout_mean' is empty for patient(s) SYN0002" in failures.loc[0, "message"]
+    assert pd.read_csv(out / "predictions.csv")["patient_id"].tolist() == ["SYN0001", "SYN0003"]
+    table.drop(columns=["dce_washout_mean"]).to_csv(folder / "features.csv", index=False)
+    code, _, err = run(capsys, "predict", model_path, cohort, "--features", folder / "features.csv", "--out", out)
+    assert code == 1 and "3 exams could not be predicted" in err
+    assert "input 'dce_washout_mean' is missing for patient(s) SYN0001: the feature was not extracted" in err

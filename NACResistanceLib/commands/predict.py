@@ -80,9 +80,14 @@ def _cohort(model, manifest, args: argparse.Namespace) -> tuple[pd.DataFrame, bo
     features = read_feature_table(args.features) if args.features else None
     result = predict_cohort(model, manifest, args.out, features=features, jobs=args.jobs,
                             scheduler=args.scheduler, progress=progress_from_args(args))
-    if not result.ok:
+    if result.extraction is not None and not result.extraction.ok:
         print(f"{len(result.extraction.failures)} exams failed and have no prediction, "
               f"see {result.extraction.failures_path}", file=sys.stderr)
+    if not result.failures.empty:
+        from ..cohort.predict import PREDICTION_FAILURES_FILE
+
+        print(f"{len(result.failures)} exams could not be predicted, see {args.out / PREDICTION_FAILURES_FILE}; "
+              f"first: {result.failures.iloc[0]['patient_id']}: {result.failures.iloc[0]['message']}", file=sys.stderr)
     warnings = None if result.extraction is None else result.extraction.warnings
     return result.predictions, not result.ok, warnings
 
