@@ -511,3 +511,34 @@ def test_predict_names_the_patient_whose_input_is_missing_and_predicts_the_other
     code, _, err = run(capsys, "predict", model_path, cohort, "--features", folder / "features.csv", "--out", out)
     assert code == 1 and "3 exams could not be predicted" in err
     assert "input 'dce_washout_mean' is missing for patient(s) SYN0001: the feature was not extracted" in err
+
+
+@pytest.mark.parametrize("command,options,named", [
+    ("delta", ["--sets", "baseline,later"], "--sets 'baseline,later': unknown feature set(s) ['later']"),
+    ("delta", ["--followup", "cycle9"], "--followup 'cycle9': no exam of manifest"),
+    ("reproducibility", ["--perturb", "--radius-fraction", "1.5"], "--radius-fraction 1.5: must be between 0 and 1"),
+    ("reproducibility", ["--contour-noise", "0"], "--contour-noise 0.0: must be a probability in (0, 1]"),
+    ("reproducibility", ["--icc-threshold", "2"], "--icc-threshold 2.0: must be in [-1, 1]"),
+    ("reproducibility", ["--timepoint", "cycle2"], "--timepoint cycle2: no exam of manifest"),
+])
+def test_delta_and_reproducibility_options_are_checked_before_the_extraction(cohort, tmp_path, capsys, command,
+                                                                             options, named):
+    out = tmp_path / "out"
+    started = time.perf_counter()
+    code, _, err = run(capsys, command, cohort, "--out", out, *options)
+    assert code == 2 and named in last_error_line(err) and time.perf_counter() - started < 10
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("text,named", [
+    ("dce:\n  early_time_s: -5\n", "analysis key dce.early_time_s = -5 is not allowed: expected a number > 0 s"),
+    ("map_margin_mm: fast\n", "analysis key map_margin_mm = 'fast' is not allowed"),
+    ("diffusion:\n  adc_method: fast\n", "diffusion.adc_method = 'fast' is not allowed: expected one of 'wls'"),
+    ("preprocessing: missing_pre.yaml\n", "missing_pre.yaml, which does not exist"),
+])
+def test_a_bad_parameter_file_is_refused_once_up_front(cohort, tmp_path, capsys, text, named):
+    config = tmp_path / "analysis.yaml"
+    config.write_text(text)
+    code, _, err = run(capsys, "extract", cohort, "--out", tmp_path / "out", "--config", config)
+    assert code == 2 and named in last_error_line(err) and str(config.name) in last_error_line(err)
+    assert not (tmp_path / "out" / "features.csv").exists() and not (tmp_path / "out" / "cache").exists()
