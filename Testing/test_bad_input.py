@@ -542,3 +542,15 @@ def test_a_bad_parameter_file_is_refused_once_up_front(cohort, tmp_path, capsys,
     code, _, err = run(capsys, "extract", cohort, "--out", tmp_path / "out", "--config", config)
     assert code == 2 and named in last_error_line(err) and str(config.name) in last_error_line(err)
     assert not (tmp_path / "out" / "features.csv").exists() and not (tmp_path / "out" / "cache").exists()
+
+
+def test_an_unreadable_image_is_named_once_without_itk_internals(cohort, light, tmp_path, capsys):
+    junk = tmp_path / "adc.nrrd"
+    junk.write_bytes(b"NRRD0004\ntype: short\ndimension: 3\nsizes: 4 4 4\nencoding: raw\n\n" + bytes(128))
+    manifest = edited_manifest(cohort, tmp_path / "m", rows=1, adc=str(junk))
+    code, _, err = run(capsys, "extract", manifest, "--out", tmp_path / "out", "--config", light, "--jobs", "1",
+                       "--progress", "none")
+    message = pd.read_csv(tmp_path / "out" / "failures.csv").loc[0, "message"]
+    assert code == 1 and f"cannot read image file {junk}" in message
+    assert message.count("patient SYN0001") == 1 and ".cxx" not in message and "itk::" not in message
+    assert ".cxx" not in err and "\n/" not in err

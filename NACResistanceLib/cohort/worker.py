@@ -60,6 +60,9 @@ def analyze_task(task: ExamTask) -> ExamOutcome:
             with threads.limit(1):  # exams run side by side, one thread each (NACResistanceLib.threads)
                 payload = _analyze(task)
         except Exception as error:  # one bad exam must never stop the cohort
+            notes = getattr(error, "__notes__", None)
+            if notes:  # the reader's note naming the patient is replaced by this one (said once)
+                notes[:] = [note for note in notes if f"patient {task.patient_id}" not in note]
             add_context(error, f"patient {task.patient_id}, timepoint {task.timepoint}, manifest row {task.row + 2}")
             return ExamOutcome(task, None, type(error).__name__, describe(error), time.perf_counter() - start,
                                tuple(records))
