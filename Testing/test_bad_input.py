@@ -554,3 +554,22 @@ def test_an_unreadable_image_is_named_once_without_itk_internals(cohort, light, 
     assert code == 1 and f"cannot read image file {junk}" in message
     assert message.count("patient SYN0001") == 1 and ".cxx" not in message and "itk::" not in message
     assert ".cxx" not in err and "\n/" not in err
+
+
+def test_train_lists_every_missing_clinical_value_at_once():
+    from NACResistanceLib.errors import ClinicalDataError as Clinical
+    from NACResistanceLib.study import _check_training, load_study_config
+
+    config = load_study_config(None)
+    names = list(config.models.clinical_candidates)
+    patients = pd.Index([f"P{i}" for i in range(12)], name="patient_id")
+    design = pd.DataFrame(1.0, index=patients, columns=names)
+    design.loc[["P1", "P2"], names[0]] = np.nan
+    design.loc[patients[:12], names[1]] = np.nan
+    labels = pd.DataFrame({"resistant": [True, False] * 6}, index=patients)
+    with pytest.raises(Clinical) as caught:
+        _check_training(design, labels, patients, config)
+    message = str(caught.value)
+    assert message.startswith("2 clinical problem(s) in the training cohort")
+    assert f"patients P1, P2: clinical variable {names[0]!r} is empty;" in message
+    assert "patients P0, P1, P2, P3, P4, P5, P6, P7, P8, P9 and 2 more: clinical variable " + repr(names[1]) in message
