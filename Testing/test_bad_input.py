@@ -573,3 +573,10 @@ def test_train_lists_every_missing_clinical_value_at_once():
     assert message.startswith("2 clinical problem(s) in the training cohort")
     assert f"patients P1, P2: clinical variable {names[0]!r} is empty;" in message
     assert "patients P0, P1, P2, P3, P4, P5, P6, P7, P8, P9 and 2 more: clinical variable " + repr(names[1]) in message
+
+
+def test_dce_times_in_minutes_are_refused_by_the_manifest(cohort, tmp_path):
+    minutes = edited_manifest(cohort, tmp_path / "m", rows=1, dce_times_s="0;0.855;1.71;2.565;3.42;4.275;5.13")
+    with pytest.raises(ManifestError, match=r"row 2, column 'dce_times_s': .* spans only 5\.13 s over 7 phases: "
+                                            r"are these minutes\? give seconds \(e\.g\. 0;51\.3;102\.6;\.\.\.\)"):
+        read_manifest(minutes)

@@ -24,6 +24,8 @@ from ..errors import ManifestError, NACResistanceError, add_context
 from .exam import Exam
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_.\-]+$")
+MIN_DCE_SPAN_S = 20.0
+"""Three or more DCE phases spanning less than this many seconds were almost surely given in minutes."""
 MAX_LISTED_PROBLEMS = 25
 """At most this many problems are spelled out in one ManifestError (the count is always given)."""
 
@@ -333,6 +335,10 @@ def _cross_problems(row: Mapping[str, str], where: str) -> list[str]:
             problems.append(f"{where}, column 'dce_times_s': {len(times)} times for {len(files)} files in 'dce_phases'")
         if any(b <= a for a, b in zip(times, times[1:])):
             problems.append(f"{where}, column 'dce_times_s': value {row['dce_times_s']!r} does not increase strictly")
+        elif len(times) >= 3 and times[-1] - times[0] < MIN_DCE_SPAN_S:
+            problems.append(f"{where}, column 'dce_times_s': value {row['dce_times_s']!r} spans only "
+                            f"{times[-1] - times[0]:g} s over {len(times)} phases: are these minutes? give seconds "
+                            f"(e.g. {';'.join(f'{t * 60:g}' for t in times[:3])};...)")
         roi = _float(str(row["dce_roi_phase"]))
         if roi is not None and roi >= len(times):
             problems.append(f"{where}, column 'dce_roi_phase': value {row['dce_roi_phase']!r} is not a phase index "
