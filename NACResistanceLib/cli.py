@@ -98,6 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NACResistanceError as error:
         print(f"nacresistance {args.command}: {describe(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as error:  # the environment (permissions, full disk, a file removed meanwhile), not a bug
+        where = f" {error.filename}" if error.filename else ""
+        print(f"nacresistance {args.command}: {type(error).__name__}:{where}: {error.strerror or error}; check the "
+              "file's permissions and the free disk space", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"nacresistance {args.command}: {INTERRUPTED_MESSAGE}", file=sys.stderr)
         return EXIT_INTERRUPTED

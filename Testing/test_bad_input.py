@@ -580,3 +580,15 @@ def test_dce_times_in_minutes_are_refused_by_the_manifest(cohort, tmp_path):
     with pytest.raises(ManifestError, match=r"row 2, column 'dce_times_s': .* spans only 5\.13 s over 7 phases: "
                                             r"are these minutes\? give seconds \(e\.g\. 0;51\.3;102\.6;\.\.\.\)"):
         read_manifest(minutes)
+
+
+def test_an_os_error_during_the_work_names_the_file_without_a_traceback(cohort, tmp_path, capsys, monkeypatch):
+    from NACResistanceLib.commands import extract
+
+    def full_disk(args):
+        raise OSError(28, "No space left on device", str(tmp_path / "out" / "features.csv"))
+
+    monkeypatch.setattr(extract, "run", full_disk)
+    code, _, err = run(capsys, "extract", cohort, "--out", tmp_path / "out")
+    assert code == 2 and err.count("\n") == 1
+    assert f"OSError: {tmp_path / 'out' / 'features.csv'}: No space left on device" in err
