@@ -592,3 +592,17 @@ def test_an_os_error_during_the_work_names_the_file_without_a_traceback(cohort, 
     code, _, err = run(capsys, "extract", cohort, "--out", tmp_path / "out")
     assert code == 2 and err.count("\n") == 1
     assert f"OSError: {tmp_path / 'out' / 'features.csv'}: No space left on device" in err
+
+
+def test_negative_adc_voxels_are_counted_in_a_warning():
+    from NACResistanceLib.config import load_analysis_config
+    from NACResistanceLib.pipeline.diffusion_stage import _adc_statistics
+
+    adc = np.full((4, 4, 4), 1.2e-3)
+    adc[0, 0, :3] = -2e-4  # three noisy voxels
+    tumor = np.zeros(adc.shape, bool)
+    tumor[0] = True
+    result = _adc_statistics(adc, tumor, None, load_analysis_config(None).diffusion, "WLS ADC")
+    assert result.warnings == ("3 of 16 tumour voxels have a negative WLS ADC (fit noise in low-signal voxels); they "
+                               "are kept in adc_* (mean, percentiles), which lowers the low percentiles",)
+    assert result.features["adc_mean"].value == pytest.approx((13 * 1.2e-3 - 3 * 2e-4) / 16, rel=1e-12)

@@ -79,10 +79,14 @@ def _adc_statistics(adc: np.ndarray, tumor: np.ndarray, reference: np.ndarray | 
                                                     robust_extreme_percentile=opts.robust_extreme_percentile)
     features = {f"adc_{key}": FeatureValue(statistic.value, "mm²/s", statistic.describe(f"the tumour voxel {source}"))
                 for key, statistic in statistics.items()}
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if missing:
         warnings = (f"{missing} tumour voxels have no ADC (signal <= min_signal or non-finite); "
                     f"ADC statistics use the other {values.size}",)
+    negative = int(np.count_nonzero(values < 0))
+    if negative:  # fit noise: kept, since dropping them would bias the low percentiles upwards
+        warnings += (f"{negative} of {values.size} tumour voxels have a negative {source} (fit noise in low-signal "
+                     "voxels); they are kept in adc_* (mean, percentiles), which lowers the low percentiles",)
     if reference is not None:
         ref_values, _ = diffusion.roi_values(adc, reference, name="ADC in the reference region")
         rel = diffusion.relative_value(values, ref_values, opts.relative_statistic)
