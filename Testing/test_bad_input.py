@@ -606,3 +606,26 @@ def test_negative_adc_voxels_are_counted_in_a_warning():
     assert result.warnings == ("3 of 16 tumour voxels have a negative WLS ADC (fit noise in low-signal voxels); they "
                                "are kept in adc_* (mean, percentiles), which lowers the low percentiles",)
     assert result.features["adc_mean"].value == pytest.approx((13 * 1.2e-3 - 3 * 2e-4) / 16, rel=1e-12)
+
+
+def test_a_dwi_without_b0_is_a_visible_warning(cohort, light, tmp_path, capsys):
+    files = pd.read_csv(cohort, dtype=str).loc[0, "dwi"].split(";")
+    manifest = edited_manifest(cohort, tmp_path / "m", rows=1, dwi=";".join(str(cohort.parent / f) for f in files[1:]),
+                               dwi_bvals="800;1000")
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "extract", manifest, "--out", out, "--config", light, "--jobs", "1", "--progress", "none")
+    warnings = pd.read_csv(out / "warnings.csv")
+    no_b0 = warnings[warnings["message"].str.contains("has no b <= 50 s/mm² volume")]
+    assert code == 0 and len(no_b0) == 1 and no_b0["stage"].tolist() == ["diffusion"]
+    assert "lowest b = 800 s/mm²" in no_b0["message"].iloc[0] and files[1].split("/")[-1] in no_b0["message"].iloc[0]
+    assert f"{len(warnings)} warnings for 1 exams" in err
+
+
+def test_warning_stages_ignore_the_words_of_file_paths():
+    from NACResistanceLib.cohort.runner import warning_stage
+
+    assert warning_stage("reference segment of /data/dce_study/seg.nrrd is empty") == "segmentation"
+    assert warning_stage("dce_ie_mean: 3 tumour voxels have no value") == "dce"
+    assert warning_stage("no DWI and no ADC map in the exam: adc_*, dki_* omitted") == "diffusion"
+    assert warning_stage("no DCE series in the exam: pyradiomics features of the ROI phase omitted") == "dce"
+    assert warning_stage("something else") == "exam"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -264,7 +265,7 @@ def warning_table(entries: Sequence[dict]) -> pd.DataFrame:
 
 def warning_stage(message: str) -> str:
     """The analysis stage a warning comes from (dce, diffusion, radiomics, segmentation or exam), read from its words."""
-    text = message.lower()
+    text = re.sub(r"\S*[/\\]\S*", " ", message).lower()  # file paths say nothing about the stage
     for stage, words in (("dce", ("dce", "enhancement", "contrast")), ("diffusion", ("adc", "dki", "dwi", "b-value",
                          "b=0", "diffusion", "kurtosis")), ("radiomics", ("pyradiomics", "radiomics")),
                          ("segmentation", ("segment", "mask", "reference"))):

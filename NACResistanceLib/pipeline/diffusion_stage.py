@@ -43,9 +43,12 @@ def analyse_diffusion(exam: Exam, config: AnalysisConfig) -> StageResult:
     rois = rois_on_grid(exam, dwi.volumes[0], "DWI", config.map_margin_mm)
     region = DwiRegion(signal=dwi.signal_array()[rois.box.slices], tumor=rois.tumor_in_box,
                        reference=rois.reference_in_box, box=rois.box, grid=rois.grid)
+    no_b0 = () if min(dwi.bvals) <= 50.0 else (
+        f"the DWI ({exam.source('dwi')}) has no b <= 50 s/mm² volume (lowest b = {min(dwi.bvals):g} s/mm²): S0 is "
+        "fitted as a parameter, so adc_* and dki_* rest on the diffusion-weighted volumes alone; check the b-values",)
     acquisition = StageResult(provenance={**rois.transfers, "dwi": {
         "bvals_s_mm2": list(dwi.bvals), "trace_weighted": dwi.is_trace, "b0_present": min(dwi.bvals) <= 50.0,
-        "s0": "fitted as a parameter by every model"}})
+        "s0": "fitted as a parameter by every model"}}, warnings=no_b0)
     return join(acquisition, _adc_from_dwi(dwi, region, config.diffusion), _mean_kurtosis(dwi, region, config.diffusion),
                 _tensor_kurtosis(dwi, region, config.diffusion))
 
