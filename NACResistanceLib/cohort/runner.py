@@ -20,6 +20,7 @@ import pandas as pd
 from ..config import load_analysis_config
 from ..config.records import PARAMETERS_FILE, write_parameters_text
 from ..errors import CancelledError, ConfigError, InputFileError
+from ..threads import ignore_interrupt, stop_pool
 from . import cache
 from .worker import ExamOutcome, ExamTask, analyze_task
 
@@ -196,7 +197,7 @@ def _process_outcomes(pending: Sequence[ExamTask], jobs: int) -> Iterable[ExamOu
     """Spawned processes (never fork: safe with threads, Dask and GUI toolkits in the parent)."""
     context = multiprocessing.get_context("spawn")
     executor = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context,
-                                   initializer=_ignore_interrupt)
+                                   initializer=ignore_interrupt)
     futures = {executor.submit(analyze_task, task): task for task in pending}
     try:
         for future in as_completed(futures):
@@ -206,18 +207,10 @@ def _process_outcomes(pending: Sequence[ExamTask], jobs: int) -> Iterable[ExamOu
                 yield ExamOutcome(futures[future], None, "WorkerCrashed",
                                   f"the worker process died ({error}); out of memory? re-run to retry")
     except KeyboardInterrupt:  # Ctrl-C: stop the workers now; finished exams are already cached
-        for process in list(getattr(executor, "_processes", {}).values()):
-            process.terminate()
+        stop_pool(executor)
         raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _ignore_interrupt() -> None:
-    """Worker initializer: Ctrl-C is handled by the parent alone (no traceback from every worker)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _dask_outcomes(pending: Sequence[ExamTask], scheduler: str) -> Iterable[ExamOutcome]:
