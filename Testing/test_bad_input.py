@@ -628,3 +628,18 @@ def test_warning_stages_ignore_the_words_of_file_paths():
     assert warning_stage("no DWI and no ADC map in the exam: adc_*, dki_* omitted") == "diffusion"
     assert warning_stage("no DCE series in the exam: pyradiomics features of the ROI phase omitted") == "dce"
     assert warning_stage("something else") == "exam"
+
+
+def test_a_nan_voxel_is_located_and_counted_against_the_mask():
+    from NACResistanceLib.errors import ImageError
+    from NACResistanceLib.preprocessing import check_image_and_mask
+
+    values = np.ones((6, 7, 8), np.float32)
+    values[0, 1, 2] = np.nan  # background: z=0, y=1, x=2
+    values[3, 3, 3] = np.inf  # inside the mask
+    mask = np.zeros(values.shape, np.uint8)
+    mask[2:5, 2:5, 2:5] = 1
+    with pytest.raises(ImageError, match=r"image dce_01\.nrrd has 2 NaN or infinite voxels \(the first at voxel x, y, "
+                                         r"z = 2, 1, 0, 1 of them inside mask seg\.nrrd\); replace them"):
+        check_image_and_mask(sitk.GetImageFromArray(values), sitk.GetImageFromArray(mask), image_source="dce_01.nrrd",
+                             mask_source="seg.nrrd", min_voxels=1)
