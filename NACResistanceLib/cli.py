@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "reproducibility": "reproducibility",
     "delta": "delta",
     "config": "config",
+    "manifest": "manifest",
 }
 """Subcommand name -> module under ``NACResistanceLib.commands``, in the order ``--help`` lists them."""
 

@@ -39,6 +39,7 @@ IMAGING_COLUMNS = (
     "patient_id", "timepoint", "dce_phases", "dce_times_s", "dce_roi_phase", "dwi", "dwi_bvals",
     "dwi_bvecs", "adc", "adc_unit", "segmentation", "tumor_segment", "reference_segment",
     "segmentation_reader2", "tumor_segment_reader2",
+    "dce_series", "dwi_series", "adc_series", "segmentation_series",
 )
 """Manifest columns whose values change the analysis of an exam (clinical and outcome columns do not)."""
 

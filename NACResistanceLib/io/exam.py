@@ -28,6 +28,8 @@ class DceSeries:
     """Acquisition time of each phase relative to ``phases[0]``, s (so ``times_s[0] == 0``)."""
     roi_phase: int = 1
     """Index of the phase the tumour ROI was drawn on (the seed: first post-contrast, 1)."""
+    times_source: str = ""
+    """Where ``times_s`` came from: a DICOM tag (e.g. ``AcquisitionTime (0008,0032)``), ``dce_times_s``, or ``""``."""
 
     def __post_init__(self) -> None:
         if len(self.phases) < 2:

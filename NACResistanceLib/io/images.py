@@ -14,7 +14,7 @@ IMAGE_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 """File name endings read as single image files; a directory is read as a DICOM folder."""
 
 
-def read_image(path: str | Path, *, series_uid: str | None = None) -> sitk.Image:
+def read_image(path: str | Path, *, series_uid: str | None = None, series: str | None = None) -> sitk.Image:
     """Read an image file or a DICOM series folder.
 
     Parameters
@@ -24,6 +24,8 @@ def read_image(path: str | Path, *, series_uid: str | None = None) -> sitk.Image
         file, or a directory of DICOM files.
     series_uid : str, optional
         SeriesInstanceUID to read from a DICOM folder that holds several series. Ignored for files.
+    series : str, optional
+        Like ``series_uid``, or a SeriesNumber or SeriesDescription pattern (``*`` wildcards, any case).
 
     Returns
     -------
@@ -39,7 +41,7 @@ def read_image(path: str | Path, *, series_uid: str | None = None) -> sitk.Image
     """
     path = Path(path)
     if path.is_dir():
-        return read_dicom_series(path, series_uid)
+        return read_dicom_series(path, series_uid, series=series)
     if not path.is_file():
         raise InputFileError(f"image file {path} does not exist")
     if not path.name.lower().endswith(IMAGE_SUFFIXES):

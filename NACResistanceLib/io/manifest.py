@@ -52,7 +52,7 @@ IDENTITY_COLUMNS = {
 }
 IMAGING_COLUMNS = {
     "dce_phases": Column("paths", required=True),
-    "dce_times_s": Column("numbers", required=True, low=0.0),
+    "dce_times_s": Column("numbers", low=0.0),
     "dce_roi_phase": Column("integer", default="1", low=0),
     "dwi": Column("paths"),
     "dwi_bvals": Column("bvals", low=0.0),
@@ -65,6 +65,14 @@ IMAGING_COLUMNS = {
     "segmentation_reader2": Column("path"),
     "tumor_segment_reader2": Column("segment"),
 }
+SERIES_COLUMNS = {
+    "dce_series": Column("series"),
+    "dwi_series": Column("series"),
+    "adc_series": Column("series"),
+    "segmentation_series": Column("series"),
+}
+"""Which series of a DICOM folder to read: a SeriesInstanceUID, a SeriesNumber or a SeriesDescription pattern."""
+IMAGING_COLUMNS.update(SERIES_COLUMNS)
 CLINICAL_COLUMNS = {
     **{name: Column("number", low=low, high=high) for name, (low, high) in NUMERIC_RANGES.items()},
     **{name: Column("code", codes=codes) for name, codes in CLINICAL_CODES.items()},
@@ -317,10 +325,14 @@ def _check_segment(value: str, column: Column, directory: Path) -> str:
     return "is neither a label value (a whole number >= 1) nor a segment name"
 
 
+def _check_series(value: str, column: Column, directory: Path) -> str:
+    return "" if value.strip() and "\n" not in value else "is not a SeriesInstanceUID, SeriesNumber or description pattern"
+
+
 CHECKS: dict[str, Callable[[str, Column, Path], str]] = {
     "identifier": _check_identifier, "date": _check_date, "number": _check_number, "integer": _check_integer,
     "code": _check_code, "numbers": _check_numbers, "bvals": _check_bvals, "path": _check_path,
-    "paths": _check_paths, "segment": _check_segment,
+    "paths": _check_paths, "segment": _check_segment, "series": _check_series,
 }
 """Column kind -> check returning "" or what is wrong with the value."""
 
@@ -352,12 +364,22 @@ def _dwi_problems(row: Mapping[str, str], where: str) -> list[str]:
         return [f"{where}, column '{name}': set, but column 'dwi' is empty" for name in ("dwi_bvals", "dwi_bvecs")
                 if row[name]]
     if not row["dwi_bvals"]:
-        return [f"{where}, column 'dwi_bvals': empty, but required with 'dwi'"]
+        if _is_dicom_folder_value(str(row["dwi"])):
+            return []   # a DICOM folder: b-values come from its headers
+        return [f"{where}, column 'dwi_bvals': empty, but required with 'dwi' (unless 'dwi' is a DICOM folder)"]
     files = [f for f in str(row["dwi"]).split(";") if f.strip()]
     bvals = str(row["dwi_bvals"]).split(";")
     if len(files) > 1 and all(_float(b) is not None for b in bvals) and len(bvals) != len(files):
         return [f"{where}, column 'dwi_bvals': {len(bvals)} b-values for {len(files)} files in 'dwi'"]
     return []
+
+
+def _is_dicom_folder_value(value: str) -> bool:
+    """True for one path without an image-file ending (read as a DICOM folder)."""
+    from .images import IMAGE_SUFFIXES
+
+    tokens = [t.strip() for t in value.split(";") if t.strip()]
+    return len(tokens) == 1 and not tokens[0].lower().endswith(IMAGE_SUFFIXES)
 
 
 def _duplicate_problems(frame: pd.DataFrame) -> list[str]:
@@ -432,27 +454,32 @@ def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
         return resolved
 
     dce_files = paths("dce_phases")
-    dce = read_dce(dce_files if len(dce_files) > 1 else dce_files[0], _numbers(record["dce_times_s"]),
-                   int(record["dce_roi_phase"]))
+    dce = read_dce(dce_files if len(dce_files) > 1 else dce_files[0],
+                   _numbers(record["dce_times_s"]) if record["dce_times_s"] else None,
+                   int(record["dce_roi_phase"]), series=_series(record, "dce_series"))
+    sources["dce_times_s"] = dce.times_source
     dwi = None
     if record["dwi"]:
         dwi_files = paths("dwi")
         bvals = str(record["dwi_bvals"])
-        bvals_arg = _numbers(bvals) if _float(bvals.split(";")[0]) is not None else manifest.resolve(bvals)
+        bvals_arg = None if not bvals else (
+            _numbers(bvals) if _float(bvals.split(";")[0]) is not None else manifest.resolve(bvals))
         bvecs = paths("dwi_bvecs")[0] if record["dwi_bvecs"] else None
-        dwi = read_dwi(dwi_files if len(dwi_files) > 1 else dwi_files[0], bvals_arg, bvecs)
+        dwi = read_dwi(dwi_files if len(dwi_files) > 1 else dwi_files[0], bvals_arg, bvecs,
+                       series=_series(record, "dwi_series"))
     adc = None
     if record["adc"]:
-        adc = _adc_mm2_s(read_image(paths("adc")[0]), str(record["adc_unit"]))
+        adc = _adc_mm2_s(read_image(paths("adc")[0], series=_series(record, "adc_series")), str(record["adc_unit"]))
     segmentation = paths("segmentation")[0]
+    segmentation_series = _series(record, "segmentation_series")
     reference = _segment(record["reference_segment"])
     reader2 = paths("segmentation_reader2")[0] if record["segmentation_reader2"] else None
     tumor2 = _segment(record["tumor_segment_reader2"] or record["tumor_segment"])
     return Exam(
         patient_id=str(record["patient_id"]),
-        tumor_mask=read_mask(segmentation, _segment(record["tumor_segment"])),
+        tumor_mask=read_mask(segmentation, _segment(record["tumor_segment"]), series=segmentation_series),
         dce=dce, dwi=dwi, adc=adc,
-        reference_mask=None if reference == "" else read_mask(segmentation, reference),
+        reference_mask=None if reference == "" else read_mask(segmentation, reference, series=segmentation_series),
         tumor_mask_reader2=None if reader2 is None else read_mask(reader2, tumor2),
         timepoint=str(record["timepoint"]), exam_date=str(record["exam_date"]),
         clinical={name: record[name] for name in CLINICAL_COLUMNS},
@@ -468,6 +495,11 @@ EXAM_FIELD_COLUMNS = {"dce": "dce_phases", "dwi": "dwi", "adc": "adc", "tumor_ma
 
 def _numbers(text: str) -> list[float]:
     return [float(token) for token in str(text).split(";")]
+
+
+def _series(record: pd.Series, column: str) -> str | None:
+    value = str(record.get(column, "") or "").strip()
+    return value or None
 
 
 def _segment(value: str) -> int | str:

@@ -10,7 +10,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from ..errors import InputFileError
-from .images import read_image
+from .dicom_seg import find_dicom_seg, is_dicom_seg_file, read_dicom_seg_mask
+from .images import IMAGE_SUFFIXES, read_image
 
 _SEGMENT_KEY = re.compile(r"^Segment(\d+)_Name$")
 
@@ -32,17 +33,21 @@ class SegmentInfo:
     """``Segment<N>_Layer``: component of a multi-layer (4D) file (the segment index when absent and 4D)."""
 
 
-def read_mask(path: str | Path, segment: int | str = 1) -> sitk.Image:
+def read_mask(path: str | Path, segment: int | str = 1, *, series: str | None = None) -> sitk.Image:
     """Read one region as a binary mask.
 
     Parameters
     ----------
     path : str or Path
-        A label map (NIfTI, NRRD, MHA, integer voxel values) or a 3D Slicer segmentation ``.seg.nrrd``
-        (single-layer 3D or multi-layer 4D, where each layer is a component of a vector image).
+        A label map (NIfTI, NRRD, MHA, integer voxel values), a 3D Slicer segmentation ``.seg.nrrd``
+        (single-layer 3D or multi-layer 4D, where each layer is a component of a vector image), a DICOM
+        SEG file, or a DICOM folder holding a SEG object (or a label-map series).
     segment : int or str
-        Label value (int) or segment name (str, Slicer segmentations only; matched exactly, then
-        ignoring case).
+        Label value (int) or segment name (str, Slicer segmentations and DICOM SEG only; matched exactly,
+        then ignoring case; DICOM SEG: SegmentNumber, SegmentLabel or SegmentDescription).
+    series : str, optional
+        DICOM folder only: SeriesInstanceUID, SeriesNumber or SeriesDescription pattern of the SEG (or
+        label-map series) to read.
 
     Returns
     -------
@@ -58,7 +63,10 @@ def read_mask(path: str | Path, segment: int | str = 1) -> sitk.Image:
         given as the segmentation), or a region covering more than :data:`MAX_REGION_FRACTION` of the
         field of view.
     """
-    image = read_image(path)
+    seg_file = _dicom_seg(path, series)
+    if seg_file is not None:
+        return read_dicom_seg_mask(seg_file, segment)
+    image = read_image(path, series=series) if Path(path).is_dir() else read_image(path)
     segments = segment_infos(image)
     if segments:
         return _plausible(_slicer_segment(image, segments, segment, path), segment, path)
@@ -76,6 +84,15 @@ def _plausible(mask: sitk.Image, segment: int | str, path) -> sitk.Image:
             "segmentation and segment columns (is an image given as the segmentation?)"
         )
     return mask
+
+
+def _dicom_seg(path: str | Path, series: str | None) -> str | None:
+    path = Path(path)
+    if path.is_dir():
+        return find_dicom_seg(path, series)
+    if path.is_file() and not path.name.lower().endswith(IMAGE_SUFFIXES) and is_dicom_seg_file(path):
+        return str(path)
+    return None
 
 
 def segment_infos(image: sitk.Image) -> list[SegmentInfo]:
