@@ -643,3 +643,18 @@ def test_a_nan_voxel_is_located_and_counted_against_the_mask():
                                          r"z = 2, 1, 0, 1 of them inside mask seg\.nrrd\); replace them"):
         check_image_and_mask(sitk.GetImageFromArray(values), sitk.GetImageFromArray(mask), image_source="dce_01.nrrd",
                              mask_source="seg.nrrd", min_voxels=1)
+
+
+def test_the_manifest_command_writes_a_file_and_checks_its_folder(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    exports = tmp_path / "dicom"
+    exports.mkdir()
+    code, _, err = run(capsys, "manifest", exports, "--out", blocker / "manifest.csv")
+    assert code == 2 and f"output folder {blocker} is a file, not a folder; choose another --out" in err
+    code, _, err = run(capsys, "manifest", exports, "--out", tmp_path)
+    assert code == 2 and f"--out {tmp_path} is a folder; give a file name" in err
+    existing = tmp_path / "manifest.csv"
+    existing.write_text("old\n")  # an existing manifest file may be replaced: not refused as "a file"
+    code, _, err = run(capsys, "manifest", exports, "--out", existing)
+    assert "OutputError" not in err

@@ -127,12 +127,32 @@ def check_scheduler(address: str, timeout_s: float = 5.0) -> None:
                           f"{timeout_s:g} s); start one (`dask scheduler`) or check the address") from None
 
 
+FILE_OUTPUTS: dict[str, tuple[str, ...]] = {"manifest": ("out", "series_out")}
+"""Per command, the options that name an output *file* (every other ``--out`` is a folder)."""
+
+
+def check_output_file(path: Path, option: str) -> Path:
+    """Prove that the file ``path`` can be written (its folder writable; not an existing folder); creates nothing."""
+    from ..errors import OutputError
+
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{option} {path} is a folder; give a file name (e.g. {path / 'manifest.csv'})")
+    check_output_folder(path.parent if str(path.parent) else Path("."), option)
+    return path
+
+
 def check_before_work(args: argparse.Namespace) -> None:
-    """Checks every command shares, run before its work: output folder writable, Dask scheduler reachable."""
+    """Checks every command shares, run before its work: output locations writable, Dask scheduler reachable."""
     if getattr(args, "scheduler", None):
         check_scheduler(args.scheduler)
+    command = getattr(args, "command", "")
+    files = FILE_OUTPUTS.get(command, ())
+    for name in files:
+        if getattr(args, name, None) is not None:
+            check_output_file(Path(getattr(args, name)), "--" + name.replace("_", "-"))
     out = getattr(args, "out", None)
-    if out is not None and getattr(args, "command", "") != "config":
+    if out is not None and command != "config" and "out" not in files:
         check_output_folder(Path(out))
 
 
