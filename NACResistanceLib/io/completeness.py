@@ -54,7 +54,8 @@ def check_complete(path: str | Path) -> None:
             wanted = expected_pixel_bytes(path)
             held = _gzip_length(path, 0, offset + wanted) - offset
         elif name.endswith(".nii"):
-            offset = _nifti_data_offset(path.read_bytes()[:552])
+            with open(path, "rb") as stream:
+                offset = _nifti_data_offset(stream.read(552))
             held, wanted = path.stat().st_size - offset, expected_pixel_bytes(path)
         elif name.endswith(".nrrd"):
             held, wanted = _nrrd_data_bytes(path)
