@@ -658,3 +658,17 @@ def test_the_manifest_command_writes_a_file_and_checks_its_folder(tmp_path, caps
     existing.write_text("old\n")  # an existing manifest file may be replaced: not refused as "a file"
     code, _, err = run(capsys, "manifest", exports, "--out", existing)
     assert "OutputError" not in err
+
+
+def test_a_single_exam_prediction_says_why_an_input_is_missing(cohort, features, tmp_path, capsys):
+    model = json.loads(DEMO_MODEL.read_text())
+    parameters = json.loads((features / "analysis_parameters.json").read_text())  # light radiomics: a fast exam
+    model["analysis_config"], model["analysis_sha256"] = parameters["analysis"], parameters["sha256"]
+    model["radscore"]["features"] = [{"name": "dce_washout_mean", "coefficient": 1.0},
+                                     {"name": "dki_rKa", "coefficient": 0.5}]
+    model_path = tmp_path / "model.json"
+    model_path.write_text(json.dumps(model))
+    code, _, err = run(capsys, "predict", model_path, cohort, "--patient", "SYN0001", "--out", tmp_path / "p")
+    line = last_error_line(err)
+    assert code == 2 and "input 'dki_rKa' is missing" in line and "patient SYN0001, timepoint baseline" in line
+    assert "the kurtosis tensor (MK, Ka, Kr) needs gradient directions" in line

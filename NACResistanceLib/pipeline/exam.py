@@ -14,7 +14,7 @@ import SimpleITK as sitk
 
 from .. import preprocessing
 from ..config import AnalysisConfig, load_analysis_config
-from ..errors import CancelledError
+from ..errors import CancelledError, ModelFileError, add_context
 from ..io.exam import Exam
 from .dce_stage import analyse_dce
 from .diffusion_stage import analyse_diffusion
@@ -118,7 +118,15 @@ def score_exam(exam: Exam, model: Any, config: AnalysisConfig | Mapping[str, Any
         analysis = dataclasses.replace(analysis, warnings=analysis.warnings + (
             "the analysis configuration differs from the one the model was trained with (model.analysis_config)",))
     row = {**analysis.features, **dict(exam.clinical)}
-    return ExamScore(analysis=analysis, prediction=model.predict(row))
+    try:
+        prediction = model.predict(row)
+    except ModelFileError as error:  # say which exam, and why the analysis could not give the input
+        lacking = [n for n in getattr(model, "required_inputs", ()) if repr(n) in str(error)
+                   and (n not in row or pd.isna(row[n]))]
+        reasons = [w for w in analysis.warnings if any(n in w for n in lacking)]
+        raise add_context(error, f"patient {exam.patient_id}, timepoint {exam.timepoint}"
+                          + (f": {reasons[0]}" if reasons else "")) from None
+    return ExamScore(analysis=analysis, prediction=prediction)
 
 
 def _without_empty_reference(exam: Exam) -> tuple[Exam, tuple[str, ...]]:
