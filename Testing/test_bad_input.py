@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -134,7 +135,8 @@ def test_a_model_is_refused_on_features_of_other_parameters(cohort, features, tm
     assert not (tmp_path / "e").exists()
 
 
-@pytest.mark.parametrize("command", ["extract", "train", "evaluate", "predict", "phantom", "reproducibility", "delta"])
+@pytest.mark.parametrize("command", ["extract", "train", "evaluate", "predict", "phantom", "reproducibility", "delta",
+                                     "report", "demo"])
 @pytest.mark.parametrize("where", ["under_a_file", "proc"])
 def test_an_unwritable_out_is_refused_before_any_work(cohort, features, tmp_path, capsys, command, where):
     blocker = tmp_path / "a_file"
@@ -148,6 +150,8 @@ def test_an_unwritable_out_is_refused_before_any_work(cohort, features, tmp_path
         "phantom": ["phantom", "--patients", "2"],
         "reproducibility": ["reproducibility", cohort],
         "delta": ["delta", cohort],
+        "report": ["report", features / "features.csv", cohort],
+        "demo": ["demo", "--patients", "2"],
     }[command]
     started = time.perf_counter()
     code, out_text, err = run(capsys, *arguments, "--out", out)
@@ -672,3 +676,29 @@ def test_a_single_exam_prediction_says_why_an_input_is_missing(cohort, features,
     line = last_error_line(err)
     assert code == 2 and "input 'dki_rKa' is missing" in line and "patient SYN0001, timepoint baseline" in line
     assert "the kurtosis tensor (MK, Ka, Kr) needs gradient directions" in line
+
+
+@pytest.mark.parametrize("case,named", [
+    ("empty", "mask seg.nrrd is empty (no nonzero voxel)"),
+    ("too_small", "mask seg.nrrd has 2 ROI voxels, fewer than the minimum 10 (preprocessing key min_roi_voxels)"),
+    ("disjoint", "occupy physical spaces that do not overlap"),
+    ("outside", "ROI voxels of mask seg.nrrd lie outside image dce_01.nrrd"),
+])
+def test_mask_problems_that_already_worked_stay_named(case, named):
+    from NACResistanceLib.errors import ImageError
+    from NACResistanceLib.preprocessing import check_image_and_mask
+
+    image = sitk.GetImageFromArray(np.ones((6, 6, 6), np.float32))
+    values = np.zeros((6, 6, 6), np.uint8)
+    if case == "too_small":
+        values[2, 2, 2:4] = 1
+    elif case in ("disjoint", "outside"):
+        values[2:4, 2:4, 2:4] = 1
+    mask = sitk.GetImageFromArray(values)
+    if case == "disjoint":
+        mask.SetOrigin((100.0, 0.0, 0.0))
+    elif case == "outside":
+        mask.SetOrigin((3.0, 0.0, 0.0))  # half of the ROI beyond the image's last column
+    with pytest.raises(ImageError, match=re.escape(named)):
+        check_image_and_mask(image, mask, image_source="dce_01.nrrd", mask_source="seg.nrrd", min_voxels=10
+                             if case == "too_small" else 1)
