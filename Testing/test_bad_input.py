@@ -702,3 +702,15 @@ def test_mask_problems_that_already_worked_stay_named(case, named):
     with pytest.raises(ImageError, match=re.escape(named)):
         check_image_and_mask(image, mask, image_source="dce_01.nrrd", mask_source="seg.nrrd", min_voxels=10
                              if case == "too_small" else 1)
+
+
+def test_predict_checks_the_clinical_columns_the_model_needs_before_any_image(cohort, tmp_path, capsys):
+    manifest = edited_manifest(cohort, tmp_path / "m")
+    frame = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    frame["dose_intensity_pct"] = ""  # the demo model's combined terms include dose intensity
+    write_manifest(frame, manifest)
+    started = time.perf_counter()
+    code, _, err = run(capsys, "predict", DEMO_MODEL, manifest, "--out", tmp_path / "p")
+    assert code == 2 and time.perf_counter() - started < 10
+    assert "needs the manifest column(s) dose_intensity_pct, which are empty for all 3 exams" in last_error_line(err)
+    assert not (tmp_path / "p" / "extraction").exists()

@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
         check_features_for_model(model.analysis_config, args.features, model_label=str(args.model))
     manifest = io.read_manifest(args.manifest)
+    _check_clinical_inputs(model, manifest, args)
     if args.patient:
         predictions, contributions, warnings = _one_exam(model, manifest, args.patient, args.timepoint)
         failed = False
@@ -57,6 +58,26 @@ def run(args: argparse.Namespace) -> int:
     print_warnings(warnings, args.out / WARNINGS_FILE)
     print(f"predictions: {args.out / 'predictions.csv'}; terms: {args.out / 'contributions.csv'}")
     return 1 if failed else 0
+
+
+def _check_clinical_inputs(model, manifest, args: argparse.Namespace) -> None:
+    """Before any image is read: the manifest columns the model's clinical terms need hold values.
+
+    A column empty for every exam considered (or for ``--patient``'s exam) stops the command; a column
+    empty for some exams only lets the others be predicted (the rest are listed in prediction_failures.csv).
+    """
+    from ..clinical import VARIABLE_SOURCES
+    from ..errors import ManifestError
+
+    frame = manifest.frame
+    if args.patient:
+        frame = frame.iloc[[manifest.row_position((args.patient, args.timepoint))]]
+    columns = [n for n in model.required_inputs if n in set(VARIABLE_SOURCES.values())]
+    empty = [c for c in columns if c not in frame or (frame[c].isna() | (frame[c].astype(str).str.strip() == "")).all()]
+    if empty:
+        whom = f"patient {args.patient}, timepoint {args.timepoint}" if args.patient else f"all {len(frame)} exams"
+        raise ManifestError(f"model {model.name!r} needs the manifest column(s) {', '.join(empty)}, which are empty "
+                            f"for {whom} of {args.manifest}; fill them (see docs/manifest.md)")
 
 
 def _one_exam(model, manifest, patient: str, timepoint: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
