@@ -119,13 +119,19 @@ def _check_training(design: pd.DataFrame, labels: pd.DataFrame, train: pd.Index,
     if labels.loc[train, "resistant"].nunique() < 2:
         raise ClinicalDataError(f"the training cohort (exams before {config.split_date}) needs resistant and "
                                 f"sensitive patients; it has {len(train)} patients of one class")
+    problems = []  # every missing clinical value at once, not one per run
     for name in config.models.clinical_candidates:
         if name not in design:
-            raise ClinicalDataError(f"clinical candidate {name!r} cannot be computed: its manifest column is absent")
+            problems.append(f"clinical candidate {name!r} cannot be computed: its manifest column is absent")
+            continue
         empty = design.loc[train, name].isna()
         if empty.any():
-            raise ClinicalDataError(f"patients {list(train[empty])[:5]}: clinical variable {name!r} is empty; "
-                                    "fill it or remove it from models.clinical_candidates")
+            patients = list(train[empty])
+            more = f" and {len(patients) - 10} more" if len(patients) > 10 else ""
+            problems.append(f"patients {', '.join(map(str, patients[:10]))}{more}: clinical variable {name!r} is empty")
+    if problems:
+        raise ClinicalDataError(f"{len(problems)} clinical problem(s) in the training cohort: " + "; ".join(problems)
+                                + "; fill the manifest cells or remove the variables from models.clinical_candidates")
 
 
 # ------------------------------------------------------------------------------------------------- tables 1-4

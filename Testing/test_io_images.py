@@ -165,8 +165,14 @@ def test_read_dce_from_3d_files_and_4d_file(tmp_path, ramp):
 def test_read_dce_rejects_phases_on_different_grids(tmp_path, ramp):
     sitk.WriteImage(make_image(ramp), str(tmp_path / "a.nrrd"))
     sitk.WriteImage(make_image(ramp[:, :, :4].copy()), str(tmp_path / "b.nrrd"))
-    with pytest.raises(AcquisitionError, match=r"phase 1 of .*b\.nrrd is not on the grid of phase 0"):
+    with pytest.raises(AcquisitionError, match=r"b\.nrrd \(DCE phase 2 of 2\) is not on the grid of .*a\.nrrd: size"):
         read_dce([tmp_path / "a.nrrd", tmp_path / "b.nrrd"], [0, 60])
+    shifted = make_image(ramp)
+    shifted.SetOrigin(tuple(np.add(shifted.GetOrigin(), (0.6, 0.0, 0.0))))
+    sitk.WriteImage(shifted, str(tmp_path / "b.nrrd"))
+    with pytest.raises(AcquisitionError, match=r"origin shifted by \(0\.6, 0, 0\) mm \(0\.6 mm\)") as caught:
+        read_dce([tmp_path / "a.nrrd", tmp_path / "b.nrrd"], [0, 60])
+    assert "size" not in str(caught.value) and "spacing" not in str(caught.value)
 
 
 def test_read_dce_from_dicom_series_per_phase_and_temporal_positions(tmp_path, ramp):

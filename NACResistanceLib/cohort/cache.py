@@ -112,10 +112,15 @@ def entry_name(patient_id: str, timepoint: str, key: str) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and :func:`os.replace`."""
+    """Write ``text`` to ``path`` through a temporary file in the same folder and :func:`os.replace`.
+
+    The file gets the mode an ordinary ``open`` would give (0666 minus the umask, e.g. 0644 under
+    umask 022), not the 0600 of :func:`tempfile.mkstemp`, so colleagues sharing the folder can read it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
     try:
+        os.chmod(temporary, 0o666 & ~current_umask())
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
             stream.flush()
@@ -124,6 +129,13 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """The process umask (read by setting it and restoring it at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def remove_leftovers(folder: Path) -> int:

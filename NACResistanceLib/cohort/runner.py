@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from ..config import load_analysis_config
 from ..config.records import PARAMETERS_FILE, write_parameters_text
-from ..errors import CancelledError, ConfigError
+from ..errors import CancelledError, ConfigError, InputFileError
+from ..threads import ignore_interrupt, stop_pool
 from . import cache
 from .worker import ExamOutcome, ExamTask, analyze_task
 
@@ -28,9 +30,11 @@ Progress = Callable[[str, float], bool]
 
 FEATURES_FILE = "features.csv"
 FAILURES_FILE = "failures.csv"
+WARNINGS_FILE = "warnings.csv"
 DICTIONARY_FILE = "feature_dictionary.csv"
 CACHE_FOLDER = "cache"
 FAILURE_COLUMNS = ["patient_id", "timepoint", "error_type", "message"]
+WARNING_COLUMNS = ["patient_id", "timepoint", "stage", "message"]
 INDEX = ["patient_id", "timepoint"]
 DICTIONARY_COLUMNS = ["feature", "unit", "ibsi_code", "image", "description"]
 
@@ -51,6 +55,9 @@ class ExtractionResult:
     """Exams analysed by this run."""
     features_path: Path
     failures_path: Path
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WARNING_COLUMNS))
+    """Columns ``patient_id, timepoint, stage, message``: values omitted or computed with caveats, per exam."""
+    warnings_path: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -59,7 +66,7 @@ class ExtractionResult:
 
 
 def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: str | None = None,
-                   progress: Progress | None = None) -> ExtractionResult:
+                   progress: Progress | None = None, skip_invalid: bool = False) -> ExtractionResult:
     """Analyse every exam of ``manifest`` with :func:`pipeline.analyze_exam` and write the tables.
 
     Parameters
@@ -79,6 +86,9 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     progress : callable or None
         ``progress(message, fraction) -> bool`` after each exam; returning True cancels the run
         (finished exams stay cached) with :class:`errors.CancelledError`.
+    skip_invalid : bool
+        Analyse the valid rows of a manifest that has invalid ones, and list the invalid rows in
+        ``failures.csv`` (error type ``ManifestError``) instead of refusing the whole manifest.
 
     Returns
     -------
@@ -87,7 +97,7 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     """
     if scheduler is None and int(jobs) < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs} (option --jobs)")
-    manifest_path, frame = _read_manifest(manifest)
+    manifest_path, frame, rows, skipped = _read_manifest(manifest, skip_invalid)
     config = load_analysis_config(config)
     parameters = config.to_dict()
     out = Path(out_dir)
@@ -97,28 +107,33 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     if removed:
         logger.info("removed %s unfinished temporary files of an interrupted run", removed)
     cache.write_atomic(out / PARAMETERS_FILE, write_parameters_text(config))
-    tasks = _tasks(manifest_path, frame, parameters)
+    tasks = _tasks(manifest_path, frame, parameters, rows)
     pending = [t for t in tasks if not _entry_path(cache_dir, t).exists()]
     n_cached = len(tasks) - len(pending)
     logger.info("%s exams: %s finished earlier (cached), %s to analyse", len(tasks), n_cached, len(pending))
-    failures = _execute(pending, cache_dir, jobs, scheduler, progress, n_cached, len(tasks))
+    failures = skipped + _execute(pending, cache_dir, jobs, scheduler, progress, n_cached, len(tasks))
     return _write_tables(out, cache_dir, tasks, failures, n_cached, len(pending) - len(failures))
 
 
-def _read_manifest(manifest) -> tuple[Path, pd.DataFrame]:
+def _read_manifest(manifest, skip_invalid: bool = False) -> tuple[Path, pd.DataFrame, list[int], list[ExamOutcome]]:
+    """The manifest's path and frame, the file row of each frame row, and its skipped invalid rows as failures."""
     from .. import io
 
     if isinstance(manifest, (str, Path)):
         path = Path(manifest)
-        manifest = io.read_manifest(path)
+        manifest = io.read_manifest(path, skip_invalid=skip_invalid)
     else:
         path = Path(manifest.path)
-    return path.resolve(), manifest.frame
+    path = path.resolve()
+    skipped = [ExamOutcome(ExamTask(str(path), s.row, s.patient_id, s.timepoint, "", {}), None, "ManifestError",
+                           "; ".join(s.problems)) for s in getattr(manifest, "skipped", ())]
+    rows = [manifest.file_row(i) if hasattr(manifest, "file_row") else i for i in range(len(manifest.frame))]
+    return path, manifest.frame, rows, skipped
 
 
-def _tasks(manifest_path: Path, frame: pd.DataFrame, parameters: dict) -> list[ExamTask]:
+def _tasks(manifest_path: Path, frame: pd.DataFrame, parameters: dict, rows: Sequence[int]) -> list[ExamTask]:
     tasks = []
-    for row_number, (_, row) in enumerate(frame.iterrows()):
+    for row_number, (_, row) in zip(rows, frame.iterrows()):
         record = row.to_dict()
         key = cache.exam_key(record, manifest_path.parent, parameters)
         tasks.append(ExamTask(str(manifest_path), row_number, str(record["patient_id"]),
@@ -182,7 +197,8 @@ def _outcomes(pending: Sequence[ExamTask], jobs: int, scheduler: str | None) -> 
 def _process_outcomes(pending: Sequence[ExamTask], jobs: int) -> Iterable[ExamOutcome]:
     """Spawned processes (never fork: safe with threads, Dask and GUI toolkits in the parent)."""
     context = multiprocessing.get_context("spawn")
-    executor = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context)
+    executor = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context,
+                                   initializer=ignore_interrupt)
     futures = {executor.submit(analyze_task, task): task for task in pending}
     try:
         for future in as_completed(futures):
@@ -191,6 +207,9 @@ def _process_outcomes(pending: Sequence[ExamTask], jobs: int) -> Iterable[ExamOu
             except BrokenProcessPool as error:
                 yield ExamOutcome(futures[future], None, "WorkerCrashed",
                                   f"the worker process died ({error}); out of memory? re-run to retry")
+    except KeyboardInterrupt:  # Ctrl-C: stop the workers now; finished exams are already cached
+        stop_pool(executor)
+        raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
@@ -221,13 +240,32 @@ def _write_tables(out: Path, cache_dir: Path, tasks: Sequence[ExamTask], failure
         [[f.task.patient_id, f.task.timepoint, f.error_type, f.message] for f in failures], columns=FAILURE_COLUMNS
     )
     dictionary = _dictionary(entries, dict(tasks[0].parameters) if tasks else None)
+    warning_frame = warning_table(entries)
     write_table(features, out / FEATURES_FILE, index=True)
     write_table(failure_frame, out / FAILURES_FILE)
+    write_table(warning_frame, out / WARNINGS_FILE)
     write_table(dictionary, out / DICTIONARY_FILE)
     logger.info("%s exams in %s, %s failed (%s)", len(features), out / FEATURES_FILE, len(failures),
                 out / FAILURES_FILE)
     return ExtractionResult(features, failure_frame, dictionary, n_cached, n_computed,
-                            out / FEATURES_FILE, out / FAILURES_FILE)
+                            out / FEATURES_FILE, out / FAILURES_FILE, warning_frame, out / WARNINGS_FILE)
+
+
+def warning_table(entries: Sequence[dict]) -> pd.DataFrame:
+    """One row per warning of each finished exam: ``patient_id, timepoint, stage, message``."""
+    rows = [[e["patient_id"], e["timepoint"], warning_stage(w), w] for e in entries for w in e.get("warnings", [])]
+    return pd.DataFrame(rows, columns=WARNING_COLUMNS)
+
+
+def warning_stage(message: str) -> str:
+    """The analysis stage a warning comes from (dce, diffusion, radiomics, segmentation or exam), read from its words."""
+    text = re.sub(r"\S*[/\\]\S*", " ", message).lower()  # file paths say nothing about the stage
+    for stage, words in (("dce", ("dce", "enhancement", "contrast")), ("diffusion", ("adc", "dki", "dwi", "b-value",
+                         "b=0", "diffusion", "kurtosis")), ("radiomics", ("pyradiomics", "radiomics")),
+                         ("segmentation", ("segment", "mask", "reference"))):
+        if any(word in text for word in words):
+            return stage
+    return "exam"
 
 
 def write_table(frame: pd.DataFrame, path: Path, *, index: bool = False) -> Path:
@@ -244,8 +282,30 @@ def read_feature_table(path: Path) -> pd.DataFrame:
     value in the last unit of the last place, and pandas 3 deprecates ``float_precision``. Patient
     ids stay text, as in the manifest.
     """
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]).set_index(INDEX)
-    return frame.astype("float64")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    missing = [c for c in INDEX if c not in frame.columns]
+    if missing:
+        raise InputFileError(f"feature table {path} has no column {', '.join(missing)}; use the features.csv "
+                             "written by `nacresistance extract`")
+    frame = frame.set_index(INDEX)
+    try:
+        return frame.astype("float64")
+    except ValueError:
+        raise _not_numeric(path, frame) from None
+
+
+def _not_numeric(path: Path, frame: pd.DataFrame) -> InputFileError:
+    """The error naming the first text cell of a feature table (a manifest given as features, most often)."""
+    for column in frame.columns:
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        bad = numbers.isna() & frame[column].notna()
+        if bad.any():
+            patient, timepoint = bad[bad].index[0]
+            looks = (" (it looks like a manifest: pass the features.csv written by `nacresistance extract`)"
+                     if {"exam_date", "segmentation", "dce_phases"} & set(frame.columns) else "")
+            return InputFileError(f"feature table {path}: column {column!r} of patient {patient}, timepoint "
+                                  f"{timepoint} holds {frame.at[(patient, timepoint), column]!r}, not a number{looks}")
+    return InputFileError(f"feature table {path} holds values that are not numbers")
 
 
 def _feature_frame(entries: Sequence[dict]) -> pd.DataFrame:

@@ -27,7 +27,7 @@ class ExamTask:
     manifest_path: str
     """Path of ``manifest.csv``."""
     row: int
-    """0-based row of the exam in the manifest frame."""
+    """0-based data row of the exam in the manifest file (its line is ``row + 2``)."""
     patient_id: str
     timepoint: str
     key: str
@@ -60,6 +60,9 @@ def analyze_task(task: ExamTask) -> ExamOutcome:
             with threads.limit(1):  # exams run side by side, one thread each (NACResistanceLib.threads)
                 payload = _analyze(task)
         except Exception as error:  # one bad exam must never stop the cohort
+            notes = getattr(error, "__notes__", None)
+            if notes:  # the reader's note naming the patient is replaced by this one (said once)
+                notes[:] = [note for note in notes if f"patient {task.patient_id}" not in note]
             add_context(error, f"patient {task.patient_id}, timepoint {task.timepoint}, manifest row {task.row + 2}")
             return ExamOutcome(task, None, type(error).__name__, describe(error), time.perf_counter() - start,
                                tuple(records))
@@ -99,8 +102,8 @@ def collected_warnings() -> Iterator[list[logging.LogRecord]]:
 def _analyze(task: ExamTask) -> dict:
     from .. import io, pipeline
 
-    manifest = io.read_manifest(task.manifest_path)
-    exam = io.load_exam(manifest, task.row)
+    manifest = io.read_manifest(task.manifest_path, skip_invalid=True)  # the parent validated (or skipped) rows
+    exam = io.load_exam(manifest, (task.patient_id, task.timepoint))
     analysis = pipeline.analyze_exam(exam, load_analysis_config(dict(task.parameters)))
     payload = {
         "patient_id": task.patient_id,

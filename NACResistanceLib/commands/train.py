@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from ._common import existing_file, progress_from_args
+import pandas as pd
+
+from ._common import existing_file, positive_int, progress_from_args
 
 HELP = ("Run the seed study on a feature table and its manifest: labels, temporal split, selection, "
         "clinical/radiomics/combined models (models/*.json), Tables 1-6 and every curve (CSV), the CLEAR and "
@@ -20,9 +23,9 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--study-config", type=existing_file,
                         help="study parameter file (YAML; default NACResistanceLib/params/study.yaml)")
     parser.add_argument("--seed", type=int, default=0, help="root seed of LASSO folds, CV and bootstrap")
-    parser.add_argument("--bootstrap", type=int, metavar="B",
+    parser.add_argument("--bootstrap", type=positive_int, metavar="B",
                         help="bootstrap replicates (optimism and Table 6); default from the study file (1000)")
-    parser.add_argument("--workers", type=int, default=1, help="processes for the bootstrap")
+    parser.add_argument("--workers", type=positive_int, default=1, help="processes for the bootstrap")
     parser.add_argument("--description", help="what the training data are (stored in each model file)")
     parser.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto",
                         help="progress display")
@@ -101,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     result, _, _, _ = run_study_from_files(args.features, args.manifest, study_overrides(args), args.seed,
                                            progress_from_args(args), truth=args.truth, command=command_line())
     result.write(args.out)
+    write_study_warnings(result, args.out)
     for name, model in result.models.items():
         print(f"{name} model: {args.out / 'models' / (name + '.json')} (terms: "
               f"{', '.join(t.name for t in model.terms) or 'intercept only'})")
@@ -108,3 +112,28 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_report:
         print(f"report: {render_study(args.out)}")
     return 0
+
+
+def study_warnings(result) -> pd.DataFrame:
+    """The study's warnings (and one per intercept-only model) as rows ``patient_id, timepoint, stage, message``."""
+    from ..cohort.runner import WARNING_COLUMNS
+
+    messages = list(result.warnings) + [
+        f"the {name} model is intercept-only: the selection kept no feature, so it predicts the same probability "
+        "for every patient (AUC 0.5); check the cohort size, the outcome balance and the feature table"
+        for name, model in result.models.items() if not model.terms]
+    return pd.DataFrame([["", "", "study", m] for m in messages], columns=WARNING_COLUMNS)
+
+
+def write_study_warnings(result, out: Path) -> pd.DataFrame:
+    """Write ``warnings.csv`` of a study into ``out`` and show the count and the first ones on stderr."""
+    from ..cohort.runner import WARNINGS_FILE, write_table
+
+    warnings = study_warnings(result)
+    write_table(warnings, out / WARNINGS_FILE)
+    intercept_only = [m for m in warnings["message"] if "intercept-only" in m]
+    for message in intercept_only:
+        print(f"warning: {message}", file=sys.stderr)
+    if len(warnings) > len(intercept_only):
+        print(f"{len(warnings) - len(intercept_only)} study warnings, see {out / WARNINGS_FILE}", file=sys.stderr)
+    return warnings

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import SimpleITK as sitk
 
 from ..errors import AcquisitionError, InputFileError
 from .dicom_dce import DicomDce, read_dicom_dce
 from .dicom_index import DicomIndex, index_folder
 from .exam import DceSeries
+from .geometry import grid_difference
 from .images import read_image
 
 DCE_TIME_TOLERANCE_S = 3.0
@@ -128,17 +128,15 @@ def split_4d(image: sitk.Image, source: str) -> list[sitk.Image]:
 
 
 def _check_same_grid(phases: list[sitk.Image], label: str) -> None:
-    first = phases[0]
-    for index, phase in enumerate(phases[1:], start=1):
-        same = (
-            phase.GetSize() == first.GetSize()
-            and np.allclose(phase.GetSpacing(), first.GetSpacing(), atol=1e-4)
-            and np.allclose(phase.GetOrigin(), first.GetOrigin(), atol=1e-3)
-            and np.allclose(phase.GetDirection(), first.GetDirection(), atol=1e-5)
-        )
-        if not same:
-            raise AcquisitionError(
-                f"DCE phase {index} of {label} is not on the grid of phase 0 "
-                f"(size {phase.GetSize()} vs {first.GetSize()}, spacing {phase.GetSpacing()} vs "
-                f"{first.GetSpacing()} mm); resample the phases onto one grid"
-            )
+    """Refuse DCE phases on different grids, naming the file (1-based position) and what differs (size, spacing, origin)."""
+    items = phases
+    names = label.split("; ")
+    first = items[0]
+    for index, item in enumerate(items[1:], start=1):
+        difference = grid_difference(item, first)
+        if difference:
+            where = (f"{names[index]} (DCE phase {index + 1} of {len(items)})" if len(names) == len(items)
+                     else f"DCE phase {index + 1} of {len(items)} in {label}")
+            reference = names[0] if len(names) == len(items) else "phase 1"
+            raise AcquisitionError(f"{where} is not on the grid of {reference}: {difference}; "
+                                   f"resample the phases onto one grid")

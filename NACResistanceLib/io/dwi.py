@@ -25,6 +25,7 @@ from .dicom_index import (
     split_volumes,
 )
 from .exam import DwiSeries
+from .geometry import grid_difference
 from .images import read_image
 
 B_VALUE_TAGS = (
@@ -105,7 +106,14 @@ def _read_numbers(path: str | Path) -> np.ndarray:
 
 def _gradient_vectors(bvecs, reference: sitk.Image, bvals: np.ndarray, label: str) -> np.ndarray:
     if isinstance(bvecs, (str, Path)):
-        vectors = fsl_bvecs_to_lps(_read_numbers(bvecs), reference)
+        table = _read_numbers(bvecs)
+        rows, columns = table.shape
+        if (rows, columns) not in ((3, bvals.size), (bvals.size, 3)):
+            raise AcquisitionError(
+                f"bvec file {bvecs} holds {rows} rows x {columns} columns, but DWI {label} has {bvals.size} volumes: "
+                f"expected 3 rows x {bvals.size} columns (FSL: one column per volume) or {bvals.size} rows x 3 columns"
+            )
+        vectors = fsl_bvecs_to_lps(table, reference)
     else:
         vectors = np.asarray(bvecs, dtype=float)
     if vectors.shape != (bvals.size, 3):
@@ -140,17 +148,18 @@ def fsl_bvecs_to_lps(table: np.ndarray, reference: sitk.Image) -> np.ndarray:
 
 
 def _check_same_grid(volumes: list[sitk.Image], label: str) -> None:
-    first = volumes[0]
-    for index, volume in enumerate(volumes[1:], start=1):
-        same = (volume.GetSize() == first.GetSize()
-                and np.allclose(volume.GetSpacing(), first.GetSpacing(), atol=1e-4)
-                and np.allclose(volume.GetOrigin(), first.GetOrigin(), atol=1e-3)
-                and np.allclose(volume.GetDirection(), first.GetDirection(), atol=1e-5))
-        if not same:
-            raise AcquisitionError(
-                f"DWI volume {index} of {label} is not on the grid of volume 0 (size {volume.GetSize()} vs "
-                f"{first.GetSize()}, spacing {volume.GetSpacing()} vs {first.GetSpacing()} mm)"
-            )
+    """Refuse DWI volumes on different grids, naming the file (1-based position) and what differs (size, spacing, origin)."""
+    items = volumes
+    names = label.split("; ")
+    first = items[0]
+    for index, item in enumerate(items[1:], start=1):
+        difference = grid_difference(item, first)
+        if difference:
+            where = (f"{names[index]} (DWI volume {index + 1} of {len(items)})" if len(names) == len(items)
+                     else f"DWI volume {index + 1} of {len(items)} in {label}")
+            reference = names[0] if len(names) == len(items) else "volume 1"
+            raise AcquisitionError(f"{where} is not on the grid of {reference}: {difference}; "
+                                   f"resample the volumes onto one grid")
 
 
 def read_dicom_dwi(folder: Path, series: str | None = None) -> tuple[list[sitk.Image], np.ndarray, np.ndarray | None]:

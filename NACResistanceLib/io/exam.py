@@ -117,3 +117,8 @@ class Exam:
     def source(self, name: str) -> str:
         """The file a field was read from, or ``"<in memory>"``."""
         return self.sources.get(name, "<in memory>")
+
+    def part_source(self, name: str, index: int) -> str:
+        """The one file of a ``;``-separated list (DCE phases, DWI volumes) that item ``index`` (0-based) came from."""
+        parts = self.source(name).split(";")
+        return parts[index] if len(parts) > index >= 0 and len(parts) > 1 else self.source(name)

@@ -25,6 +25,8 @@ from ..errors import ManifestError, NACResistanceError, add_context
 from .exam import Exam
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_.\-]+$")
+MIN_DCE_SPAN_S = 20.0
+"""Three or more DCE phases spanning less than this many seconds were almost surely given in minutes."""
 MAX_LISTED_PROBLEMS = 25
 """At most this many problems are spelled out in one ManifestError (the count is always given)."""
 
@@ -95,6 +97,18 @@ COLUMNS: dict[str, Column] = {**IDENTITY_COLUMNS, **IMAGING_COLUMNS, **CLINICAL_
 
 
 @dataclass(frozen=True)
+class SkippedRow:
+    """A manifest row left out because it is invalid."""
+
+    row: int
+    """0-based data row of the file (the file's line is ``row + 2``)."""
+    patient_id: str
+    timepoint: str
+    problems: tuple[str, ...]
+    """What is wrong, each naming the row, column and value."""
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A validated cohort manifest."""
 
@@ -104,6 +118,14 @@ class Manifest:
     any other columns of the file."""
     path: Path
     """The CSV file (absolute)."""
+    skipped: tuple[SkippedRow, ...] = ()
+    """Invalid rows left out by ``read_manifest(..., skip_invalid=True)`` (empty otherwise)."""
+    source_rows: tuple[int, ...] = ()
+    """0-based row of the file (data rows, header excluded) of each row of :attr:`frame`; empty when all rows are kept."""
+
+    def file_row(self, position: int) -> int:
+        """0-based data row of the file that row ``position`` of :attr:`frame` comes from."""
+        return self.source_rows[position] if self.source_rows else position
 
     @property
     def directory(self) -> Path:
@@ -127,13 +149,16 @@ class Manifest:
         return int(row)
 
 
-def read_manifest(path: str | Path) -> Manifest:
+def read_manifest(path: str | Path, *, skip_invalid: bool = False) -> Manifest:
     """Read and validate a cohort manifest CSV (docs/manifest.md).
 
     Parameters
     ----------
     path : str or Path
         The ``manifest.csv`` file; relative paths inside it are relative to its folder.
+    skip_invalid : bool
+        Leave out rows with invalid cells (listed in ``Manifest.skipped``) instead of raising; problems
+        of the columns or repeated exams still raise, and so does a manifest without any valid row.
 
     Returns
     -------
@@ -155,9 +180,15 @@ def read_manifest(path: str | Path) -> Manifest:
     for name, column in COLUMNS.items():
         if name not in frame.columns:
             frame[name] = column.default
-    for position, row in enumerate(frame.to_dict("records")):
-        problems += _row_problems(row, position, path.parent)
+    by_row = [_row_problems(row, position, path.parent) for position, row in enumerate(frame.to_dict("records"))]
     problems += _duplicate_problems(frame)
+    if skip_invalid and not problems and any(by_row) and not all(by_row):
+        keep = [i for i, found in enumerate(by_row) if not found]
+        skipped = tuple(SkippedRow(i, str(frame["patient_id"].iloc[i]), str(frame["timepoint"].iloc[i] or "baseline"),
+                                   tuple(found)) for i, found in enumerate(by_row) if found)
+        kept = frame.iloc[keep].reset_index(drop=True)
+        return Manifest(_typed(kept), path, skipped, tuple(keep))
+    problems = [problem for found in by_row for problem in found] + problems
     if problems:
         listed = "\n  ".join(problems[:MAX_LISTED_PROBLEMS])
         more = f"\n  ... and {len(problems) - MAX_LISTED_PROBLEMS} more" if len(problems) > MAX_LISTED_PROBLEMS else ""
@@ -180,17 +211,33 @@ def write_manifest(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    if path.is_dir():
+        raise ManifestError(f"manifest {path} is a folder; give the manifest CSV file itself (e.g. {path / 'manifest.csv'})")
     if not path.is_file():
         raise ManifestError(f"manifest {path} does not exist")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+    except UnicodeDecodeError as error:
+        raise ManifestError(_encoding_problem(path, error)) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise ManifestError(f"manifest {path} is not a readable CSV file: {error}") from error
     frame.columns = [str(c).strip() for c in frame.columns]
     if len(frame.columns) == 1 and ";" in frame.columns[0]:
         raise ManifestError(f"manifest {path} has one column {frame.columns[0]!r}: it looks ';'-separated; "
                             "save it comma-separated (';' only separates list items inside a cell)")
     return frame.apply(lambda column: column.str.strip())
+
+
+def _encoding_problem(path: Path, error: UnicodeDecodeError) -> str:
+    """Name the row (1-based, header = row 1) and the text holding the first byte that is not UTF-8."""
+    data = path.read_bytes()
+    start = data.rfind(b"\n", 0, error.start) + 1
+    end = data.find(b"\n", error.start)
+    end = len(data) if end < 0 else end
+    near = data[max(start, error.start - 30):min(end, error.start + 30)].decode("latin-1").strip()
+    row = data.count(b"\n", 0, error.start) + 1
+    return (f"manifest {path}, row {row}: the text near {near!r} is not UTF-8 (a Latin-1 / Windows export?); "
+            "save the file as UTF-8 (CSV UTF-8 in Excel)")
 
 
 def _column_problems(columns) -> list[str]:
@@ -220,7 +267,11 @@ def _row_problems(row: Mapping[str, str], position: int, directory: Path) -> lis
 
 
 def _check_identifier(value: str, column: Column, directory: Path) -> str:
-    return "" if _IDENTIFIER.match(value) else "may only hold letters, digits, '_', '-' and '.'"
+    if _IDENTIFIER.match(value):
+        return ""
+    other = sorted({c for c in value if not re.match(r"[A-Za-z0-9_.\-]", c)})
+    return (f"holds {', '.join(repr(c) for c in other)}; identifiers name cache files, so only letters, digits, '_', "
+            "'-' and '.' of ASCII (A-Z, a-z, 0-9) are allowed (e.g. 'Mueller-Li' for 'Müller-李')")
 
 
 def _check_date(value: str, column: Column, directory: Path) -> str:
@@ -302,6 +353,10 @@ def _cross_problems(row: Mapping[str, str], where: str) -> list[str]:
             problems.append(f"{where}, column 'dce_times_s': {len(times)} times for {len(files)} files in 'dce_phases'")
         if any(b <= a for a, b in zip(times, times[1:])):
             problems.append(f"{where}, column 'dce_times_s': value {row['dce_times_s']!r} does not increase strictly")
+        elif len(times) >= 3 and times[-1] - times[0] < MIN_DCE_SPAN_S:
+            problems.append(f"{where}, column 'dce_times_s': value {row['dce_times_s']!r} spans only "
+                            f"{times[-1] - times[0]:g} s over {len(times)} phases: are these minutes? give seconds "
+                            f"(e.g. {';'.join(f'{t * 60:g}' for t in times[:3])};...)")
         roi = _float(str(row["dce_roi_phase"]))
         if roi is not None and roi >= len(times):
             problems.append(f"{where}, column 'dce_roi_phase': value {row['dce_roi_phase']!r} is not a phase index "

@@ -15,6 +15,11 @@ from .images import IMAGE_SUFFIXES, read_image
 
 _SEGMENT_KEY = re.compile(r"^Segment(\d+)_Name$")
 
+MAX_LABELS = 64
+"""A label map with more distinct non-zero values than this is taken for an intensity image."""
+MAX_REGION_FRACTION = 0.5
+"""A region covering more than this fraction of the field of view is not a plausible tumour or reference."""
+
 
 @dataclass(frozen=True)
 class SegmentInfo:
@@ -53,7 +58,10 @@ def read_mask(path: str | Path, segment: int | str = 1, *, series: str | None = 
     ------
     InputFileError
         If the file cannot be read, or the segment is not in it (the message lists the available
-        label values, and segment names for Slicer segmentations).
+        label values, and segment names for Slicer segmentations), or the file does not look like a
+        segmentation: non-integer values, more than :data:`MAX_LABELS` labels (an intensity image
+        given as the segmentation), or a region covering more than :data:`MAX_REGION_FRACTION` of the
+        field of view.
     """
     seg_file = _dicom_seg(path, series)
     if seg_file is not None:
@@ -61,10 +69,21 @@ def read_mask(path: str | Path, segment: int | str = 1, *, series: str | None = 
     image = read_image(path, series=series) if Path(path).is_dir() else read_image(path)
     segments = segment_infos(image)
     if segments:
-        return _slicer_segment(image, segments, segment, path)
+        return _plausible(_slicer_segment(image, segments, segment, path), segment, path)
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise InputFileError(f"label map {path} has vector voxels but no Segment<N>_Name header fields")
-    return _label_value(image, segment, path)
+    return _plausible(_label_value(image, segment, path), segment, path)
+
+
+def _plausible(mask: sitk.Image, segment: int | str, path) -> sitk.Image:
+    fraction = float(np.count_nonzero(sitk.GetArrayViewFromImage(mask))) / max(1, int(np.prod(mask.GetSize())))
+    if fraction > MAX_REGION_FRACTION:
+        raise InputFileError(
+            f"segment {segment!r} of {path} covers {fraction:.0%} of the field of view (more than "
+            f"{MAX_REGION_FRACTION:.0%}): not a plausible tumour or reference region; check the manifest's "
+            "segmentation and segment columns (is an image given as the segmentation?)"
+        )
+    return mask
 
 
 def _dicom_seg(path: str | Path, series: str | None) -> str | None:
@@ -117,9 +136,16 @@ def _find_segment(segments: list[SegmentInfo], segment: int | str) -> list[Segme
 def _label_value(image: sitk.Image, segment: int | str, path) -> sitk.Image:
     values = sitk.GetArrayViewFromImage(image)
     if values.dtype.kind == "f" and not np.all(np.mod(values, 1) == 0):
-        raise InputFileError(f"label map {path} has non-integer voxel values; expected integer labels")
-    if isinstance(segment, str) or not np.any(values == segment):
-        labels = np.unique(values[values != 0])
+        raise InputFileError(f"label map {path} has non-integer voxel values: it looks like an image, not a "
+                             "segmentation; check the manifest's segmentation column")
+    labels = np.unique(values)
+    if np.count_nonzero(labels) > MAX_LABELS:
+        raise InputFileError(
+            f"label map {path} holds {np.count_nonzero(labels)} distinct values (a segmentation has at most "
+            f"{MAX_LABELS} labels): it looks like an intensity image; check the manifest's segmentation column"
+        )
+    if isinstance(segment, str) or not np.any(labels == segment):
+        labels = labels[labels != 0]
         listing = ", ".join(str(int(v)) for v in labels) or "none (all voxels are 0)"
         raise InputFileError(
             f"label {segment!r} is not in label map {path}; available label values: {listing} "

@@ -27,6 +27,7 @@ import SimpleITK as sitk
 
 from ..errors import CancelledError
 from ..io.manifest import write_manifest
+from ..threads import ignore_interrupt
 from . import biology
 from .protocol import PhantomProtocol
 from .segmentation import SEGMENT_NAMES
@@ -96,7 +97,7 @@ def write_patient(task: tuple[int, int, PhantomProtocol, str]) -> tuple[list[dic
 def _executor(jobs: int):
     if jobs <= 1:
         return _InProcess()
-    return concurrent.futures.ProcessPoolExecutor(max_workers=jobs)
+    return concurrent.futures.ProcessPoolExecutor(max_workers=jobs, initializer=ignore_interrupt)
 
 
 class _InProcess:

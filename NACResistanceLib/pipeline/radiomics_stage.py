@@ -32,7 +32,7 @@ def analyse_radiomics(exam: Exam, config: AnalysisConfig, maps: Mapping[str, sit
     preprocessing_config = config.preprocessing
     params = config.radiomics_params.parameters
     tumor_source = exam.source("tumor_mask")
-    inputs = [("", exam.dce.roi_image, exam.source("dce"), "DCE ROI phase", exam.tumor_mask, tumor_source)]
+    inputs = [("", exam.dce.roi_image, exam.part_source("dce", exam.dce.roi_phase), "DCE ROI phase", exam.tumor_mask, tumor_source)]
     inputs += [(f"{name}_", maps[name], f"{name} map", f"{name} map", exam.tumor_mask, tumor_source)
                for name in config.radiomics_maps if name in maps]
     inputs += [(f"{region.name}_", exam.dce.roi_image, exam.source("dce"), f"DCE ROI phase, {region.name} region",
