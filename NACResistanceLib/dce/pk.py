@@ -228,8 +228,9 @@ class PkModel:
         sse = np.stack([np.where(np.isfinite(f.rmse), f.rmse, np.inf) for f in fits])
         best = np.argmin(sse, axis=0)
 
-        def pick(name):
-            return np.choose(best, [getattr(f, name) for f in fits])
+        def pick(name):  # np.choose takes at most 32 choices on numpy 1.x; take_along_axis has no limit
+            stacked = np.stack([np.asarray(getattr(f, name), dtype=np.float64) for f in fits])
+            return np.take_along_axis(stacked, best[None, ...], axis=0)[0]
 
         delay = np.where(np.isfinite(fits[0].rmse), np.asarray(delays_s, dtype=np.float64)[best], np.nan)
         return PkFit(self.model, pick("ktrans"), pick("ve"), pick("vp"), pick("kep"), pick("r_squared"), pick("rmse"),
