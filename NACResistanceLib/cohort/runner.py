@@ -16,22 +16,28 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import load_analysis_config
+from ..config import AnalysisConfig, load_analysis_config
 from ..config.records import PARAMETERS_FILE, write_parameters_text
 from ..errors import CancelledError, ConfigError
 from . import cache
+from .merge import (  # noqa: F401
+    DICTIONARY_FILE,
+    FAILURE_COLUMNS,
+    FAILURES_FILE,
+    FEATURES_FILE,
+    INDEX,
+    assemble_tables,
+    failure_frame,
+    write_table,
+)
+from .plan import CACHED, COMPUTE, INVALID, Plan, PlannedExam, plan_extraction
 from .worker import ExamOutcome, ExamTask, analyze_task
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, float], bool]
 
-FEATURES_FILE = "features.csv"
-FAILURES_FILE = "failures.csv"
-DICTIONARY_FILE = "feature_dictionary.csv"
 CACHE_FOLDER = "cache"
-FAILURE_COLUMNS = ["patient_id", "timepoint", "error_type", "message"]
-INDEX = ["patient_id", "timepoint"]
 
 
 @dataclass(frozen=True)
@@ -86,25 +92,19 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     """
     if scheduler is None and int(jobs) < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs} (option --jobs)")
-    manifest_path, frame = _read_manifest(manifest)
-    config = load_analysis_config(config)
-    parameters = config.to_dict()
+    manifest_path, frame = read_manifest_frame(manifest)
     out = Path(out_dir)
-    cache_dir = out / CACHE_FOLDER
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    removed = cache.remove_leftovers(cache_dir)
-    if removed:
-        logger.info("removed %s unfinished temporary files of an interrupted run", removed)
-    cache.write_atomic(out / PARAMETERS_FILE, write_parameters_text(config))
-    tasks = _tasks(manifest_path, frame, parameters)
-    pending = [t for t in tasks if not _entry_path(cache_dir, t).exists()]
-    n_cached = len(tasks) - len(pending)
-    logger.info("%s exams: %s finished earlier (cached), %s to analyse", len(tasks), n_cached, len(pending))
-    failures = _execute(pending, cache_dir, jobs, scheduler, progress, n_cached, len(tasks))
-    return _write_tables(out, cache_dir, tasks, failures, n_cached, len(pending) - len(failures))
+    config, cache_dir = prepare_output(out, config)
+    plan = plan_extraction(manifest_path, frame, cache_dir, config.to_dict())
+    failures = run_plan(plan, cache_dir, config.to_dict(), jobs=jobs, scheduler=scheduler, progress=progress)
+    counts = plan.counts()
+    tasks = [e for e in plan.exams if e.key]
+    return _write_tables(out, cache_dir, tasks, failures, counts[CACHED],
+                         counts[COMPUTE] - len(failures) + counts[INVALID])
 
 
-def _read_manifest(manifest) -> tuple[Path, pd.DataFrame]:
+def read_manifest_frame(manifest) -> tuple[Path, pd.DataFrame]:
+    """``(absolute path, Manifest.frame)`` of a manifest path or :class:`io.Manifest` (validated once, here)."""
     from .. import io
 
     if isinstance(manifest, (str, Path)):
@@ -115,14 +115,45 @@ def _read_manifest(manifest) -> tuple[Path, pd.DataFrame]:
     return path.resolve(), manifest.frame
 
 
+_read_manifest = read_manifest_frame
+
+
+def prepare_output(out: Path, config) -> tuple[AnalysisConfig, Path]:
+    """Load the parameters, create ``out/cache``, remove dead writers' leftovers, write the parameters record."""
+    config = load_analysis_config(config)
+    cache_dir = out / CACHE_FOLDER
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    removed = cache.remove_leftovers(cache_dir)
+    if removed:
+        logger.info("removed %s unfinished temporary files of an interrupted run", removed)
+    cache.write_atomic(out / PARAMETERS_FILE, write_parameters_text(config))
+    return config, cache_dir
+
+
+def run_plan(plan: Plan, cache_dir: Path, parameters: dict, *, jobs: int = 1, scheduler: str | None = None,
+             progress: Progress | None = None) -> list[ExamOutcome]:
+    """Analyse the exams ``plan`` marks to compute, caching each success; returns the failures in manifest order.
+
+    Exams whose inputs could not be read while planning are failures too (with the planner's message).
+    """
+    n_total, pending = len(plan.exams), plan.with_status(COMPUTE)
+    logger.info("%s", plan.summary())
+    invalid = [ExamOutcome(_task(plan, e, parameters), None, "InputFileError", e.reason)
+               for e in plan.with_status(INVALID)]
+    tasks = [_task(plan, e, parameters) for e in pending]
+    failures = invalid + _execute(tasks, cache_dir, jobs, scheduler, progress, n_total - len(tasks), n_total)
+    return sorted(failures, key=lambda outcome: outcome.task.row)
+
+
+def _task(plan: Plan, exam: PlannedExam, parameters: dict) -> ExamTask:
+    return ExamTask(str(plan.manifest_path), exam.row, exam.patient_id, exam.timepoint, exam.key, parameters,
+                    exam.record)
+
+
 def _tasks(manifest_path: Path, frame: pd.DataFrame, parameters: dict) -> list[ExamTask]:
-    tasks = []
-    for row_number, (_, row) in enumerate(frame.iterrows()):
-        record = row.to_dict()
-        key = cache.exam_key(record, manifest_path.parent, parameters)
-        tasks.append(ExamTask(str(manifest_path), row_number, str(record["patient_id"]),
-                              str(record.get("timepoint", "baseline")), key, parameters))
-    return tasks
+    """Every exam of a manifest as a task (cached or not), in manifest order."""
+    plan = plan_extraction(manifest_path, frame, Path("/nonexistent-cache"), parameters)
+    return [_task(plan, e, parameters) for e in plan.exams if e.key]
 
 
 def _entry_path(cache_dir: Path, task: ExamTask) -> Path:
@@ -184,11 +215,12 @@ def _process_outcomes(pending: Sequence[ExamTask], jobs: int) -> Iterable[ExamOu
     executor = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context)
     futures = {executor.submit(analyze_task, task): task for task in pending}
     try:
-        for future in as_completed(futures):
+        for future in as_completed(list(futures)):
+            task = futures.pop(future)  # drop the finished future and its result: memory stays flat
             try:
                 yield future.result()
             except BrokenProcessPool as error:
-                yield ExamOutcome(futures[future], None, "WorkerCrashed",
+                yield ExamOutcome(task, None, "WorkerCrashed",
                                   f"the worker process died ({error}); out of memory? re-run to retry")
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
@@ -200,39 +232,34 @@ def _dask_outcomes(pending: Sequence[ExamTask], scheduler: str) -> Iterable[Exam
 
     with Client(scheduler, set_as_default=False) as client:
         keys = [f"nacresistance-exam-{t.patient_id}-{t.timepoint}-{t.key[:16]}" for t in pending]
-        futures = client.map(analyze_task, pending, key=keys, pure=False)
         tasks = dict(zip(keys, pending))
+        # Hold no list of futures: each is dropped once consumed, so its result leaves the cluster's
+        # memory and the coordinator keeps only what it has not yet received.
+        completed = dask_completed(client.map(analyze_task, pending, key=keys, pure=False), loop=client.loop)
         try:
-            for future in dask_completed(futures, loop=client.loop):
+            for future in completed:
                 try:
                     yield future.result()
                 except Exception as error:  # a worker lost: record it, keep the cohort going
                     yield ExamOutcome(tasks[future.key], None, type(error).__name__, f"Dask task failed: {error}")
+                finally:
+                    future.release()
         finally:
-            client.cancel(futures)
+            client.cancel(list(completed.futures))
 
 
-def _write_tables(out: Path, cache_dir: Path, tasks: Sequence[ExamTask], failures: Sequence[ExamOutcome],
+def _write_tables(out: Path, cache_dir: Path, exams: Sequence[PlannedExam], failures: Sequence[ExamOutcome],
                   n_cached: int, n_computed: int) -> ExtractionResult:
-    entries = [cache.read_entry(p) for p in (_entry_path(cache_dir, t) for t in tasks) if p.exists()]
-    features = _feature_frame(entries)
-    failure_frame = pd.DataFrame(
-        [[f.task.patient_id, f.task.timepoint, f.error_type, f.message] for f in failures], columns=FAILURE_COLUMNS
-    )
-    dictionary = _dictionary(entries)
+    paths = [p for p in (_entry_path(cache_dir, e) for e in exams) if p.exists()]
+    features, dictionary = assemble_tables(paths)
+    failure_table = failure_frame([[f.task.patient_id, f.task.timepoint, f.error_type, f.message] for f in failures])
     write_table(features, out / FEATURES_FILE, index=True)
-    write_table(failure_frame, out / FAILURES_FILE)
+    write_table(failure_table, out / FAILURES_FILE)
     write_table(dictionary, out / DICTIONARY_FILE)
     logger.info("%s exams in %s, %s failed (%s)", len(features), out / FEATURES_FILE, len(failures),
                 out / FAILURES_FILE)
-    return ExtractionResult(features, failure_frame, dictionary, n_cached, n_computed,
+    return ExtractionResult(features, failure_table, dictionary, n_cached, n_computed,
                             out / FEATURES_FILE, out / FAILURES_FILE)
-
-
-def write_table(frame: pd.DataFrame, path: Path, *, index: bool = False) -> Path:
-    """Write ``frame`` as CSV atomically (full float precision, ``\\n`` line ends, NaN as empty cell)."""
-    cache.write_atomic(Path(path), frame.to_csv(index=index, lineterminator="\n"))
-    return Path(path)
 
 
 def read_feature_table(path: Path) -> pd.DataFrame:
@@ -245,20 +272,3 @@ def read_feature_table(path: Path) -> pd.DataFrame:
     """
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]).set_index(INDEX)
     return frame.astype("float64")
-
-
-def _feature_frame(entries: Sequence[dict]) -> pd.DataFrame:
-    columns: dict[str, None] = {}
-    for entry in entries:
-        columns.update(dict.fromkeys(entry["features"]))
-    rows = [[entry["features"].get(c, float("nan")) for c in columns] for entry in entries]
-    index = pd.MultiIndex.from_tuples([(e["patient_id"], e["timepoint"]) for e in entries], names=INDEX)
-    return pd.DataFrame(rows, index=index, columns=list(columns), dtype="float64")
-
-
-def _dictionary(entries: Sequence[dict]) -> pd.DataFrame:
-    rows: dict[str, tuple[str, str]] = {}
-    for entry in entries:
-        for name in entry["features"]:
-            rows.setdefault(name, (entry["units"].get(name, ""), entry["descriptions"].get(name, "")))
-    return pd.DataFrame([[n, u, d] for n, (u, d) in rows.items()], columns=["feature", "unit", "description"])

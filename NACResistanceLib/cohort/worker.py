@@ -34,6 +34,9 @@ class ExamTask:
     """Cache key (see :mod:`NACResistanceLib.cohort.cache`)."""
     parameters: Mapping[str, object]
     """``AnalysisConfig.to_dict()``."""
+    record: Mapping[str, object] | None = None
+    """The validated manifest row (``Manifest.frame`` as a dict): the worker reads this exam's images
+    without re-reading the manifest. None = read row ``row`` of the manifest file."""
 
 
 @dataclass(frozen=True)
@@ -99,8 +102,10 @@ def collected_warnings() -> Iterator[list[logging.LogRecord]]:
 def _analyze(task: ExamTask) -> dict:
     from .. import io, pipeline
 
-    manifest = io.read_manifest(task.manifest_path)
-    exam = io.load_exam(manifest, task.row)
+    if task.record is not None:
+        exam = io.manifest.load_exam_row(task.manifest_path, task.record, task.row)
+    else:
+        exam = io.load_exam(io.read_manifest(task.manifest_path), task.row)
     analysis = pipeline.analyze_exam(exam, load_analysis_config(dict(task.parameters)))
     payload = {
         "patient_id": task.patient_id,
