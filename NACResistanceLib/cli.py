@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "reproducibility": "reproducibility",
     "delta": "delta",
     "config": "config",
+    "merge": "merge",
 }
 """Subcommand name -> module under ``NACResistanceLib.commands``, in the order ``--help`` lists them."""
 

@@ -9,6 +9,7 @@ the workers (the *input* files must be readable by them).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from .. import threads
 from ..config import load_analysis_config
 from ..errors import add_context, describe
+from .allocator import tune_worker_allocator
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class ExamOutcome:
 
 def analyze_task(task: ExamTask) -> ExamOutcome:
     """Load and analyse one exam; any ``Exception`` becomes a failure outcome naming the exam."""
+    tune_worker_allocator()  # a Dask worker's allocator returns every image buffer to the OS (allocator.py)
     start = time.perf_counter()
     with collected_warnings() as records:
         try:
@@ -99,6 +102,12 @@ def collected_warnings() -> Iterator[list[logging.LogRecord]]:
         root.removeHandler(collector)
 
 
+@functools.lru_cache(maxsize=4)
+def _config(parameters_json: str):
+    """The analysis configuration of a task, checked once per worker process (tasks share parameters)."""
+    return load_analysis_config(json.loads(parameters_json))
+
+
 def _analyze(task: ExamTask) -> dict:
     from .. import io, pipeline
 
@@ -106,7 +115,7 @@ def _analyze(task: ExamTask) -> dict:
         exam = io.manifest.load_exam_row(task.manifest_path, task.record, task.row)
     else:
         exam = io.load_exam(io.read_manifest(task.manifest_path), task.row)
-    analysis = pipeline.analyze_exam(exam, load_analysis_config(dict(task.parameters)))
+    analysis = pipeline.analyze_exam(exam, _config(json.dumps(task.parameters, sort_keys=True, default=str)))
     payload = {
         "patient_id": task.patient_id,
         "timepoint": task.timepoint,
