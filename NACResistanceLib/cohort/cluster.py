@@ -185,11 +185,13 @@ def jobqueue_kwargs(spec: ClusterSpec) -> dict:
 
 def make_cluster(spec: ClusterSpec):
     """The (not yet scaled) Dask cluster object for ``spec``: a dask-jobqueue cluster or a LocalCluster."""
-    if spec.scheduler == "local":
+    if spec.scheduler == "local":  # this machine: ``memory`` shared by the ``workers``
+        from dask.utils import parse_bytes
         from distributed import LocalCluster
 
         return LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None,
-                            memory_limit=spec.memory, local_directory=spec.local_directory)
+                            memory_limit=parse_bytes(spec.memory) // spec.workers,
+                            local_directory=spec.local_directory)
     import dask_jobqueue
 
     classes = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster,
