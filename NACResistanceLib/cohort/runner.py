@@ -115,9 +115,6 @@ def read_manifest_frame(manifest) -> tuple[Path, pd.DataFrame]:
     return path.resolve(), manifest.frame
 
 
-_read_manifest = read_manifest_frame
-
-
 def prepare_output(out: Path, config) -> tuple[AnalysisConfig, Path]:
     """Load the parameters, create ``out/cache``, remove dead writers' leftovers, write the parameters record."""
     config = load_analysis_config(config)
@@ -148,12 +145,6 @@ def run_plan(plan: Plan, cache_dir: Path, parameters: dict, *, jobs: int = 1, sc
 def _task(plan: Plan, exam: PlannedExam, parameters: dict) -> ExamTask:
     return ExamTask(str(plan.manifest_path), exam.row, exam.patient_id, exam.timepoint, exam.key, parameters,
                     exam.record)
-
-
-def _tasks(manifest_path: Path, frame: pd.DataFrame, parameters: dict) -> list[ExamTask]:
-    """Every exam of a manifest as a task (cached or not), in manifest order."""
-    plan = plan_extraction(manifest_path, frame, Path("/nonexistent-cache"), parameters)
-    return [_task(plan, e, parameters) for e in plan.exams if e.key]
 
 
 def _entry_path(cache_dir: Path, task: ExamTask) -> Path:
