@@ -14,7 +14,12 @@ empty cache, side by side in one run:
 Wall time includes starting Python, the workers and the cluster. CPU time is that of the whole
 process tree (``RUSAGE_CHILDREN``), so ``cpu_per_exam_s`` compares what each mode costs, and
 ``cores_used`` = CPU / wall shows how much of the machine it got (other jobs share it: the load
-average is recorded before each mode). The four ``features.csv`` must be identical. Results go to
+average is recorded before each mode). The four ``features.csv`` must be identical.
+
+``allocator`` (``--allocator-exams``, default 8 per variant) measures inside 2 spawned worker processes,
+per exam with ``getrusage``, what Dask's ``MALLOC_TRIM_THRESHOLD_=65536`` costs: CPU, system time and
+minor page faults per exam with the variable unset (a plain process), set as a Dask nanny sets it, and
+set but with the worker's allocator tuning (``cohort/allocator.py``) applied. Results go to
 ``benchmarks/results/cohort.json``.
 
 Run: ``nice .venv/bin/python benchmarks/cohort.py [--patients 100]`` (about 8 minutes on 2 idle cores).
@@ -74,6 +79,55 @@ def modes(manifest: Path, root: Path) -> dict[str, list[list[list[str]]]]:
     }
 
 
+def _task_usage(task, tuned: bool) -> dict:
+    """CPU s, system s and minor page faults of one exam in this worker process (tuned: as a cohort worker)."""
+    from NACResistanceLib import threads
+    from NACResistanceLib.cohort import allocator, worker
+
+    if tuned:
+        allocator.tune_worker_allocator()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    with threads.limit(1):
+        worker._analyze(task)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return {"cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+            "system_s": after.ru_stime - before.ru_stime, "minor_faults": after.ru_minflt - before.ru_minflt}
+
+
+def allocator_variants(manifest: Path, n_exams: int) -> dict:
+    """Per-exam cost with glibc's defaults, with Dask's MALLOC_TRIM_THRESHOLD_, and with it and the tuning."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from NACResistanceLib import io
+    from NACResistanceLib.cohort.plan import plan_extraction
+    from NACResistanceLib.cohort.runner import _task
+    from NACResistanceLib.config import load_analysis_config
+
+    loaded = io.read_manifest(manifest)
+    parameters = load_analysis_config(None).to_dict()
+    plan = plan_extraction(loaded.path, loaded.frame, manifest.parent / "no-cache", parameters)
+    tasks = [_task(plan, exam, parameters) for exam in plan.exams[:n_exams]]
+    results = {}
+    for name, trim, tuned in (("glibc_defaults", None, False), ("dask_trim_threshold", "65536", False),
+                              ("dask_trim_threshold_tuned", "65536", True)):
+        saved = os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+        if trim is not None:
+            os.environ["MALLOC_TRIM_THRESHOLD_"] = trim
+        try:
+            with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+                list(pool.map(_task_usage, tasks[:2], [tuned] * 2))  # imports and first-exam warm-up
+                usage = list(pool.map(_task_usage, tasks, [tuned] * len(tasks)))
+        finally:
+            os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+            if saved is not None:
+                os.environ["MALLOC_TRIM_THRESHOLD_"] = saved
+        results[name] = {key: round(sum(u[key] for u in usage) / len(usage), 4 if key != "minor_faults" else None)
+                         for key in usage[0]}
+        print(name, json.dumps(results[name]), flush=True)
+    return results
+
+
 def measure(name: str, steps: list[list[list[str]]], n: int) -> dict:
     load = os.getloadavg()[0]
     cpu_before, start = _children_cpu_s(), time.perf_counter()
@@ -90,6 +144,7 @@ def main(argv=None) -> int:
     parser.add_argument("--patients", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--allocator-exams", type=int, default=8, help="exams per allocator variant (0: skip)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from NACResistanceLib.phantom import PhantomProtocol, make_cohort
@@ -102,6 +157,7 @@ def main(argv=None) -> int:
             records[name] = measure(name, steps, args.patients)
             tables[name] = (root / name / "features.csv").read_bytes()
             print(json.dumps(records[name]), flush=True)
+        allocator = allocator_variants(manifest, args.allocator_exams) if args.allocator_exams > 0 else {}
     one, two, dask, shards = (records[m] for m in ("jobs_1", "jobs_2", "dask_2_workers", "shards_2_merged"))
     result = {
         "benchmark": "cohort extraction through the command line (phantom, seed protocol, shipped 851-feature "
@@ -119,6 +175,8 @@ def main(argv=None) -> int:
         },
         "target": "Dask and shards within 10 % of --jobs 2 in wall time and CPU per exam (ratios <= 1.10)",
         "identical_tables": len(set(tables.values())) == 1,
+        "allocator_per_exam": allocator,
+        "load_average_1min_after": round(os.getloadavg()[0], 2),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
