@@ -34,6 +34,12 @@ SCHEDULERS = ("slurm", "pbs", "sge", "lsf", "htcondor", "local")
 KEYS = ("scheduler", "queue", "account", "cores", "memory", "walltime", "workers", "job_extra", "prologue",
         "local_directory", "log_directory", "interface", "python", "disk")
 """Every key a cluster file may hold."""
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+"""Dask settings of the workers this module starts: no statistical profiler. It samples the running
+task's Python stack every 10 ms in the worker's event loop, competing with the exam for the GIL: 3-4 %
+of the CPU of a Python-heavy task here, for a dashboard view nobody reads in a batch extraction."""
+WORKER_ENVIRONMENT = ("export DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False",)
+"""The same for workers started by a job script (dask reads ``DASK_*`` variables as configuration)."""
 _WALLTIME = re.compile(r"^(\d+):([0-5]\d)(?::([0-5]\d))?$")
 
 
@@ -162,7 +168,7 @@ def jobqueue_kwargs(spec: ClusterSpec) -> dict:
     """Keyword arguments of the dask-jobqueue cluster class for ``spec`` (one thread per worker process)."""
     kwargs: dict = {
         "cores": spec.cores, "processes": spec.cores, "memory": spec.memory,
-        "job_script_prologue": list(spec.prologue),
+        "job_script_prologue": [*WORKER_ENVIRONMENT, *spec.prologue],
         "scheduler_options": {"dashboard_address": None},
     }
     for key in ("local_directory", "log_directory", "interface", "python"):
@@ -203,10 +209,13 @@ def make_cluster(spec: ClusterSpec):
 @contextlib.contextmanager
 def open_cluster(path_or_spec) -> Iterator[str]:
     """Start the cluster a file describes, ask for its workers, yield the scheduler address, close it on exit."""
+    import dask
+
     spec = path_or_spec if isinstance(path_or_spec, ClusterSpec) else load_cluster_spec(path_or_spec)
-    cluster = make_cluster(spec)
-    try:
-        cluster.scale(spec.workers)
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
+    with dask.config.set(WORKER_CONFIG):  # local workers are started (by scale) with this configuration
+        cluster = make_cluster(spec)
+        try:
+            cluster.scale(spec.workers)
+            yield cluster.scheduler_address
+        finally:
+            cluster.close()
