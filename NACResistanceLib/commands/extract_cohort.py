@@ -15,26 +15,20 @@ def run_cohort_options(args: argparse.Namespace) -> int:
     if args.cluster:
         from ..cohort.cluster import open_cluster
 
-        with open_cluster(args.cluster) as address:
-            return _extract(args, address)
-    return _extract(args, args.scheduler)
+        with open_cluster(args.cluster) as address:  # then as --scheduler ADDRESS
+            return run_cohort_options(argparse.Namespace(**{**vars(args), "cluster": None, "scheduler": address}))
+    if not args.shard:
+        from .extract import run
+
+        return run(args)
+    return _shard(args)
 
 
-def _extract(args: argparse.Namespace, scheduler: str | None) -> int:
-    from ..cohort import run_extraction
+def _shard(args: argparse.Namespace) -> int:
     from ..cohort.shards import run_shard
 
-    progress = progress_from_args(args)
-    if not args.shard:
-        result = run_extraction(args.manifest, args.out, args.config, jobs=args.jobs, scheduler=scheduler,
-                                progress=progress)
-        print(f"features: {result.features_path} ({len(result.features)} exams; "
-              f"{result.n_cached} from cache, {result.n_computed} analysed now)")
-        if not result.ok:
-            print(f"{len(result.failures)} exams failed, see {result.failures_path}", file=sys.stderr)
-        return 0 if result.ok else 1
-    shard = run_shard(args.manifest, args.out, args.config, shard=args.shard, jobs=args.jobs, scheduler=scheduler,
-                      progress=progress)
+    shard = run_shard(args.manifest, args.out, args.config, shard=args.shard, jobs=args.jobs,
+                      scheduler=args.scheduler, progress=progress_from_args(args))
     print(f"shard {shard.shard}: {shard.n_exams} exams ({shard.n_cached} from cache, {shard.n_computed} analysed "
           f"now, {shard.n_failed} failed); record {shard.record_path}. When every shard has finished: "
           f"nacresistance merge {shard.record_path.parent.parent} --out DIR")
