@@ -57,7 +57,11 @@ def test_job_script_of_each_scheduler(scheduler, tmp_path):
     # 8 worker processes per job, one thread each, the job's memory shared: 32 GB / 8 = 3.73 GiB
     assert "--nthreads 1" in command and "--nworkers 8" in command and "--memory-limit 3.73GiB" in command
     assert "--nanny" in command and "--local-directory /scratch" in command
-    assert "export DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False" in script  # no profiler in the workers
+    for line in ("export DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False",  # quiet workers (cluster.WORKER_CONFIG)
+                 "export DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL=1s",
+                 "export DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL=5s",
+                 "export DASK_DISTRIBUTED__WORKER__MEMORY__MONITOR_INTERVAL=1s"):
+        assert line in lines or line in script, line
     prologue = script.index("module load python/3.11")
     assert prologue < script.index("source ~/nac/bin/activate") < script.index("distributed.cli.dask_worker")
 
@@ -100,9 +104,14 @@ def test_extract_on_a_local_cluster_from_a_file_equals_the_in_process_run(tmp_pa
     assert (tmp_path / "out" / "features.csv").read_bytes() == reference.features_path.read_bytes()
 
 
-def test_dask_reads_the_job_scripts_profiler_setting(monkeypatch):
+def test_dask_reads_the_job_scripts_settings_as_the_cluster_configuration(monkeypatch):
     import dask.config
 
-    monkeypatch.setenv("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")
-    settings = dask.config.collect_env()
-    assert settings["distributed"]["worker"]["profile"]["enabled"] is False
+    from NACResistanceLib.cohort.cluster import WORKER_CONFIG, WORKER_ENVIRONMENT
+
+    for line in WORKER_ENVIRONMENT:
+        name, value = line.removeprefix("export ").split("=")
+        monkeypatch.setenv(name, value)
+    with dask.config.set(dask.config.collect_env()):
+        for key, value in WORKER_CONFIG.items():
+            assert dask.config.get(key) == value, key
