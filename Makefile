@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test test-py39 lint install bench clean browser
+.PHONY: demo test test-py39 lint install bench clean browser dicom3tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,17 @@ browser:
 	    echo "headless Chromium is missing: run 'sudo apt-get install -y chromium' (the report tests need it)"; \
 	  fi; }
 
-test: lint browser
+# Debian's dicom3tools (dciodvfy) for the DICOM SEG/SR validation test (Testing/test_dicom_export.py).
+# Installed with apt only when running as root with apt-get available; otherwise the command is printed.
+dicom3tools:
+	@command -v dciodvfy >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dicom3tools; \
+	  else \
+	    echo "dciodvfy is missing: run 'sudo apt-get install -y dicom3tools' (the DICOM export test needs it)"; \
+	  fi; }
+
+test: lint browser dicom3tools
 	$(BIN)/python -m pytest -n 2 --durations=15
 
 # The oldest supported stack (Slicer 5.8: Python 3.9, numpy 1.26) in its own environment, .venv39.
@@ -46,7 +56,7 @@ $(VENV39)/.installed: pyproject.toml
 	$(VENV39)/bin/python -m pip install --quiet "numpy==1.26.4" -e ".[test]"
 	touch $@
 
-test-py39: $(VENV39)/.installed browser
+test-py39: $(VENV39)/.installed browser dicom3tools
 	$(VENV39)/bin/python -m pytest -n 2 -W ignore::DeprecationWarning
 
 demo: $(STAMP)

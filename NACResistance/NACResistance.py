@@ -26,6 +26,7 @@ from NACResistanceMRML.adapter import (
     fillTable,
     mapColorNodeID,
     mapVolume,
+    regionSegment,
     segmentArrays,
     volumeArray,
 )
@@ -147,6 +148,7 @@ class NACResistanceParameterNode:
     bValues: str = ""
     adcVolume: Optional[vtkMRMLScalarVolumeNode]
     adcUnit: Annotated[str, Choice(list(ADC_UNIT_SCALES))] = "10^-6 mm^2/s"
+    t2wVolume: Optional[vtkMRMLScalarVolumeNode]
     segmentation: Optional[vtkMRMLSegmentationNode]
     tumorSegmentID: str = ""
     referenceSegmentID: str = ""
@@ -496,19 +498,20 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
             dceTimesS=parse_number_list(p.dceTimes, field="DCE acquisition times") or None,
             roiPhase=p.roiPhase, dwiNode=p.dwiSequence or p.dwiVolume, dwiVolumeNodes=list(p.dwiPerBVolumes),
             bValues=parse_number_list(p.bValues, field="b-values") or None, adcNode=p.adcVolume,
-            adcScale=ADC_UNIT_SCALES[p.adcUnit], clinical=clinical, patientID=p.patientID,
+            adcScale=ADC_UNIT_SCALES[p.adcUnit], clinical=clinical, patientID=p.patientID, t2wNode=p.t2wVolume,
         )
 
     def examFromNodes(self, *, segmentationNode, tumorSegmentID: str, referenceSegmentID: str = "",
                       dceNode=None, dcePhaseNodes=(), dceTimesS=None, roiPhase: int = 1, dwiNode=None,
                       dwiVolumeNodes=(), bValues=None, adcNode=None, adcScale: float = 1.0,
-                      clinical=None, patientID: str = "exam"):
+                      clinical=None, patientID: str = "exam", t2wNode=None):
         """Build a library ``Exam`` from MRML nodes.
 
         ``dceNode`` is a sequence node (times from ``dceTimesS`` or its index values in s/ms/min) or
         ``dcePhaseNodes`` are volumes in acquisition order. ``dwiNode`` is a sequence (b-values from
         ``bValues`` or its index values) or a diffusion-weighted volume node; or ``dwiVolumeNodes``
-        with ``bValues`` (s/mm²). ``adcScale`` converts the ADC volume to mm²/s.
+        with ``bValues`` (s/mm²). ``adcScale`` converts the ADC volume to mm²/s. ``t2wNode`` (optional) is a
+        T2-weighted volume for multiparametric radiomics (used when the analysis lists ``t2w``).
         """
         from NACResistanceLib.io.exam_arrays import exam_from_arrays
 
@@ -522,6 +525,7 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
             dce_phases=phases, dce_times_s=times, dce_geometry=dceGeometry, roi_phase=roiPhase,
             dwi_volumes=dwi[0], dwi_bvals=dwi[1], dwi_bvecs=dwi[2], dwi_geometry=dwi[3],
             adc=adc, adc_geometry=adcGeometry, adc_scale=adcScale, clinical=clinical or {},
+            extra_series={"t2w": volumeArray(t2wNode)} if t2wNode is not None else None,
         )
 
     # --- actions --------------------------------------------------------------------------------
@@ -576,6 +580,15 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
 
         return run_extraction(manifestPath, outDir, configPath, jobs=jobs, progress=progress)
 
+    def exportDicom(self, manifestPath: str, featuresPath: str, outDir: str, modelPath=None):
+        """Batch: what ``nacresistance export-dicom MANIFEST FEATURES --out OUT_DIR [--model MODEL]`` does (the same
+        library call): per exam a DICOM SEG of the ROIs and a TID 1500 SR of every feature (and the model's
+        probability), readable by QuantitativeReporting. Needs Python 3.10+ (highdicom).
+        """
+        from NACResistanceLib.dicom_out.cohort import export_from_files
+
+        return export_from_files(manifestPath, featuresPath, outDir, model_path=modelPath)
+
     # --- results -> MRML ------------------------------------------------------------------------
 
     def writeResultNodes(self, score, p: NACResistanceParameterNode) -> None:
@@ -594,7 +607,10 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
                                    _("time after pre-contrast (s)"), _("mean signal (a.u.)"))
         self.showChart(p.curvesChart)
         for mapName, image in analysis.maps.items():
-            mapVolume(image, f"{name} {mapName}", mapColorNodeID(mapName))
+            if mapName.startswith("region_") and p.segmentation is not None:
+                regionSegment(p.segmentation, image, mapName[len("region_"):])
+            else:
+                mapVolume(image, f"{name} {mapName}", mapColorNodeID(mapName))
 
     @staticmethod
     def showChart(chartNode) -> None:

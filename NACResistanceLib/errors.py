@@ -16,6 +16,10 @@ class InputFileError(NACResistanceError, OSError):
     """A file is missing, unreadable or not what it claims to be."""
 
 
+class OutputError(NACResistanceError, OSError):
+    """An output location cannot be written (a path under a regular file, a read-only or virtual file system)."""
+
+
 class ImageError(NACResistanceError, ValueError):
     """An image or mask is unusable: empty or disjoint mask, NaN voxels, mismatched geometry."""
 

@@ -83,7 +83,9 @@ def rcb_index(
     Raises
     ------
     ClinicalDataError
-        An input is not a number or out of range (the message names the patient and the field).
+        An input is not a number or out of range, or the nodal inputs contradict each other (positive
+        nodes without a metastasis size, or a metastasis without a positive node); the message names
+        the patient and the fields.
     """
     d1 = _check_range(d1_mm, "rcb_d1_mm", 0.0, 1000.0, patient)
     d2 = _check_range(d2_mm, "rcb_d2_mm", 0.0, 1000.0, patient)
@@ -93,6 +95,14 @@ def rcb_index(
     d_met = _check_range(largest_metastasis_mm, "rcb_largest_metastasis_mm", 0.0, 1000.0, patient)
     if nodes != math.floor(nodes):
         raise ClinicalDataError(f"patient {patient}: rcb_positive_nodes = {positive_nodes!r} is not a count")
+    if nodes == 0 and d_met > 0:
+        raise ClinicalDataError(f"patient {patient}: rcb_positive_nodes = 0 but rcb_largest_metastasis_mm = "
+                                f"{largest_metastasis_mm!r}: a nodal metastasis needs a positive node; correct one of "
+                                "the two (0 positive nodes go with a metastasis of 0 mm)")
+    if nodes > 0 and d_met == 0:
+        raise ClinicalDataError(f"patient {patient}: rcb_positive_nodes = {positive_nodes!r} but "
+                                "rcb_largest_metastasis_mm = 0: positive nodes hold a metastasis of some size; "
+                                "enter its diameter (mm) or correct the node count")
     f_inv = (1.0 - cis / 100.0) * (ca / 100.0)
     breast = f_inv * math.sqrt(d1 * d2)
     nodal = 4.0 * (1.0 - 0.75**nodes) * d_met

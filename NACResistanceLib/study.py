@@ -8,7 +8,6 @@ Defaults live in ``NACResistanceLib/params/study.yaml``. Research use only.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +17,13 @@ import numpy as np
 import pandas as pd
 
 from . import RESEARCH_USE_ONLY
+from . import study_numbers as numbers
 from .clinical import encode_clinical, normalise_codes
 from .config import AnalysisConfig, load_analysis_config
 from .config.study import StudyConfig, load_study_config
-from .errors import CancelledError, ClinicalDataError, ConfigError, ManifestError
+from .errors import CancelledError, ClinicalDataError, ManifestError
 from .labels import label_cohort
-from .models import FittedModels, StudyModel, fit_logistic, fit_models, save
+from .models import FittedModels, StudyModel, fit_logistic, fit_models
 from .models.study_model import RAD_SCORE
 from .models.validation import PipelineTask, apparent_performance, bootstrap_optimism, cross_validate
 from .selection import LeadingStep
@@ -119,13 +119,19 @@ def _check_training(design: pd.DataFrame, labels: pd.DataFrame, train: pd.Index,
     if labels.loc[train, "resistant"].nunique() < 2:
         raise ClinicalDataError(f"the training cohort (exams before {config.split_date}) needs resistant and "
                                 f"sensitive patients; it has {len(train)} patients of one class")
+    problems = []  # every missing clinical value at once, not one per run
     for name in config.models.clinical_candidates:
         if name not in design:
-            raise ClinicalDataError(f"clinical candidate {name!r} cannot be computed: its manifest column is absent")
+            problems.append(f"clinical candidate {name!r} cannot be computed: its manifest column is absent")
+            continue
         empty = design.loc[train, name].isna()
         if empty.any():
-            raise ClinicalDataError(f"patients {list(train[empty])[:5]}: clinical variable {name!r} is empty; "
-                                    "fill it or remove it from models.clinical_candidates")
+            patients = list(train[empty])
+            more = f" and {len(patients) - 10} more" if len(patients) > 10 else ""
+            problems.append(f"patients {', '.join(map(str, patients[:10]))}{more}: clinical variable {name!r} is empty")
+    if problems:
+        raise ClinicalDataError(f"{len(problems)} clinical problem(s) in the training cohort: " + "; ".join(problems)
+                                + "; fill the manifest cells or remove the variables from models.clinical_candidates")
 
 
 # ------------------------------------------------------------------------------------------------- tables 1-4
@@ -298,11 +304,89 @@ class StudyResult:
     models: dict = field(default_factory=dict)
     """Model name ("clinical", "radiomics", "combined") -> StudyModel."""
     warnings: tuple[str, ...] = ()
+    lasso_lambdas: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["choice", "lambda"]))
+    """LASSO λ: rows ``min`` (lowest CV deviance), ``1se`` and ``chosen`` (``config.selection.lasso_choice``)."""
+    roc_bands: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Figure 1 bands: cohort, model, fpr, tpr, tpr_low, tpr_high (stratified bootstrap,
+    ``config.validation.n_boot_performance`` replicates, seeded by ``seed``)."""
+    table3_display: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Table 3 in the seed paper's display units (ADC in ×10⁻³ mm²/s, 3 significant digits)."""
+    nomogram: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Combined model's nomogram terms: term, coefficient, low, high (training 1st-99th percentile)."""
+    truth_predictors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Synthetic cohorts only: true predictors of the phantom against the combined model's terms."""
+    truth_aucs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Synthetic cohorts only: model AUC, AUC of the true probabilities and Bayes-optimal AUC per cohort."""
+    truth_probabilities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Synthetic cohorts only: patient_id, cohort, combined_probability, true_probability."""
+    failures: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Exams whose extraction failed (the extraction's failures.csv), listed in the cohort section."""
+    checklist_clear: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """CLEAR checklist (Kocak et al. 2023) answered from the run: item, section, topic, answer, status."""
+    checklist_tripod_ai: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """TRIPOD+AI checklist (Collins et al. 2024) answered from the run, same layout."""
+    provenance: dict = field(default_factory=dict)
+    """Versions, parameters, seed, command line and warnings of the run (JSON-ready)."""
+
+    PAPER_ITEMS = {
+        "Table 1": ("table1",), "Table 2": ("table2",), "Table 3": ("table3", "table3_display"),
+        "Table 4": ("table4",), "Table 5": ("table5", "comparisons"), "Table 6": ("table6", "optimism"),
+        "Figure 1": ("roc_curves", "roc_bands"), "Figure 2": ("calibration_curves", "calibration"),
+        "Figure 3": ("decision_curves",),
+    }
+    """The seed paper's tables and figures -> the fields holding their numbers."""
+
+    @property
+    def baseline_characteristics(self) -> pd.DataFrame:
+        """Table 1."""
+        return self.table1
+
+    @property
+    def pathology_and_treatment(self) -> pd.DataFrame:
+        """Table 2."""
+        return self.table2
+
+    @property
+    def mri_parameters(self) -> pd.DataFrame:
+        """Table 3."""
+        return self.table3
+
+    @property
+    def multivariable_models(self) -> pd.DataFrame:
+        """Table 4."""
+        return self.table4
+
+    @property
+    def discrimination(self) -> pd.DataFrame:
+        """Table 5."""
+        return self.table5
+
+    @property
+    def bootstrap_validation(self) -> pd.DataFrame:
+        """Table 6."""
+        return self.table6
+
+    def paper_item(self, item: str) -> dict[str, pd.DataFrame]:
+        """The tables behind one of the seed paper's items ("Table 1" ... "Table 6", "Figure 1" ... "Figure 3")."""
+        return {name: getattr(self, name) for name in self.PAPER_ITEMS[item]}
+
+    @property
+    def chosen_lambda(self) -> float:
+        """The LASSO penalty the Rad-score was fitted at (NaN without LASSO)."""
+        chosen = self.lasso_lambdas.loc[self.lasso_lambdas["choice"] == "chosen", "lambda"]
+        return float(chosen.iloc[0]) if len(chosen) else float("nan")
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the study was compared with a phantom's truth."""
+        return len(self.truth_aucs) > 0 or len(self.truth_predictors) > 0
 
     TABLES = ("cohort", "exclusions", "table1", "table2", "table3", "funnel", "lasso_cv", "lasso_path",
               "rad_score", "clinical_univariate", "stepwise", "table4", "table5", "comparisons", "unpaired",
               "calibration", "table6", "optimism", "cross_validation", "predictions", "roc_curves",
-              "calibration_curves", "decision_curves")
+              "calibration_curves", "decision_curves", "lasso_lambdas", "roc_bands", "table3_display", "nomogram",
+              "truth_predictors", "truth_aucs", "truth_probabilities", "failures", "checklist_clear",
+              "checklist_tripod_ai")
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Name -> DataFrame of every table and curve."""
@@ -322,19 +406,11 @@ class StudyResult:
         }
 
     def write(self, out_dir: str | Path) -> Path:
-        """Write every table as CSV, ``summary.json`` and ``models/<name>.json``; returns ``out_dir``."""
-        out = Path(out_dir)
-        (out / "models").mkdir(parents=True, exist_ok=True)
-        for name, table in self.tables().items():
-            table.to_csv(out / f"{name}.csv", index=name in ("cohort",))
-        (out / "summary.json").write_text(json.dumps(self.summary(), indent=2, default=float) + "\n")
-        for name, model in self.models.items():
-            if not model.analysis_config:
-                raise ConfigError(f"the {name} model does not know the analysis parameters of its features, so its "
-                                  "file could not be used on new exams; pass analysis= to run_study (the "
-                                  "analysis_parameters.json written by extract)")
-            save(model, out / "models" / f"{name}.json")
-        return out
+        """Write the study folder (every table as CSV, ``summary.json``, ``study.json``, ``models/<name>.json``);
+        :func:`study_folder.read_study` reads it back. Returns ``out_dir``."""
+        from .study_folder import write_study
+
+        return write_study(self, out_dir)
 
 
 # ------------------------------------------------------------------------------------------------- run_study
@@ -369,6 +445,9 @@ def _predictions(models, data: _Data, patients: pd.Index) -> pd.DataFrame:
     for name, prob in _probabilities(models, data.design.loc[patients]).items():
         frame[f"{name}_probability"] = prob
         frame[f"{name}_class"] = np.where(prob >= models[name].threshold, "resistant", "sensitive")
+    radscore = models["combined"].radscore if "combined" in models else None
+    if radscore is not None:
+        frame["rad_score"] = radscore.compute(data.design.loc[patients])
     return frame.rename_axis("patient_id").reset_index()
 
 
@@ -430,12 +509,19 @@ def run_study(features: pd.DataFrame, cohort: pd.DataFrame, config: StudyConfig 
     warnings = list(data.warnings) + list(fitted.notes) + [f"bootstrap replicate {f.replicate} failed: {f.reason}" for f in optimism.failures]
     if len(perf) < 2:
         warnings.append("the validation cohort is empty or has one class: no validation metrics")
+    selection_tables = _selection_tables(fitted)
+    predictions = _predictions(models, data, train.append(val_ok))
+    training_design = data.design.loc[train]
     result = StudyResult(
         config=config, seed=seed, cohort=data.labels, exclusions=exclusions,
-        table1=table1, table2=table2, table3=table3, **_selection_tables(fitted),
+        table1=table1, table2=table2, table3=table3, **selection_tables,
         table4=_table4(fitted, task.design, y_train, config.validation.level), **_performance_tables(perf),
         unpaired=_unpaired(models, parts), table6=_table6(models, parts, optimism.table, config, seed),
         optimism=optimism.table.reset_index(), cross_validation=cv.table.rename_axis("model").reset_index(),
-        predictions=_predictions(models, data, train.append(val_ok)), models=models, warnings=tuple(warnings))
+        predictions=predictions, models=models, warnings=tuple(warnings),
+        lasso_lambdas=numbers.lasso_lambdas(selection_tables["lasso_cv"], config.selection.lasso_choice),
+        roc_bands=numbers.roc_bands(predictions, models, config.validation.n_boot_performance, seed),
+        table3_display=numbers.table3_display(table3, training_design, data.labels["resistant"]),
+        nomogram=numbers.nomogram_terms(models["combined"], models["combined"].term_values(training_design)))
     _tell(progress, "done", 1.0)
     return result

@@ -61,3 +61,25 @@ def limit(n_threads: int) -> Iterator[int]:
         sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
         with _lock:
             _budgets[:] = [entry for entry in _budgets if entry[0] is not token]
+
+
+def ignore_interrupt() -> None:
+    """Initializer of worker processes: Ctrl-C (SIGINT) is handled by the parent alone.
+
+    Without it, every worker of a pool prints its own ``KeyboardInterrupt`` traceback when the user
+    presses Ctrl-C; the parent stops the pool and the command line reports the interruption once.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_pool(executor) -> None:
+    """Stop a ``ProcessPoolExecutor`` at once (after Ctrl-C): pending tasks cancelled, workers terminated.
+
+    Finished results have been stored by the caller already; the tasks that were running are lost and
+    run again on the next attempt.
+    """
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        process.terminate()

@@ -7,12 +7,16 @@ from pathlib import Path
 
 import nibabel
 import numpy as np
+import pydicom
 import pytest
 import SimpleITK as sitk
+from pydicom.dataset import Dataset
 
 from NACResistanceLib.errors import AcquisitionError, InputFileError
 from NACResistanceLib.io import read_dwi
-from NACResistanceLib.io.dwi import dicom_b_value, fsl_bvecs_to_lps
+from NACResistanceLib.io.dicom_index import index_folder
+from NACResistanceLib.io.dicom_tags import classic_diffusion
+from NACResistanceLib.io.dwi import fsl_bvecs_to_lps
 
 BVALS = [0.0, 800.0, 800.0, 1000.0]
 
@@ -55,7 +59,8 @@ def test_validation_errors(tmp_path):
     paths = [tmp_path / "a.nrrd", tmp_path / "b.nrrd"]
     sitk.WriteImage(volume(100), str(paths[0]))
     sitk.WriteImage(volume(50, spacing=(1.0, 1.0, 4.0)), str(paths[1]))
-    with pytest.raises(AcquisitionError, match="not on the grid of volume 0"):
+    with pytest.raises(AcquisitionError, match=r"b\.nrrd \(DWI volume 2 of 2\) is not on the grid of .*a\.nrrd: "
+                                               r"spacing \(1, 1, 4\) vs \(2, 2, 4\) mm"):
         read_dwi(paths, [0, 800])
     sitk.WriteImage(volume(50), str(paths[1]))
     with pytest.raises(AcquisitionError, match="2 volumes but 3 b-values"):
@@ -90,36 +95,39 @@ def test_dicom_series_grouped_by_standard_bvalue_tag(tmp_path):
             number += 1
             write_dicom_slice(tmp_path / f"{number:03d}.dcm", value, z, b, number)
     dwi = read_dwi(tmp_path)
-    assert dwi.bvals == (0.0, 800.0, 1000.0) and dwi.is_trace
-    np.testing.assert_allclose(dwi.signal_array()[2, 1, 1], [100, 45, 30])
+    assert dwi.bvals == (1000.0, 0.0, 800.0) and dwi.is_trace   # acquisition (instance) order
+    np.testing.assert_allclose(dwi.signal_array()[2, 1, 1], [30, 100, 45])
     assert dwi.volumes[0].GetSize() == (5, 4, 3)
 
 
-class FakeHeader:
-    """Stands in for sitk.ImageFileReader: vendor tags cannot be written with SimpleITK."""
-
-    def __init__(self, tags):
-        self.tags = tags
-
-    def HasMetaDataKey(self, key):  # noqa: N802  SimpleITK's name
-        return key in self.tags
-
-    def GetMetaData(self, key):  # noqa: N802
-        return self.tags[key]
-
-
-def test_vendor_bvalue_tags():
-    assert dicom_b_value(FakeHeader({"0019|100c": "800 "}), "x") == 800.0
-    assert dicom_b_value(FakeHeader({"0043|1039": "1000000800\\8\\0\\0"}), "x") == 800.0
-    philips_binary = np.float32(1000.0).tobytes().decode("latin-1")
-    assert dicom_b_value(FakeHeader({"2001|1003": philips_binary}), "x") == 1000.0
+def test_vendor_bvalue_tags_as_text_and_raw_bytes():
+    """Private tags read without a dictionary arrive as raw bytes (VR UN): text or little-endian floats."""
+    siemens = Dataset()
+    siemens.add_new((0x0019, 0x100C), "UN", b"800 ")
+    assert classic_diffusion(siemens, "SIEMENS")[:2] == (800.0, "Siemens B_value (0019,100c)")
+    ge = Dataset()
+    ge.add_new((0x0043, 0x1039), "UN", b"1000000800\\8\\0\\0 ")
+    assert classic_diffusion(ge, "GE MEDICAL SYSTEMS")[0] == 800.0
+    philips = Dataset()
+    philips.add_new((0x2001, 0x1003), "UN", np.float32(1000.0).tobytes())
+    assert classic_diffusion(philips, "Philips")[0] == 1000.0
 
 
 def test_real_siemens_mosaic_without_bvalue_tags_is_refused(tmp_path):
-    """nibabel's real Siemens DWI files keep b in the CSA header only: we refuse, naming the tags we tried."""
+    """nibabel's real Siemens DWI file: b and gradient from (0019,100c/100e), and the same from the CSA header
+    when those are removed (both in patient LPS); the MOSAIC itself is refused."""
     source = Path(nibabel.__file__).parent / "nicom" / "tests" / "data" / "siemens_dwi_1000.dcm.gz"
     (tmp_path / "dwi.dcm").write_bytes(gzip.decompress(source.read_bytes()))
-    with pytest.raises(InputFileError, match=r"no readable diffusion b-value.*\(0018,9087\).*\(0019,100c\) Siemens"):
+    frames = index_folder(tmp_path).frames
+    assert frames[0].b_value == 1000.0 and frames[0].b_source == "Siemens B_value (0019,100c)"
+    dataset = pydicom.dcmread(tmp_path / "dwi.dcm", stop_before_pixels=True)
+    private = classic_diffusion(dataset, "SIEMENS")
+    for element in (0x100C, 0x100E):
+        del dataset[(0x0019, element)]
+    csa = classic_diffusion(dataset, "SIEMENS")
+    assert csa[0] == 1000.0 and csa[1].startswith("Siemens CSA header")
+    np.testing.assert_allclose(csa[2], private[2], atol=1e-6)
+    with pytest.raises(InputFileError, match=r"is a Siemens MOSAIC; convert it with dcm2niix"):
         read_dwi(tmp_path)
 
 

@@ -77,7 +77,7 @@ def test_dicom_folder_with_two_series(tmp_path, ramp):
     np.testing.assert_array_equal(sitk.GetArrayFromImage(image), ramp * 2)
     np.testing.assert_allclose(image.GetSpacing(), SPACING, atol=1e-5)
     np.testing.assert_allclose(image.GetOrigin(), ORIGIN, atol=1e-4)
-    with pytest.raises(InputFileError, match=r"holds 2 series; choose one with series_uid: 1\.2\.3\.100 \(t1 pre, 3 files\)"):
+    with pytest.raises(InputFileError, match=r"holds 2 series; choose one with series_uid.*: 1\.2\.3\.100 \(t1 pre, 3 files\)"):
         read_image(folder)
     with pytest.raises(InputFileError, match=r"no series with UID 9\.9; it holds: .*1\.2\.3\.200 \(t1 post, 3 files\)"):
         read_image(folder, series_uid="9.9")
@@ -165,8 +165,14 @@ def test_read_dce_from_3d_files_and_4d_file(tmp_path, ramp):
 def test_read_dce_rejects_phases_on_different_grids(tmp_path, ramp):
     sitk.WriteImage(make_image(ramp), str(tmp_path / "a.nrrd"))
     sitk.WriteImage(make_image(ramp[:, :, :4].copy()), str(tmp_path / "b.nrrd"))
-    with pytest.raises(AcquisitionError, match=r"phase 1 of .*b\.nrrd is not on the grid of phase 0"):
+    with pytest.raises(AcquisitionError, match=r"b\.nrrd \(DCE phase 2 of 2\) is not on the grid of .*a\.nrrd: size"):
         read_dce([tmp_path / "a.nrrd", tmp_path / "b.nrrd"], [0, 60])
+    shifted = make_image(ramp)
+    shifted.SetOrigin(tuple(np.add(shifted.GetOrigin(), (0.6, 0.0, 0.0))))
+    sitk.WriteImage(shifted, str(tmp_path / "b.nrrd"))
+    with pytest.raises(AcquisitionError, match=r"origin shifted by \(0\.6, 0, 0\) mm \(0\.6 mm\)") as caught:
+        read_dce([tmp_path / "a.nrrd", tmp_path / "b.nrrd"], [0, 60])
+    assert "size" not in str(caught.value) and "spacing" not in str(caught.value)
 
 
 def test_read_dce_from_dicom_series_per_phase_and_temporal_positions(tmp_path, ramp):

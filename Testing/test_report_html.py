@@ -8,6 +8,7 @@ import re
 import pandas as pd
 import pytest
 
+from NACResistanceLib import study_numbers
 from NACResistanceLib.report import html, sections
 
 HOSTILE = '<script>console.error("injected")</script><img src=x onerror=alert(1)> & "quotes"'
@@ -76,7 +77,7 @@ def test_table3_shows_adc_in_seed_units_with_three_significant_digits():
     resistant = pd.Series([1, 1, 0, 0], index=["a", "b", "c", "d"])
     table3 = pd.DataFrame([{"variable": "adc_mean", "level": "", "resistant": "0.00 ± 0.00",
                             "sensitive": "0.00 ± 0.00", "test": "t", "statistic": 1.0, "p_value": 0.2}])
-    shown = sections.table3_display(table3, rows, resistant).iloc[0]
+    shown = study_numbers.table3_display(table3, rows, resistant).iloc[0]
     assert shown["variable"] == "adc_mean (×10⁻³ mm²/s)"
     assert (shown["resistant"], shown["sensitive"]) == ("1.10 ± 0.14", "0.850 ± 0.071")
 

@@ -1,4 +1,4 @@
-"""Numbers the report computes itself: ROC bands, the Rad-score formula, nomogram scales, truth helpers."""
+"""Numbers the study step derives for the report: ROC bands, the Rad-score formula, nomogram scales, truth helpers."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from NACResistanceLib import stats
+from NACResistanceLib import stats, study_numbers
 from NACResistanceLib.models import RadScore, make_model
-from NACResistanceLib.report import extras, roc_band, sections
+from NACResistanceLib.phantom.recovery import find_truth
+from NACResistanceLib.report import sections
+from NACResistanceLib.stats import roc_band
 
 
 def test_band_curve_is_the_roc_curve_of_the_statistics_library(rng):
@@ -54,7 +56,7 @@ def test_nomogram_terms_use_training_percentiles_and_binary_ranges(rng):
     model = make_model("combined", -1.0, [("rad_score", 1.5), ("er_positive", 0.9)], radscore=radscore,
                        threshold=0.3, training={"data": "test", "n_patients": 50, "n_resistant": 10})
     values = pd.DataFrame({"rad_score": rng.normal(size=50), "er_positive": rng.integers(0, 2, 50).astype(float)})
-    terms = extras.nomogram_terms(model, values).set_index("term")
+    terms = study_numbers.nomogram_terms(model, values).set_index("term")
     low, high = np.percentile(values["rad_score"], [1, 99])
     assert terms.loc["rad_score", ["low", "high"]].tolist() == pytest.approx([low, high])
     assert terms.loc["er_positive", ["low", "high", "coefficient"]].tolist() == [0.0, 1.0, 0.9]
@@ -63,7 +65,7 @@ def test_nomogram_terms_use_training_percentiles_and_binary_ranges(rng):
 def test_truth_is_found_beside_a_manifest(tmp_path):
     (tmp_path / "truth").mkdir()
     manifest = tmp_path / "manifest.csv"
-    assert extras.find_truth(manifest) is None
+    assert find_truth(manifest) is None
     (tmp_path / "truth" / "truth.json").write_text("{}")
     (tmp_path / "truth" / "truth.csv").write_text("patient_id\n")
-    assert extras.find_truth(manifest) == tmp_path / "truth"
+    assert find_truth(manifest) == tmp_path / "truth"

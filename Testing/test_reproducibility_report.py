@@ -8,14 +8,14 @@ import pytest
 
 from NACResistanceLib.delta import compare_aucs
 from NACResistanceLib.errors import InputFileError
-from NACResistanceLib.report_sections import (
+from NACResistanceLib.report.analyses import (
     delta_section,
     delta_section_from,
+    icc_by_class,
     reproducibility_section,
     reproducibility_section_from,
     standalone_page,
 )
-from NACResistanceLib.report_sections.reproducibility import icc_by_class
 from NACResistanceLib.robustness import icc
 from NACResistanceLib.robustness.filter import combine_decisions, icc_filter
 

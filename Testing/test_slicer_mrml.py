@@ -541,3 +541,52 @@ def test_the_clinical_panel_values_reach_the_exam(mrml, scene, example_exam, qui
     p.clinicalJson = json.dumps({"er": str(example_exam.clinical["er"]), "age_years": "51"})
     exam = logic.examFromParameterNode(p, model)
     assert exam.clinical == {"er": example_exam.clinical["er"], "age_years": 51.0}
+
+
+def test_region_mask_becomes_a_segment_and_reapplying_replaces_it(mrml, scene):
+    """A peritumoral shell (``region_<name>`` map) is shown as the segment ``<name>``: exported back onto its own
+    grid it is the same voxels; a second Apply replaces it and leaves no label map behind."""
+    import SimpleITK as sitk
+
+    from NACResistanceLib.io.geometry import array_from_image
+
+    mask = np.zeros((6, 8, 10), np.uint8)
+    mask[1:4, 2:6, 3:8] = 1
+    mask[2, 3:5, 4:7] = 0
+    image = sitk.GetImageFromArray(mask)
+    image.SetSpacing((0.8, 0.9, 2.0))
+    image.SetOrigin((-10.0, 5.0, 3.0))
+    array, geometry = array_from_image(image)
+    reference = _volume(mrml, np.zeros(array.shape, np.int16), geometry.ijk_to_ras(), "reference")
+    segmentation = _segmentation(mrml, {"tumor": np.zeros(array.shape, np.uint8)}, reference)
+    mrml.adapter.regionSegment(segmentation, image, "peri3mm")
+    segment_id = mrml.adapter.regionSegment(segmentation, image, "peri3mm")
+    segments = segmentation.GetSegmentation()
+    assert segments.GetNumberOfSegments() == 2 and segments.GetSegment(segment_id).GetName() == "peri3mm"
+    np.testing.assert_array_equal(mrml.adapter.exportSegment(segmentation, segment_id, reference), array != 0)
+    assert scene.GetNodesByClass("vtkMRMLLabelMapVolumeNode").GetNumberOfItems() == 0
+
+
+@pytest.mark.parametrize("map_name, table", [("pk_ktrans", "vtkMRMLColorTableNodeFileInferno.txt"),
+                                             ("pk_ve", "vtkMRMLColorTableNodeFilePlasma.txt")])
+def test_pharmacokinetic_maps_have_their_colours(mrml, map_name, table):
+    assert mrml.adapter.mapColorNodeID(map_name) == table
+
+
+def test_t2w_volume_node_reaches_the_exam_as_its_t2w_series(mrml, scene, example_exam):
+    """The panel's T2-weighted node: its voxels and LPS geometry become ``exam.extra_series["t2w"]``."""
+    import SimpleITK as sitk
+
+    from NACResistanceLib.io.geometry import array_from_image
+
+    t2w = phantom.make_exam(3, 3, phantom.PhantomProtocol.small(t2w=True)).exam.extra_series["t2w"]
+    nodes = mrml.adapter.examToNodes(example_exam)
+    array, geometry = array_from_image(t2w)
+    t2w_node = _volume(mrml, array, geometry.ijk_to_ras(), "T2w")
+    exam = mrml.module.NACResistanceLogic().examFromNodes(
+        segmentationNode=nodes["segmentation"], tumorSegmentID=nodes["tumorSegmentID"],
+        dcePhaseNodes=nodes["dcePhases"], dceTimesS=list(example_exam.dce.times_s), t2wNode=t2w_node)
+    carried = exam.extra_series["t2w"]
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(carried), sitk.GetArrayFromImage(t2w))
+    np.testing.assert_allclose(carried.GetOrigin(), t2w.GetOrigin(), atol=1e-9)
+    np.testing.assert_allclose(carried.GetSpacing(), t2w.GetSpacing(), atol=1e-12)

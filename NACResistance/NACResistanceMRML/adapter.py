@@ -27,6 +27,10 @@ MAP_QUANTITY_COLOR_NODE_IDS = {
     "ie": "vtkMRMLColorTableNodeFileInferno.txt",
     "pe": "vtkMRMLColorTableNodeFileInferno.txt",
     "ser": "vtkMRMLColorTableNodeFileColdToHotRainbow.txt",
+    "ktrans": "vtkMRMLColorTableNodeFileInferno.txt",
+    "kep": "vtkMRMLColorTableNodeFileInferno.txt",
+    "ve": "vtkMRMLColorTableNodeFilePlasma.txt",
+    "vp": "vtkMRMLColorTableNodeFilePlasma.txt",
 }
 """Colour table of a parametric map chosen by the quantity of its name: the last ``_``-separated
 word (``dki_tensor_mk`` -> ``mk``), compared whole, never as a substring."""
@@ -284,6 +288,29 @@ def mapVolume(image, name: str, colorNodeID: str):
     display.SetAndObserveColorNodeID(colorNodeID)
     display.AutoWindowLevelOn()
     return node
+
+
+def regionSegment(segmentationNode, image, segmentName: str) -> str:
+    """Show a region mask (e.g. a peritumoral shell) as the segment ``segmentName`` of ``segmentationNode``.
+
+    A segment of that name from an earlier Apply is replaced, so re-applying adds none. Returns the segment ID.
+    """
+    from NACResistanceLib.io.geometry import array_from_image
+
+    array, geometry = array_from_image(image)
+    segmentation = segmentationNode.GetSegmentation()
+    existing = segmentation.GetSegmentIdBySegmentName(segmentName)
+    if existing:
+        segmentationNode.RemoveSegment(existing)
+    before = set(segmentation.GetSegmentIDs())
+    with temporarySceneNodes():
+        labelmap = slicer.util.addVolumeFromArray((array != 0).astype("uint8"), geometry.ijk_to_ras(), segmentName,
+                                                  nodeClassName="vtkMRMLLabelMapVolumeNode")
+        slicer.modules.segmentations.logic().ImportLabelmapToSegmentationNode(labelmap, segmentationNode)
+    added = [segmentID for segmentID in segmentation.GetSegmentIDs() if segmentID not in before]
+    for segmentID in added:
+        segmentation.GetSegment(segmentID).SetName(segmentName)
+    return added[0] if added else ""
 
 
 #

@@ -43,6 +43,7 @@ IMAGING_COLUMNS = (
     "patient_id", "timepoint", "dce_phases", "dce_times_s", "dce_roi_phase", "dwi", "dwi_bvals",
     "dwi_bvecs", "adc", "adc_unit", "segmentation", "tumor_segment", "reference_segment",
     "segmentation_reader2", "tumor_segment_reader2",
+    "dce_series", "dwi_series", "adc_series", "segmentation_series",
 )
 """Manifest columns whose values change the analysis of an exam (clinical and outcome columns do not)."""
 
@@ -147,11 +148,15 @@ def write_atomic(path: Path, text: str) -> None:
     The temporary name carries this process's id and host (``.tmp-<pid>-<host>~...``), so that
     :func:`remove_leftovers` in another process writing to the same folder (a shard of a job
     array) can tell a live writer's file from one a killed process left.
+
+    The file gets the mode an ordinary ``open`` would give (0666 minus the umask, e.g. 0644 under
+    umask 022), not the 0600 of :func:`tempfile.mkstemp`, so colleagues sharing the folder can read it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-{_HOST}~", suffix=path.suffix,
                                          dir=path.parent)
     try:
+        os.chmod(temporary, 0o666 & ~current_umask())
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
             stream.flush()
@@ -198,6 +203,13 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def current_umask() -> int:
+    """The process umask (read by setting it and restoring it at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def remove_leftovers(folder: Path) -> int:

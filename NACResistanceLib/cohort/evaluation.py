@@ -30,10 +30,20 @@ class ModelEvaluation:
     criterion (which resistance criterion fired)."""
     contributions: pd.DataFrame
     """Per exam and term: value, coefficient, contribution (log-odds)."""
-    performance: CohortPerformance
+    performance: CohortPerformance | None
+    """None when the exams hold one outcome class only (AUC, sensitivity or specificity undefined)."""
+    note: str = ""
+    """Why the performance is missing (one outcome class), or empty."""
 
     def summary(self) -> dict:
         """Headline numbers (JSON-ready)."""
+        if self.performance is None:
+            y = self.predictions["resistant"].to_numpy(dtype=float)
+            p = self.predictions["probability"].to_numpy(dtype=float)
+            return {"research_use_only": RESEARCH_USE_ONLY, "model": self.model_name, "split": self.split,
+                    "split_date": self.split_date, "exams": int(len(self.predictions)),
+                    "resistant": int(y.sum()), "auc": None, "threshold": float(self.predictions["threshold"].iloc[0]),
+                    "brier": float(np.mean((p - y) ** 2)), "note": self.note}
         disc = self.performance.discrimination.iloc[0]
         calib = self.performance.calibration.iloc[0]
         keys = ("auc", "auc_low", "auc_high", "threshold", "sensitivity", "sensitivity_low", "sensitivity_high",
@@ -52,10 +62,12 @@ class ModelEvaluation:
         ``roc_curve.csv``, ``calibration_curve.csv``, ``decision_curve.csv`` and ``metrics.json``."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        tables = {"predictions": self.predictions, "contributions": self.contributions,
-                  "discrimination": self.performance.discrimination, "calibration": self.performance.calibration,
-                  "roc_curve": self.performance.roc_curves, "calibration_curve": self.performance.calibration_curves,
-                  "decision_curve": self.performance.decision_curves}
+        tables = {"predictions": self.predictions, "contributions": self.contributions}
+        if self.performance is not None:
+            tables.update({
+                "discrimination": self.performance.discrimination, "calibration": self.performance.calibration,
+                "roc_curve": self.performance.roc_curves, "calibration_curve": self.performance.calibration_curves,
+                "decision_curve": self.performance.decision_curves})
         for name, table in tables.items():
             table.to_csv(out / f"{name}.csv", index=False)
         (out / "metrics.json").write_text(json.dumps(self.summary(), indent=2) + "\n")
@@ -89,10 +101,19 @@ def evaluate_model(model, features: pd.DataFrame, manifest_frame: pd.DataFrame, 
         dates = pd.to_datetime(rows["exam_date"], format="%Y-%m-%d")
         rows = rows[(dates < pd.Timestamp(date)) if split == "training" else (dates >= pd.Timestamp(date))]
     labels = label_cohort(rows.reset_index())
-    if labels["resistant"].nunique() < 2:
-        raise ClinicalDataError(f"the {split} exams ({len(rows)}) hold one outcome class only; AUC is undefined")
+    if labels.empty:
+        which = "" if split == "all" else f" {split} ({'before' if split == 'training' else 'from'} {date})"
+        raise ClinicalDataError(f"no{which} exam at time point {timepoint!r} has both features and outcome; check "
+                                "--split, --split-date and --timepoint against the manifest's exam_date and timepoint")
     predictions, contributions = predict_rows(model, rows)
     predictions = predictions.assign(resistant=labels["resistant"].to_numpy(), criterion=labels["criterion"].to_numpy())
+    if labels["resistant"].nunique() < 2:
+        which = "all" if split == "all" else f"the {split}"
+        kind = "resistant" if bool(labels["resistant"].iloc[0]) else "sensitive"
+        note = (f"{which} {len(rows)} exams are {kind} (one outcome class): AUC, sensitivity, specificity and "
+                "calibration slope are undefined; predictions.csv and the Brier score are written")
+        return ModelEvaluation(model.name, split, date if split != "all" else None, predictions, contributions,
+                               None, note)
     y = predictions["resistant"].to_numpy(dtype=float)
     performance = evaluate_cohort(split, y, {model.name: predictions["probability"].to_numpy(dtype=np.float64)},
                                   {model.name: model.threshold}, reference=model.name)

@@ -1,10 +1,7 @@
-"""The feature tables from cache entries: one implementation for a run, a shard merge and a resume.
+"""The tables of a job array: :func:`merge_shards` assembles ``extract --shard K/N`` (K = 1..N) from the shared cache.
 
-:func:`assemble_tables` streams the cache entries of the exams in manifest order and keeps only the
-table (features and the dictionary of names, units and descriptions), so the coordinating process's
-memory does not grow with the per-exam provenance and warnings. :func:`merge_shards` assembles the
-tables of a job array (``extract --shard K/N`` for K = 1..N, see :mod:`.shards`) from the shared cache:
-the same code and the same order as one uninterrupted run, so the files are byte-identical.
+It uses the same code (:func:`.runner.write_cohort_tables`) and the same order as one uninterrupted
+run, so the files are byte-identical.
 """
 
 from __future__ import annotations
@@ -12,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,29 +28,6 @@ DICTIONARY_FILE = "feature_dictionary.csv"
 FAILURE_COLUMNS = ["patient_id", "timepoint", "error_type", "message"]
 SHARDS_FOLDER = "shards"
 """Sub-folder of the cache where each finished shard leaves its record ``<K>-of-<N>.json``."""
-
-
-def assemble_tables(entry_paths: Iterable[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Feature table (index ``patient_id, timepoint``, entries' order) and dictionary from cache entries.
-
-    Columns appear in the order they first occur; an exam without a feature has NaN there. Each
-    entry is read, its features kept and the rest dropped before the next one is read.
-    """
-    names: dict[str, tuple[str, str]] = {}
-    rows: list[dict[str, float]] = []
-    index: list[tuple[str, str]] = []
-    for path in entry_paths:
-        entry = cache.read_entry(path)
-        for name in entry["features"]:
-            if name not in names:
-                names[name] = (entry["units"].get(name, ""), entry["descriptions"].get(name, ""))
-        rows.append(entry["features"])
-        index.append((entry["patient_id"], entry["timepoint"]))
-    columns = list(names)
-    features = pd.DataFrame([[row.get(c, float("nan")) for c in columns] for row in rows],
-                            index=pd.MultiIndex.from_tuples(index, names=INDEX), columns=columns, dtype="float64")
-    dictionary = pd.DataFrame([[n, u, d] for n, (u, d) in names.items()], columns=["feature", "unit", "description"])
-    return features, dictionary
 
 
 def write_table(frame: pd.DataFrame, path: Path, *, index: bool = False) -> Path:
@@ -123,16 +97,16 @@ def merge_shards(cache_dir, out_dir) -> MergeResult:
     if missing:
         raise InputFileError(f"cache {cache_dir}: {len(missing)} entries recorded by the shards are missing, "
                              f"e.g. {missing[0].name}; re-run their shards (extract --shard K/N) to recompute them")
-    features, dictionary = assemble_tables(paths)
+    from .runner import write_cohort_tables
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    failure_table = failure_frame([f for _, f in sorted(failures, key=lambda item: item[0])])
     parameters = cache_dir.parent / PARAMETERS_FILE
+    analysis = json.loads(parameters.read_text(encoding="utf-8"))["analysis"] if parameters.is_file() else None
     if parameters.is_file() and parameters.resolve() != (out / PARAMETERS_FILE).resolve():
         shutil.copyfile(parameters, out / PARAMETERS_FILE)
-    write_table(features, out / FEATURES_FILE, index=True)
-    write_table(failure_table, out / FAILURES_FILE)
-    write_table(dictionary, out / DICTIONARY_FILE)
+    failure_rows = [f for _, f in sorted(failures, key=lambda item: item[0])]
+    features, failure_table, _, _ = write_cohort_tables(out, paths, failure_rows, analysis)
     logger.info("merged %s shards: %s exams in %s, %s failed", len(records), len(features), out / FEATURES_FILE,
                 len(failure_table))
     return MergeResult(features, failure_table, out / FEATURES_FILE, out / FAILURES_FILE, len(records))

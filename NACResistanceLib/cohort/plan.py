@@ -68,7 +68,7 @@ class PlannedExam:
     """One exam of the plan."""
 
     row: int
-    """0-based row in the manifest frame."""
+    """0-based data row in the manifest file (its CSV line is ``row + 2``)."""
     patient_id: str
     timepoint: str
     shard: int
@@ -120,7 +120,7 @@ class Plan:
 
 
 def plan_extraction(manifest_path: Path, frame: pd.DataFrame, cache_dir: Path, parameters: Mapping[str, object],
-                    shard: Shard | None = None) -> Plan:
+                    shard: Shard | None = None, rows=None) -> Plan:
     """Decide, for every exam of a validated manifest (or of one shard of it), what the extraction does.
 
     Parameters
@@ -135,6 +135,9 @@ def plan_extraction(manifest_path: Path, frame: pd.DataFrame, cache_dir: Path, p
         ``AnalysisConfig.to_dict()``; part of every cache key.
     shard : Shard or None
         Only the exams of this shard.
+    rows : sequence of int or None
+        The 0-based data row in the manifest file of each frame row (a manifest read with
+        ``skip_invalid`` lacks its invalid rows); None = the frame's positions.
 
     Returns
     -------
@@ -145,7 +148,8 @@ def plan_extraction(manifest_path: Path, frame: pd.DataFrame, cache_dir: Path, p
     existing = {p.name for p in cache_dir.glob("*.json")} if cache_dir.is_dir() else set()
     directory = manifest_path.parent
     exams = []
-    for row, record in enumerate(frame.to_dict("records")):
+    records = frame.to_dict("records")
+    for row, record in zip(range(len(records)) if rows is None else rows, records):
         patient_id, timepoint = str(record["patient_id"]), str(record.get("timepoint", "baseline"))
         part = shard_of(patient_id, timepoint, shard.count) if shard else 1
         if shard and part != shard.index:

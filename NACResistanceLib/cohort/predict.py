@@ -6,16 +6,18 @@ predict`` and the Slicer module's ``Logic.runCohort``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import ManifestError
+from ..errors import ManifestError, ModelFileError, add_context
 
 KEY = ["patient_id", "timepoint"]
 PREDICTION_COLUMNS = ["patient_id", "timepoint", "probability", "threshold", "predicted_class", "linear_predictor"]
 CONTRIBUTION_COLUMNS = ["patient_id", "timepoint", "term", "value", "coefficient", "contribution"]
+FAILURE_COLUMNS = ["patient_id", "timepoint", "error_type", "message"]
+PREDICTION_FAILURES_FILE = "prediction_failures.csv"
 EXTRACTION_FOLDER = "extraction"
 """Sub-folder of a prediction's output folder that holds the feature extraction (and its cache)."""
 
@@ -32,11 +34,13 @@ class CohortPrediction:
     """The :class:`cohort.ExtractionResult` of the images, or None when a feature table was given."""
     predictions_path: Path
     contributions_path: Path
+    failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAILURE_COLUMNS))
+    """Exams with features that the model could not be applied to (an input missing or empty), one row each."""
 
     @property
     def ok(self) -> bool:
-        """True when every exam was analysed (no failure in the extraction)."""
-        return self.extraction is None or self.extraction.ok
+        """True when every exam was analysed and predicted (no failure in the extraction or the prediction)."""
+        return (self.extraction is None or self.extraction.ok) and self.failures.empty
 
 
 def predict_cohort(model, manifest, out_dir, *, features: pd.DataFrame | None = None, jobs: int = 1,
@@ -69,11 +73,14 @@ def predict_cohort(model, manifest, out_dir, *, features: pd.DataFrame | None = 
         extraction = run_extraction(manifest, out / EXTRACTION_FOLDER, model.analysis_config, jobs=jobs,
                                     scheduler=scheduler, progress=progress)
         features = extraction.features
-    predictions, contributions = predict_rows(model, model_rows(features, manifest.frame))
+    failures: list[list[str]] = []
+    predictions, contributions = predict_rows(model, model_rows(features, manifest.frame), failures=failures)
     out.mkdir(parents=True, exist_ok=True)
+    failure_frame = pd.DataFrame(failures, columns=FAILURE_COLUMNS)
+    write_table(failure_frame, out / PREDICTION_FAILURES_FILE)
     return CohortPrediction(predictions, contributions, extraction,
                             write_table(predictions, out / "predictions.csv"),
-                            write_table(contributions, out / "contributions.csv"))
+                            write_table(contributions, out / "contributions.csv"), failure_frame)
 
 
 def model_rows(features: pd.DataFrame, manifest_frame: pd.DataFrame) -> pd.DataFrame:
@@ -99,10 +106,10 @@ def model_rows(features: pd.DataFrame, manifest_frame: pd.DataFrame) -> pd.DataF
         raise ManifestError(f"{len(missing)} exams of the feature table are not in the manifest, "
                             f"e.g. {list(missing[:3])}; use the manifest the features were extracted from")
     clinical = clinical.drop(columns=[c for c in clinical.columns if c in features.columns])
-    return features.join(clinical, how="left")
+    return features.join(clinical, how="left").copy()  # copy: one block per dtype (no PerformanceWarning later)
 
 
-def predict_rows(model, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def predict_rows(model, rows: pd.DataFrame, *, failures: list | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Probability, class and the terms behind each prediction.
 
     Parameters
@@ -110,6 +117,10 @@ def predict_rows(model, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     model : models.StudyModel
     rows : DataFrame
         From :func:`model_rows` (index ``(patient_id, timepoint)``).
+    failures : list, optional
+        When given, an exam the model cannot be applied to (:class:`errors.ModelFileError`: an input
+        missing or empty) is appended as ``[patient_id, timepoint, error_type, message]`` and left
+        out, so one bad exam does not stop the others; otherwise the error is raised, naming the patient.
 
     Returns
     -------
@@ -121,7 +132,13 @@ def predict_rows(model, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     """
     predictions, contributions = [], []
     for (patient_id, timepoint), row in rows.iterrows():
-        prediction = model.predict(row.to_dict())
+        try:
+            prediction = model.predict({"patient_id": patient_id, **row.to_dict()})
+        except ModelFileError as error:
+            if failures is None:
+                raise add_context(error, f"timepoint {timepoint}") from None
+            failures.append([patient_id, timepoint, type(error).__name__, str(error)])
+            continue
         predictions.append([patient_id, timepoint, prediction.probability, prediction.threshold,
                             prediction.predicted_class, prediction.linear_predictor])
         terms = prediction.contributions.assign(patient_id=patient_id, timepoint=timepoint)

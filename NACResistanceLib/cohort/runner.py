@@ -8,28 +8,21 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from ..config import AnalysisConfig, load_analysis_config
 from ..config.records import PARAMETERS_FILE, write_parameters_text
-from ..errors import CancelledError, ConfigError
+from ..errors import CancelledError, ConfigError, InputFileError
+from ..threads import ignore_interrupt, stop_pool
 from . import cache
-from .merge import (  # noqa: F401
-    DICTIONARY_FILE,
-    FAILURE_COLUMNS,
-    FAILURES_FILE,
-    FEATURES_FILE,
-    INDEX,
-    assemble_tables,
-    failure_frame,
-    write_table,
-)
+from .merge import failure_frame, write_table
 from .plan import CACHED, COMPUTE, INVALID, Plan, PlannedExam, plan_extraction
 from .worker import ExamOutcome, ExamTask, analyze_task
 
@@ -37,7 +30,15 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, float], bool]
 
+FEATURES_FILE = "features.csv"
+FAILURES_FILE = "failures.csv"
+WARNINGS_FILE = "warnings.csv"
+DICTIONARY_FILE = "feature_dictionary.csv"
 CACHE_FOLDER = "cache"
+FAILURE_COLUMNS = ["patient_id", "timepoint", "error_type", "message"]
+WARNING_COLUMNS = ["patient_id", "timepoint", "stage", "message"]
+INDEX = ["patient_id", "timepoint"]
+DICTIONARY_COLUMNS = ["feature", "unit", "ibsi_code", "image", "description"]
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,16 @@ class ExtractionResult:
     failures: pd.DataFrame
     """Columns ``patient_id, timepoint, error_type, message``; empty when every exam finished."""
     dictionary: pd.DataFrame
-    """Columns ``feature, unit, description``."""
+    """Columns ``feature, unit, ibsi_code, image, description`` (see :mod:`feature_catalogue`)."""
     n_cached: int
     """Exams taken from the cache (finished by an earlier run)."""
     n_computed: int
     """Exams analysed by this run."""
     features_path: Path
     failures_path: Path
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WARNING_COLUMNS))
+    """Columns ``patient_id, timepoint, stage, message``: values omitted or computed with caveats, per exam."""
+    warnings_path: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -64,7 +68,7 @@ class ExtractionResult:
 
 
 def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: str | None = None,
-                   progress: Progress | None = None) -> ExtractionResult:
+                   progress: Progress | None = None, skip_invalid: bool = False) -> ExtractionResult:
     """Analyse every exam of ``manifest`` with :func:`pipeline.analyze_exam` and write the tables.
 
     Parameters
@@ -84,6 +88,9 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     progress : callable or None
         ``progress(message, fraction) -> bool`` after each exam; returning True cancels the run
         (finished exams stay cached) with :class:`errors.CancelledError`.
+    skip_invalid : bool
+        Analyse the valid rows of a manifest that has invalid ones, and list the invalid rows in
+        ``failures.csv`` (error type ``ManifestError``) instead of refusing the whole manifest.
 
     Returns
     -------
@@ -92,27 +99,38 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     """
     if scheduler is None and int(jobs) < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs} (option --jobs)")
-    manifest_path, frame = read_manifest_frame(manifest)
+    manifest_path, frame, rows, skipped = _read_manifest(manifest, skip_invalid)
     out = Path(out_dir)
     config, cache_dir = prepare_output(out, config)
-    plan = plan_extraction(manifest_path, frame, cache_dir, config.to_dict())
-    failures = run_plan(plan, cache_dir, config.to_dict(), jobs=jobs, scheduler=scheduler, progress=progress)
+    plan = plan_extraction(manifest_path, frame, cache_dir, config.to_dict(), rows=rows)
+    failures = run_plan(plan, cache_dir, config.to_dict(), jobs=jobs, scheduler=scheduler, progress=progress,
+                        skipped=skipped)
     counts = plan.counts()
-    tasks = [e for e in plan.exams if e.key]
-    return _write_tables(out, cache_dir, tasks, failures, counts[CACHED],
-                         counts[COMPUTE] - len(failures) + counts[INVALID])
+    exams = [e for e in plan.exams if e.key]
+    return _write_tables(out, cache_dir, exams, failures, config.to_dict(), counts[CACHED],
+                         counts[COMPUTE] - (len(failures) - len(skipped) - counts[INVALID]))
 
 
-def read_manifest_frame(manifest) -> tuple[Path, pd.DataFrame]:
-    """``(absolute path, Manifest.frame)`` of a manifest path or :class:`io.Manifest` (validated once, here)."""
+def _read_manifest(manifest, skip_invalid: bool = False) -> tuple[Path, pd.DataFrame, list[int], list[ExamOutcome]]:
+    """The manifest's path and frame, the file row of each frame row, and its skipped invalid rows as failures."""
     from .. import io
 
     if isinstance(manifest, (str, Path)):
         path = Path(manifest)
-        manifest = io.read_manifest(path)
+        manifest = io.read_manifest(path, skip_invalid=skip_invalid)
     else:
         path = Path(manifest.path)
-    return path.resolve(), manifest.frame
+    path = path.resolve()
+    skipped = [ExamOutcome(ExamTask(str(path), s.row, s.patient_id, s.timepoint, "", {}), None, "ManifestError",
+                           "; ".join(s.problems)) for s in getattr(manifest, "skipped", ())]
+    rows = [manifest.file_row(i) if hasattr(manifest, "file_row") else i for i in range(len(manifest.frame))]
+    return path, manifest.frame, rows, skipped
+
+
+def read_manifest_frame(manifest, skip_invalid: bool = False) -> tuple[Path, pd.DataFrame]:
+    """``(absolute path, Manifest.frame)`` of a manifest path or :class:`io.Manifest` (validated once, here)."""
+    path, frame, _, _ = _read_manifest(manifest, skip_invalid)
+    return path, frame
 
 
 def prepare_output(out: Path, config) -> tuple[AnalysisConfig, Path]:
@@ -128,17 +146,19 @@ def prepare_output(out: Path, config) -> tuple[AnalysisConfig, Path]:
 
 
 def run_plan(plan: Plan, cache_dir: Path, parameters: dict, *, jobs: int = 1, scheduler: str | None = None,
-             progress: Progress | None = None) -> list[ExamOutcome]:
+             progress: Progress | None = None, skipped: Sequence[ExamOutcome] = ()) -> list[ExamOutcome]:
     """Analyse the exams ``plan`` marks to compute, caching each success; returns the failures in manifest order.
 
-    Exams whose inputs could not be read while planning are failures too (with the planner's message).
+    Exams whose inputs could not be read while planning are failures too (with the planner's message),
+    as are ``skipped`` (invalid manifest rows).
     """
     n_total, pending = len(plan.exams), plan.with_status(COMPUTE)
     logger.info("%s", plan.summary())
     invalid = [ExamOutcome(_task(plan, e, parameters), None, "InputFileError", e.reason)
                for e in plan.with_status(INVALID)]
     tasks = [_task(plan, e, parameters) for e in pending]
-    failures = invalid + _execute(tasks, cache_dir, jobs, scheduler, progress, n_total - len(tasks), n_total)
+    failures = [*skipped, *invalid, *_execute(tasks, cache_dir, jobs, scheduler, progress, n_total - len(tasks),
+                                               n_total)]
     return sorted(failures, key=lambda outcome: outcome.task.row)
 
 
@@ -203,7 +223,8 @@ def _outcomes(pending: Sequence[ExamTask], jobs: int, scheduler: str | None) -> 
 def _process_outcomes(pending: Sequence[ExamTask], jobs: int) -> Iterable[ExamOutcome]:
     """Spawned processes (never fork: safe with threads, Dask and GUI toolkits in the parent)."""
     context = multiprocessing.get_context("spawn")
-    executor = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context)
+    executor = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context,
+                                   initializer=ignore_interrupt)
     futures = {executor.submit(analyze_task, task): task for task in pending}
     try:
         for future in as_completed(list(futures)):
@@ -213,6 +234,9 @@ def _process_outcomes(pending: Sequence[ExamTask], jobs: int) -> Iterable[ExamOu
             except BrokenProcessPool as error:
                 yield ExamOutcome(task, None, "WorkerCrashed",
                                   f"the worker process died ({error}); out of memory? re-run to retry")
+    except KeyboardInterrupt:  # Ctrl-C: stop the workers now; finished exams are already cached
+        stop_pool(executor)
+        raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
@@ -240,17 +264,63 @@ def _dask_outcomes(pending: Sequence[ExamTask], scheduler: str) -> Iterable[Exam
 
 
 def _write_tables(out: Path, cache_dir: Path, exams: Sequence[PlannedExam], failures: Sequence[ExamOutcome],
-                  n_cached: int, n_computed: int) -> ExtractionResult:
+                  analysis: dict, n_cached: int, n_computed: int) -> ExtractionResult:
     paths = [p for p in (_entry_path(cache_dir, e) for e in exams) if p.exists()]
-    features, dictionary = assemble_tables(paths)
-    failure_table = failure_frame([[f.task.patient_id, f.task.timepoint, f.error_type, f.message] for f in failures])
-    write_table(features, out / FEATURES_FILE, index=True)
-    write_table(failure_table, out / FAILURES_FILE)
-    write_table(dictionary, out / DICTIONARY_FILE)
+    failure_rows = [[f.task.patient_id, f.task.timepoint, f.error_type, f.message] for f in failures]
+    features, failure_table, dictionary, warning_frame = write_cohort_tables(out, paths, failure_rows, analysis)
     logger.info("%s exams in %s, %s failed (%s)", len(features), out / FEATURES_FILE, len(failures),
                 out / FAILURES_FILE)
     return ExtractionResult(features, failure_table, dictionary, n_cached, n_computed,
-                            out / FEATURES_FILE, out / FAILURES_FILE)
+                            out / FEATURES_FILE, out / FAILURES_FILE, warning_frame, out / WARNINGS_FILE)
+
+
+def write_cohort_tables(out: Path, entry_paths: Sequence[Path], failure_rows: Sequence[Sequence[str]],
+                        analysis: dict | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Write features, failures, warnings and the dictionary from cache entries (one run, a resume, a shard merge).
+
+    The entries are read one at a time and only the table (features, names, warnings) is kept, so the
+    coordinating process's memory does not grow with the per-exam provenance.
+    """
+    names: dict[str, tuple[str, str]] = {}
+    rows: list[dict] = []
+    index: list[tuple[str, str]] = []
+    warnings: list[list[str]] = []
+    for path in entry_paths:
+        entry = cache.read_entry(path)
+        for name in entry["features"]:
+            if name not in names:
+                names[name] = (entry["units"].get(name, ""), entry["descriptions"].get(name, ""))
+        rows.append(entry["features"])
+        index.append((entry["patient_id"], entry["timepoint"]))
+        warnings += [[entry["patient_id"], entry["timepoint"], warning_stage(w), w] for w in entry.get("warnings", [])]
+    columns = list(names)
+    features = pd.DataFrame([[row.get(c, float("nan")) for c in columns] for row in rows],
+                            index=pd.MultiIndex.from_tuples(index, names=INDEX), columns=columns, dtype="float64")
+    dictionary = _dictionary(names, analysis)
+    failure_table = failure_frame(failure_rows)
+    warning_frame = pd.DataFrame(warnings, columns=WARNING_COLUMNS)
+    write_table(features, out / FEATURES_FILE, index=True)
+    write_table(failure_table, out / FAILURES_FILE)
+    write_table(warning_frame, out / WARNINGS_FILE)
+    write_table(dictionary, out / DICTIONARY_FILE)
+    return features, failure_table, dictionary, warning_frame
+
+
+def warning_table(entries: Sequence[dict]) -> pd.DataFrame:
+    """One row per warning of each finished exam: ``patient_id, timepoint, stage, message``."""
+    rows = [[e["patient_id"], e["timepoint"], warning_stage(w), w] for e in entries for w in e.get("warnings", [])]
+    return pd.DataFrame(rows, columns=WARNING_COLUMNS)
+
+
+def warning_stage(message: str) -> str:
+    """The analysis stage a warning comes from (dce, diffusion, radiomics, segmentation or exam), read from its words."""
+    text = re.sub(r"\S*[/\\]\S*", " ", message).lower()  # file paths say nothing about the stage
+    for stage, words in (("dce", ("dce", "enhancement", "contrast")), ("diffusion", ("adc", "dki", "dwi", "b-value",
+                         "b=0", "diffusion", "kurtosis")), ("radiomics", ("pyradiomics", "radiomics")),
+                         ("segmentation", ("segment", "mask", "reference"))):
+        if any(word in text for word in words):
+            return stage
+    return "exam"
 
 
 def read_feature_table(path: Path) -> pd.DataFrame:
@@ -261,5 +331,36 @@ def read_feature_table(path: Path) -> pd.DataFrame:
     value in the last unit of the last place, and pandas 3 deprecates ``float_precision``. Patient
     ids stay text, as in the manifest.
     """
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]).set_index(INDEX)
-    return frame.astype("float64")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    missing = [c for c in INDEX if c not in frame.columns]
+    if missing:
+        raise InputFileError(f"feature table {path} has no column {', '.join(missing)}; use the features.csv "
+                             "written by `nacresistance extract`")
+    frame = frame.set_index(INDEX)
+    try:
+        return frame.astype("float64")
+    except ValueError:
+        raise _not_numeric(path, frame) from None
+
+
+def _not_numeric(path: Path, frame: pd.DataFrame) -> InputFileError:
+    """The error naming the first text cell of a feature table (a manifest given as features, most often)."""
+    for column in frame.columns:
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        bad = numbers.isna() & frame[column].notna()
+        if bad.any():
+            patient, timepoint = bad[bad].index[0]
+            looks = (" (it looks like a manifest: pass the features.csv written by `nacresistance extract`)"
+                     if {"exam_date", "segmentation", "dce_phases"} & set(frame.columns) else "")
+            return InputFileError(f"feature table {path}: column {column!r} of patient {patient}, timepoint "
+                                  f"{timepoint} holds {frame.at[(patient, timepoint), column]!r}, not a number{looks}")
+    return InputFileError(f"feature table {path} holds values that are not numbers")
+
+
+def _dictionary(names: dict[str, tuple[str, str]], analysis: dict | None = None) -> pd.DataFrame:
+    """One row per feature column: unit, IBSI code, image and filter, description (``feature_catalogue``)."""
+    from ..feature_catalogue import dictionary_rows
+
+    described = dictionary_rows([(n, u, d) for n, (u, d) in names.items()], analysis)
+    return pd.DataFrame([[d.feature, d.unit, d.ibsi_code, d.image, d.description] for d in described],
+                        columns=DICTIONARY_COLUMNS)

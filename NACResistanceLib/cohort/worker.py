@@ -29,7 +29,7 @@ class ExamTask:
     manifest_path: str
     """Path of ``manifest.csv``."""
     row: int
-    """0-based row of the exam in the manifest frame."""
+    """0-based data row of the exam in the manifest file (its line is ``row + 2``)."""
     patient_id: str
     timepoint: str
     key: str
@@ -66,6 +66,9 @@ def analyze_task(task: ExamTask) -> ExamOutcome:
             with threads.limit(1):  # exams run side by side, one thread each (NACResistanceLib.threads)
                 payload = _analyze(task)
         except Exception as error:  # one bad exam must never stop the cohort
+            notes = getattr(error, "__notes__", None)
+            if notes:  # the reader's note naming the patient is replaced by this one (said once)
+                notes[:] = [note for note in notes if f"patient {task.patient_id}" not in note]
             add_context(error, f"patient {task.patient_id}, timepoint {task.timepoint}, manifest row {task.row + 2}")
             return ExamOutcome(task, None, type(error).__name__, describe(error), time.perf_counter() - start,
                                tuple(records))
@@ -111,10 +114,11 @@ def _config(parameters_json: str):
 def _analyze(task: ExamTask) -> dict:
     from .. import io, pipeline
 
-    if task.record is not None:
+    if task.record is not None:  # the parent validated the manifest; the task carries its row
         exam = io.manifest.load_exam_row(task.manifest_path, task.record, task.row)
     else:
-        exam = io.load_exam(io.read_manifest(task.manifest_path), task.row)
+        manifest = io.read_manifest(task.manifest_path, skip_invalid=True)  # the parent validated (or skipped) rows
+        exam = io.load_exam(manifest, (task.patient_id, task.timepoint))
     analysis = pipeline.analyze_exam(exam, _config(json.dumps(task.parameters, sort_keys=True, default=str)))
     payload = {
         "patient_id": task.patient_id,

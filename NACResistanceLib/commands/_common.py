@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from ..cohort.progress import LogProgress, TerminalProgress, for_stream
@@ -21,7 +22,7 @@ def default_jobs() -> int:
 
 def add_parallel_options(parser: argparse.ArgumentParser) -> None:
     """``--jobs``, ``--scheduler`` and ``--progress`` for commands that analyse many exams."""
-    parser.add_argument("--jobs", "-j", type=int, default=default_jobs(), metavar="N",
+    parser.add_argument("--jobs", "-j", type=positive_int, default=default_jobs(), metavar="N",
                         help="local worker processes (1 = analyse in this process)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (overrides --jobs)")
@@ -63,3 +64,128 @@ def quiet_known_notices() -> None:
     """
     logging.getLogger("radiomics.glcm").addFilter(_DropMessage("GLCM is symmetrical"))
     logging.getLogger("pykwalify").setLevel(logging.WARNING)
+
+
+def check_output_folder(folder: Path, option: str = "--out") -> Path:
+    """Prove that ``folder`` can be created and written before any work starts (creates nothing).
+
+    A temporary file is created and removed in the folder, or in its deepest existing parent when
+    the folder does not exist yet.
+
+    Raises
+    ------
+    errors.OutputError
+        Naming the folder, the option and the reason (a path under a regular file, no permission,
+        a virtual file system such as /proc).
+    """
+    from ..errors import OutputError
+
+    folder = Path(folder)
+    existing = next(p for p in [folder, *folder.absolute().parents] if p.exists())
+    if not existing.is_dir():
+        where = "is a file" if existing == folder else f"is under {existing}, which is a file"
+        raise OutputError(f"output folder {folder} {where}, not a folder; choose another {option}")
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".nacresistance-write-test-"):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise OutputError(f"output folder {folder} cannot be written ({reason} in {existing}); "
+                          f"choose another {option}") from None
+    return folder
+
+
+def check_scheduler(address: str, timeout_s: float = 5.0) -> None:
+    """Connect to a Dask scheduler's TCP address once (``timeout_s``, s) before any exam is read.
+
+    Raises
+    ------
+    errors.ConfigError
+        If the address is malformed or nothing answers there.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    from ..errors import ConfigError
+
+    if "://" not in address:
+        address = "tcp://" + address
+    parts = urlsplit(address)
+    if parts.scheme not in ("tcp", "tls"):
+        return  # inproc://, ucx://: left to Dask
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or port is None:
+        raise ConfigError(f"--scheduler {address}: expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786")
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        raise ConfigError(f"--scheduler {address}: no Dask scheduler answers there ({reason}, waited up to "
+                          f"{timeout_s:g} s); start one (`dask scheduler`) or check the address") from None
+
+
+FILE_OUTPUTS: dict[str, tuple[str, ...]] = {"manifest": ("out", "series_out")}
+"""Per command, the options that name an output *file* (every other ``--out`` is a folder)."""
+
+
+def check_output_file(path: Path, option: str) -> Path:
+    """Prove that the file ``path`` can be written (its folder writable; not an existing folder); creates nothing."""
+    from ..errors import OutputError
+
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{option} {path} is a folder; give a file name (e.g. {path / 'manifest.csv'})")
+    check_output_folder(path.parent if str(path.parent) else Path("."), option)
+    return path
+
+
+def check_before_work(args: argparse.Namespace) -> None:
+    """Checks every command shares, run before its work: output locations writable, Dask scheduler reachable."""
+    if getattr(args, "scheduler", None):
+        check_scheduler(args.scheduler)
+    command = getattr(args, "command", "")
+    files = FILE_OUTPUTS.get(command, ())
+    for name in files:
+        if getattr(args, name, None) is not None:
+            check_output_file(Path(getattr(args, name)), "--" + name.replace("_", "-"))
+    out = getattr(args, "out", None)
+    if out is not None and command != "config" and "out" not in files:
+        check_output_folder(Path(out))
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def iso_date(text: str) -> str:
+    """argparse type: a calendar date YYYY-MM-DD (returned unchanged)."""
+    import datetime
+
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+    return text
+
+
+def print_warnings(warnings, path: Path | None, *, shown: int = 3) -> None:
+    """On stderr: how many per-exam warnings a run produced, the first ``shown`` and where the rest are."""
+    if warnings is None or len(warnings) == 0:
+        return
+    exams = warnings[["patient_id", "timepoint"]].drop_duplicates().shape[0]
+    print(f"{len(warnings)} warnings for {exams} exams (values omitted or computed with caveats), see {path}:",
+          file=sys.stderr)
+    for row in warnings.head(shown).itertuples(index=False):
+        print(f"  {row.patient_id} {row.timepoint} [{row.stage}]: {row.message}", file=sys.stderr)
+    if len(warnings) > shown:
+        print(f"  ... {len(warnings) - shown} more in {path}", file=sys.stderr)

@@ -51,15 +51,35 @@ def _features(args: argparse.Namespace):
     return result.features, len(result.failures), load_analysis_config(args.config)
 
 
+def _check_options(args: argparse.Namespace, frame) -> None:
+    """--sets names and the two time points against the manifest, before the extraction."""
+    from ..delta import FEATURE_SET_NAMES
+    from ..errors import ConfigError
+
+    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    unknown = [s for s in sets if s not in FEATURE_SET_NAMES]
+    if unknown or not sets:
+        raise ConfigError(f"--sets {args.sets!r}: unknown feature set(s) {unknown}; choose from "
+                          f"{', '.join(FEATURE_SET_NAMES)}")
+    present = sorted(set(frame["timepoint"]))
+    for option, label in (("--baseline", args.baseline), ("--followup", args.followup)):
+        if label not in present:
+            raise ConfigError(f"{option} {label!r}: no exam of manifest {args.manifest} has this time point "
+                              f"(column timepoint holds {', '.join(present)})")
+    if args.baseline == args.followup:
+        raise ConfigError(f"--baseline and --followup are both {args.baseline!r}; give two different time points")
+
+
 def run(args: argparse.Namespace) -> int:
     from .. import io
     from ..delta import run_delta_study
-    from ..report_sections import delta_section_from, standalone_page
+    from ..report.analyses import delta_section_from, standalone_page
     from ..robustness import read_decision
 
-    features, n_failed, analysis = _features(args)
+    manifest = io.read_manifest(args.manifest)  # options, manifest and filter checked before any extraction
+    _check_options(args, manifest.frame)
     decision = read_decision(args.icc_filter) if args.icc_filter is not None else None
-    manifest = io.read_manifest(args.manifest)
+    features, n_failed, analysis = _features(args)
     study = run_delta_study(features, manifest.frame, sets=[s.strip() for s in args.sets.split(",") if s.strip()],
                             baseline=args.baseline, followup=args.followup, study_config=args.study_config,
                             model=args.model, icc_decision=decision, analysis=analysis, seed=args.seed, progress=progress_from_args(args))

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
 
-from ._common import default_jobs, progress_from_args, quiet_known_notices
+from ._common import default_jobs, positive_int, print_warnings, progress_from_args, quiet_known_notices
 
 HELP = ("Run the whole study on the built-in synthetic cohort: phantom -> extract -> train -> evaluate -> "
         "report (report.html with the ground truth panel).")
@@ -24,11 +23,11 @@ DESCRIPTION = "synthetic phantom cohort (NACResistanceLib.phantom), research use
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", "-o", type=Path, default=Path("demo-output"), help="output folder")
-    parser.add_argument("--patients", type=int, default=240, help="synthetic patients (the seed study has 240)")
+    parser.add_argument("--patients", type=positive_int, default=240, help="synthetic patients (the seed study has 240)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the phantom and of the study")
-    parser.add_argument("--jobs", "-j", type=int, default=default_jobs(), metavar="N",
+    parser.add_argument("--jobs", "-j", type=positive_int, default=default_jobs(), metavar="N",
                         help="worker processes for the phantom, the extraction and the bootstrap")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="B",
+    parser.add_argument("--bootstrap", type=positive_int, default=1000, metavar="B",
                         help="bootstrap replicates (optimism and Table 6; the seed study used 1000)")
     parser.add_argument("--small", action="store_true",
                         help="coarse phantom protocol (fast; for tests, not for the study)")
@@ -45,11 +44,12 @@ def run(args: argparse.Namespace) -> int:
     extraction = _stage("extract", timings, lambda: _extract(args, manifest, out / "features"))
     result, rows, parameters = _stage("train", timings, lambda: _train(args, manifest, extraction, out / "study"))
     _stage("evaluate", timings, lambda: _evaluate(result, extraction.features, manifest, out / "evaluation"))
-    report = _stage("report", timings, lambda: _report(args, result, rows, manifest, extraction, parameters, out))
+    report = _stage("report", timings, lambda: _report(out))
     timings["total"] = round(sum(timings.values()), 1)
     (out / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
     print(f"demo finished in {timings['total']:.0f} s ({', '.join(f'{k} {v:.0f} s' for k, v in timings.items() if k != 'total')})")
     print(f"report: {report.resolve()}")
+    print_warnings(extraction.warnings, extraction.warnings_path)
     if not extraction.ok:
         print(f"{len(extraction.failures)} exams failed, see {extraction.failures_path}", file=sys.stderr)
         return 1
@@ -86,14 +86,15 @@ def _extract(args: argparse.Namespace, manifest: Path, folder: Path):
 
 
 def _train(args: argparse.Namespace, manifest: Path, extraction, folder: Path):
-    from .train import run_study_from_files
+    from .train import command_line, run_study_from_files, write_study_warnings
 
     overrides = {"data_description": DESCRIPTION,
                  "validation": {"workers": max(1, args.jobs), "n_boot_optimism": args.bootstrap,
                                 "n_boot_performance": args.bootstrap}}
     result, rows, _, parameters = run_study_from_files(extraction.features_path, manifest, overrides, args.seed,
-                                                       progress_from_args(args))
+                                                       progress_from_args(args), command=command_line())
     result.write(folder)
+    write_study_warnings(result, folder)
     return result, rows, parameters
 
 
@@ -106,13 +107,15 @@ def _evaluate(result, features, manifest: Path, folder: Path) -> None:
                                 split_date=result.config.split_date, timepoint=result.config.timepoint)
     evaluation.write(folder)
     summary = evaluation.summary()
+    if evaluation.performance is None:
+        print(f"warning: combined model on the temporal validation cohort: {evaluation.note}", file=sys.stderr)
+        return
     print(f"combined model on the temporal validation cohort: AUC {summary['auc']:.3f} "
           f"({summary['auc_low']:.3f}-{summary['auc_high']:.3f}), {summary['exams']} exams")
 
 
-def _report(args, result, rows, manifest: Path, extraction, parameters, out: Path) -> Path:
-    from ..report import extras, write_report
+def _report(out: Path) -> Path:
+    """report.html rendered from the study folder (nothing recomputed)."""
+    from ..report import render_study
 
-    return write_report(result, out / "report", rows=rows, truth_dir=extras.find_truth(manifest),
-                        failures=extraction.failures, analysis_config=parameters,
-                        command=shlex.join(["nacresistance", *sys.argv[1:]]))
+    return render_study(out / "study", out / "report")

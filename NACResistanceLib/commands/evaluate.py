@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-from ._common import existing_file
+from ._common import existing_file, iso_date
 
 HELP = ("Evaluate a model file on a cohort's feature table and manifest (or on the training/validation side "
         "of the temporal split): predictions, AUC with DeLong CI, sensitivity/specificity at the model's "
@@ -20,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", "-o", type=Path, required=True, help="output folder")
     parser.add_argument("--split", choices=("all", "training", "validation"), default="all",
                         help="exams to evaluate: all, or those before (training) / from (validation) the split date")
-    parser.add_argument("--split-date", help="YYYY-MM-DD (default: the split date stored in the model file)")
+    parser.add_argument("--split-date", type=iso_date, help="YYYY-MM-DD (default: the split date stored in the model file)")
     parser.add_argument("--timepoint", default="baseline", help="time point of the exams to evaluate")
 
 
@@ -39,4 +40,6 @@ def run(args: argparse.Namespace) -> int:
     summary = evaluation.summary()
     print(json.dumps(summary, indent=2))
     print(f"evaluation tables: {args.out}")
+    if evaluation.performance is None:
+        print(f"warning: {evaluation.note}", file=sys.stderr)
     return 0

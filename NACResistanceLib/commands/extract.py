@@ -7,7 +7,13 @@ import logging
 import sys
 from pathlib import Path
 
-from ._common import add_parallel_options, existing_file, progress_from_args, quiet_known_notices
+from ._common import (
+    add_parallel_options,
+    existing_file,
+    print_warnings,
+    progress_from_args,
+    quiet_known_notices,
+)
 
 HELP = "Analyse every exam of a manifest into a feature table (features.csv) and a failures file."
 
@@ -17,9 +23,12 @@ logger = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("manifest", type=existing_file, help="cohort manifest CSV (see docs/manifest.md)")
     parser.add_argument("--out", "-o", type=Path, required=True,
-                        help="output folder: features.csv, failures.csv, feature_dictionary.csv, cache/")
+                        help="output folder: features.csv, failures.csv, warnings.csv, feature_dictionary.csv, cache/")
     parser.add_argument("--config", type=existing_file,
                         help="analysis parameter file (YAML; default: NACResistanceLib/params/analysis.yaml)")
+    parser.add_argument("--skip-invalid", action="store_true",
+                        help="analyse the valid rows of a manifest with invalid ones (clinical typos, missing files) "
+                             "and list the invalid rows in failures.csv, instead of refusing the whole manifest")
     add_parallel_options(parser)
     parser.add_argument("--cluster", type=existing_file, metavar="YAML",
                         help="start a Slurm/PBS/SGE/LSF/HTCondor Dask cluster from this file (dask-jobqueue; "
@@ -34,16 +43,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..cohort import run_extraction
+    from ..errors import ManifestError, add_context
 
     quiet_known_notices()
     if args.dry_run or args.shard or args.cluster:
         from .extract_cohort import run_cohort_options
 
         return run_cohort_options(args)
-    result = run_extraction(args.manifest, args.out, args.config, jobs=args.jobs,
-                            scheduler=args.scheduler, progress=progress_from_args(args))
+    try:
+        result = run_extraction(args.manifest, args.out, args.config, jobs=args.jobs,
+                                scheduler=args.scheduler, progress=progress_from_args(args),
+                                skip_invalid=args.skip_invalid)
+    except ManifestError as error:
+        if not args.skip_invalid and "invalid cell" in str(error):
+            add_context(error, "fix these rows, or pass --skip-invalid to analyse the valid rows and list these "
+                               "in failures.csv")
+        raise
     print(f"features: {result.features_path} ({len(result.features)} exams; "
           f"{result.n_cached} from cache, {result.n_computed} analysed now)")
+    print_warnings(result.warnings, result.warnings_path)
     if not result.ok:
         print(f"{len(result.failures)} exams failed, see {result.failures_path}", file=sys.stderr)
         return 1

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._common import add_parallel_options, existing_file, progress_from_args, quiet_known_notices
+from ._common import (
+    add_parallel_options,
+    existing_file,
+    print_warnings,
+    progress_from_args,
+    quiet_known_notices,
+)
 
 HELP = ("Predict resistance with a model file for one exam (--patient) or every exam of a manifest; "
         "writes predictions.csv and contributions.csv (the terms behind each probability).")
@@ -28,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import io, models
-    from ..cohort.runner import write_table
+    from ..cohort.runner import WARNING_COLUMNS, WARNINGS_FILE, write_table
 
     quiet_known_notices()
     model = models.load(args.model)
@@ -37,42 +43,74 @@ def run(args: argparse.Namespace) -> int:
 
         check_features_for_model(model.analysis_config, args.features, model_label=str(args.model))
     manifest = io.read_manifest(args.manifest)
+    _check_clinical_inputs(model, manifest, args)
     if args.patient:
-        predictions, contributions = _one_exam(model, manifest, args.patient, args.timepoint)
+        predictions, contributions, warnings = _one_exam(model, manifest, args.patient, args.timepoint)
         failed = False
         args.out.mkdir(parents=True, exist_ok=True)
         write_table(predictions, args.out / "predictions.csv")
         write_table(contributions, args.out / "contributions.csv")
     else:
-        predictions, failed = _cohort(model, manifest, args)
+        predictions, failed, warnings = _cohort(model, manifest, args)
+    warnings = pd.DataFrame(columns=WARNING_COLUMNS) if warnings is None else warnings
+    write_table(warnings, args.out / WARNINGS_FILE)
     _print(predictions, model)
+    print_warnings(warnings, args.out / WARNINGS_FILE)
     print(f"predictions: {args.out / 'predictions.csv'}; terms: {args.out / 'contributions.csv'}")
     return 1 if failed else 0
 
 
-def _one_exam(model, manifest, patient: str, timepoint: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _check_clinical_inputs(model, manifest, args: argparse.Namespace) -> None:
+    """Before any image is read: the manifest columns the model's clinical terms need hold values.
+
+    A column empty for every exam considered (or for ``--patient``'s exam) stops the command; a column
+    empty for some exams only lets the others be predicted (the rest are listed in prediction_failures.csv).
+    """
+    from ..clinical import VARIABLE_SOURCES
+    from ..errors import ManifestError
+
+    frame = manifest.frame
+    if args.patient:
+        frame = frame.iloc[[manifest.row_position((args.patient, args.timepoint))]]
+    columns = [n for n in model.required_inputs if n in set(VARIABLE_SOURCES.values())]
+    empty = [c for c in columns if c not in frame or (frame[c].isna() | (frame[c].astype(str).str.strip() == "")).all()]
+    if empty:
+        whom = f"patient {args.patient}, timepoint {args.timepoint}" if args.patient else f"all {len(frame)} exams"
+        raise ManifestError(f"model {model.name!r} needs the manifest column(s) {', '.join(empty)}, which are empty "
+                            f"for {whom} of {args.manifest}; fill them (see docs/manifest.md)")
+
+
+def _one_exam(model, manifest, patient: str, timepoint: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     from .. import io, pipeline
     from ..cohort.predict import CONTRIBUTION_COLUMNS, PREDICTION_COLUMNS
+    from ..cohort.runner import warning_table
 
     score = pipeline.score_exam(io.load_exam(manifest, (patient, timepoint)), model)
     p = score.prediction
     predictions = pd.DataFrame([[patient, timepoint, p.probability, p.threshold, p.predicted_class,
                                  p.linear_predictor]], columns=PREDICTION_COLUMNS)
     terms = p.contributions.assign(patient_id=patient, timepoint=timepoint)[CONTRIBUTION_COLUMNS]
-    return predictions, terms
+    warnings = warning_table([{"patient_id": patient, "timepoint": timepoint, "warnings": score.analysis.warnings}])
+    return predictions, terms, warnings
 
 
-def _cohort(model, manifest, args: argparse.Namespace) -> tuple[pd.DataFrame, bool]:
+def _cohort(model, manifest, args: argparse.Namespace) -> tuple[pd.DataFrame, bool, pd.DataFrame | None]:
     from ..cohort import read_feature_table
     from ..cohort.predict import predict_cohort
 
     features = read_feature_table(args.features) if args.features else None
     result = predict_cohort(model, manifest, args.out, features=features, jobs=args.jobs,
                             scheduler=args.scheduler, progress=progress_from_args(args))
-    if not result.ok:
+    if result.extraction is not None and not result.extraction.ok:
         print(f"{len(result.extraction.failures)} exams failed and have no prediction, "
               f"see {result.extraction.failures_path}", file=sys.stderr)
-    return result.predictions, not result.ok
+    if not result.failures.empty:
+        from ..cohort.predict import PREDICTION_FAILURES_FILE
+
+        print(f"{len(result.failures)} exams could not be predicted, see {args.out / PREDICTION_FAILURES_FILE}; "
+              f"first: {result.failures.iloc[0]['patient_id']}: {result.failures.iloc[0]['message']}", file=sys.stderr)
+    warnings = None if result.extraction is None else result.extraction.warnings
+    return result.predictions, not result.ok, warnings
 
 
 def _print(predictions: pd.DataFrame, model) -> None:

@@ -1,38 +1,49 @@
-"""``nacresistance report``: run the study and write the self-contained HTML report with every table beside it."""
+"""``nacresistance report``: render report.html from a study folder written by ``train`` (nothing is recomputed).
+
+The older form ``report FEATURES MANIFEST --out DIR`` runs ``train`` into ``DIR/tables`` first and renders
+``DIR/report.html`` from that folder.
+"""
 
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
+from pathlib import Path
 
 from ._common import progress_from_args
-from .train import add_study_arguments, run_study_from_files, study_overrides
 
-HELP = ("Run the seed study on a feature table and its manifest and write report.html (figures embedded, "
-        "no network needed) with every number in tables/*.csv and the models in tables/models/*.json.")
+HELP = ("Render report.html (figures embedded, no network needed) from a study folder written by "
+        "`nacresistance train`, without recomputing; or, given a feature table and a manifest, run the study "
+        "first (tables in OUT/tables).")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_study_arguments(parser)
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="STUDY_FOLDER | FEATURES MANIFEST",
+                        help="a study folder from `nacresistance train`, or a feature table and its manifest")
+    parser.add_argument("--out", "-o", type=Path,
+                        help="output folder (default: the study folder itself; required with FEATURES MANIFEST)")
+    parser.add_argument("--study-config", type=Path, help="study parameter file (FEATURES MANIFEST form)")
+    parser.add_argument("--seed", type=int, default=0, help="root seed (FEATURES MANIFEST form)")
+    parser.add_argument("--bootstrap", type=int, metavar="B", help="bootstrap replicates (FEATURES MANIFEST form)")
+    parser.add_argument("--workers", type=int, default=1, help="processes for the bootstrap (FEATURES MANIFEST form)")
+    parser.add_argument("--description", help="what the training data are (FEATURES MANIFEST form)")
+    parser.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto", help="progress display")
     parser.add_argument("--truth", type=str, default="auto",
-                        help="folder with a synthetic cohort's truth.json/truth.csv for the ground-truth panel; "
-                             "'auto' looks beside the manifest, 'none' leaves the panel out")
+                        help="phantom truth folder (FEATURES MANIFEST form); 'auto' looks beside the manifest")
 
 
 def run(args: argparse.Namespace) -> int:
-    import pandas as pd
+    from ..report import render_study
+    from .train import command_line, run_study_from_files, study_overrides
 
-    from ..cohort.runner import FAILURES_FILE
-    from ..report import extras, write_report
-
-    result, rows, manifest, parameters = run_study_from_files(args.features, args.manifest, study_overrides(args),
-                                                              args.seed, progress_from_args(args))
-    truth = {"auto": lambda: extras.find_truth(manifest.path), "none": lambda: None}.get(args.truth,
-                                                                                       lambda: args.truth)()
-    failures_path = args.features.parent / FAILURES_FILE
-    failures = pd.read_csv(failures_path) if failures_path.is_file() else None
-    path = write_report(result, args.out, rows=rows, truth_dir=truth, failures=failures,
-                        analysis_config=parameters, command=shlex.join(["nacresistance", *sys.argv[1:]]))
-    print(f"report: {path}")
+    if len(args.inputs) == 1:
+        folder = args.inputs[0]
+        print(f"report: {render_study(folder, args.out)}")
+        return 0
+    if len(args.inputs) != 2 or args.out is None:
+        raise SystemExit("nacresistance report: give STUDY_FOLDER, or FEATURES MANIFEST --out DIR")
+    features, manifest = args.inputs
+    result, _, _, _ = run_study_from_files(features, manifest, study_overrides(args), args.seed,
+                                           progress_from_args(args), truth=args.truth, command=command_line())
+    tables = result.write(args.out / "tables")
+    print(f"report: {render_study(tables, args.out)}")
     return 0

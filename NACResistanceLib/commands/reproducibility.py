@@ -38,11 +38,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_parallel_options(parser)
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """Option ranges and the time points against the manifest, before any exam is analysed."""
+    from .. import io
+    from ..errors import ConfigError
+
+    if not 0.0 < args.radius_fraction < 1.0:
+        raise ConfigError(f"--radius-fraction {args.radius_fraction}: must be between 0 and 1 (a fraction of the "
+                          "equivalent radius, e.g. 0.2)")
+    if not 0.0 < args.contour_noise <= 1.0:
+        raise ConfigError(f"--contour-noise {args.contour_noise}: must be a probability in (0, 1], e.g. 0.25")
+    if not -1.0 <= args.icc_threshold <= 1.0:
+        raise ConfigError(f"--icc-threshold {args.icc_threshold}: must be in [-1, 1], e.g. 0.75")
+    present = sorted(set(io.read_manifest(args.manifest).frame["timepoint"]))
+    missing = [t for t in (args.timepoint or ["baseline"]) if t not in present]
+    if missing:
+        raise ConfigError(f"--timepoint {', '.join(missing)}: no exam of manifest {args.manifest} has this time point "
+                          f"(column timepoint holds {', '.join(present)})")
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..report_sections import reproducibility_section_from, standalone_page
+    from ..report.analyses import reproducibility_section_from, standalone_page
     from ..robustness import PerturbationConfig
     from ..robustness.cohort import run_reproducibility
 
+    _check_options(args)
     perturbations = None
     if args.perturb:
         perturbations = PerturbationConfig(radius_fractions=(-args.radius_fraction, args.radius_fraction),

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .analysis import AnalysisConfig, DceOptions, DiffusionOptions, load_analysis_config
+from .analysis import (
+    AnalysisConfig,
+    DceOptions,
+    DiffusionOptions,
+    MultiparametricOptions,
+    PeritumoralOptions,
+    PharmacokineticsOptions,
+    load_analysis_config,
+)
 from .hashing import diff_parameters, parameter_hash
 from .preprocessing import PreprocessingConfig, load_preprocessing_config
 from .radiomics import SEED_PARAMS, RadiomicsParameters, load_radiomics_parameters
@@ -19,7 +27,8 @@ from .radiomics import SEED_PARAMS, RadiomicsParameters, load_radiomics_paramete
 _STUDY_NAMES = ("StudyConfig", "ValidationSettings", "load_study_config", "default_study_config")
 
 __all__ = [
-    "SEED_PARAMS", "AnalysisConfig", "DceOptions", "DiffusionOptions", "PreprocessingConfig", "RadiomicsParameters",
+    "SEED_PARAMS", "AnalysisConfig", "DceOptions", "DiffusionOptions", "MultiparametricOptions", "PeritumoralOptions", "PharmacokineticsOptions",
+    "PreprocessingConfig", "RadiomicsParameters",
     "diff_parameters", "load_analysis_config", "load_preprocessing_config", "load_radiomics_parameters",
     "parameter_hash", *_STUDY_NAMES,
 ]

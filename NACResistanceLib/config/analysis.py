@@ -8,6 +8,7 @@ again without the files, and its :attr:`~AnalysisConfig.sha256` changes exactly 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from .files import PARAMS_DIR, base_directory, defaults_with_overrides
 from .hashing import parameter_hash
 from .preprocessing import PreprocessingConfig, load_preprocessing_config
 from .radiomics import RadiomicsParameters, load_radiomics_parameters
-from .values import Converter, boolean, build_section, choice, number, optional, sequence
+from .values import Converter, boolean, build_section, choice, number, optional, sequence, text
 
 DEFAULTS_FILE = PARAMS_DIR / "analysis.yaml"
 """The one file holding every analysis default."""
@@ -60,6 +61,45 @@ class DceOptions:
 
 
 @dataclass(frozen=True)
+class PharmacokineticsOptions:
+    """``pharmacokinetics`` section of ``params/analysis.yaml`` (see the comments there)."""
+
+    mode: str
+    model: str
+    aif: str
+    hematocrit: float
+    aif_delay_range_s: tuple[float, float]
+    """Bolus-arrival search range after the pre-contrast phase, s."""
+    aif_delay_step_s: float
+    """s."""
+    baseline_t1_ms: float
+    """Assumed native T1, ms."""
+    relaxivity_per_mm_s: float
+    """s⁻¹·mM⁻¹."""
+    max_vp_interval_s: float
+    """s."""
+    min_r_squared: float
+
+
+@dataclass(frozen=True)
+class PeritumoralOptions:
+    """``peritumoral`` section of ``params/analysis.yaml`` (see the comments there)."""
+
+    shells_mm: tuple[tuple[float, float], ...]
+    """(inner, outer) distances from the tumour, mm."""
+    breast_mask: str
+    exclude_other_lesion: bool
+
+
+@dataclass(frozen=True)
+class MultiparametricOptions:
+    """``multiparametric`` section of ``params/analysis.yaml`` (see the comments there)."""
+
+    series: tuple[str, ...]
+    """Names of the exam's extra series (``Exam.extra_series``) whose radiomics features are computed."""
+
+
+@dataclass(frozen=True)
 class AnalysisConfig:
     """What :func:`~NACResistanceLib.pipeline.analyze_exam` computes; defaults in ``params/analysis.yaml``."""
 
@@ -73,6 +113,9 @@ class AnalysisConfig:
     """Margin around the ROI boxes inside which maps are computed, mm."""
     diffusion: DiffusionOptions
     dce: DceOptions
+    pharmacokinetics: PharmacokineticsOptions
+    peritumoral: PeritumoralOptions
+    multiparametric: MultiparametricOptions
 
     def to_dict(self) -> dict[str, Any]:
         """The whole content as plain JSON values (no file names); loads again with :func:`load_analysis_config`."""
@@ -84,6 +127,9 @@ class AnalysisConfig:
             "map_margin_mm": self.map_margin_mm,
             "diffusion": vars(self.diffusion),
             "dce": vars(self.dce),
+            "pharmacokinetics": vars(self.pharmacokinetics),
+            "peritumoral": vars(self.peritumoral),
+            "multiparametric": vars(self.multiparametric),
         }
         return json.loads(json.dumps(plain))
 
@@ -112,6 +158,35 @@ DCE_SPECS: dict[str, Converter] = {
     "curve_tolerance_pct": number(ge=0, lt=100, unit="%"),
     "ftv_background_pct": number(ge=0, lt=100, unit="%"),
     "timing_tolerance_s": number(gt=0, unit="s"),
+}
+PK_MODELS = ("tofts", "extended_tofts", "patlak")
+PK_AIFS = ("parker", "georgiou")
+PHARMACOKINETICS_SPECS: dict[str, Converter] = {
+    "mode": choice(MODES),
+    "model": choice(PK_MODELS),
+    "aif": choice(PK_AIFS),
+    "hematocrit": number(ge=0, lt=1),
+    "aif_delay_range_s": sequence(number(unit="s"), length=2, check=lambda r: r[0] <= r[1],
+                                  check_text="[low, high] with low <= high"),
+    "aif_delay_step_s": number(gt=0, unit="s"),
+    "baseline_t1_ms": number(gt=0, unit="ms"),
+    "relaxivity_per_mm_s": number(gt=0, unit="s⁻¹·mM⁻¹"),
+    "max_vp_interval_s": number(gt=0, unit="s"),
+    "min_r_squared": number(le=1),
+}
+BREAST_MASKS = ("auto", "precontrast", "none")
+_SHELL = sequence(number(ge=0, unit="mm"), length=2, check=lambda r: r[0] < r[1], check_text="[inner, outer] with inner < outer")
+PERITUMORAL_SPECS: dict[str, Converter] = {
+    "shells_mm": sequence(_SHELL, check=lambda shells: len({outer for _, outer in shells}) == len(shells),
+                          check_text="no two shells ending at the same distance (their names peri<outer>mm)"),
+    "breast_mask": choice(BREAST_MASKS),
+    "exclude_other_lesion": boolean(),
+}
+_SERIES_NAME = re.compile(r"^[a-z][a-z0-9]*$")
+MULTIPARAMETRIC_SPECS: dict[str, Converter] = {
+    "series": sequence(text(), check=lambda names: len(set(names)) == len(names) and all(
+        _SERIES_NAME.match(n) and not n.startswith(("dce", "adc", "dki", "pk", "peri")) for n in names),
+        check_text="distinct lower-case names (letters, digits) not starting with dce, adc, dki, pk or peri"),
 }
 TOP_SPECS: dict[str, Converter] = {
     "radiomics": boolean(),
@@ -144,6 +219,12 @@ def load_analysis_config(source: str | Path | Mapping[str, Any] | AnalysisConfig
         diffusion=build_section(DiffusionOptions, DIFFUSION_SPECS, values["diffusion"], kind="analysis",
                                 label=label, prefix="diffusion."),
         dce=build_section(DceOptions, DCE_SPECS, values["dce"], kind="analysis", label=label, prefix="dce."),
+        pharmacokinetics=build_section(PharmacokineticsOptions, PHARMACOKINETICS_SPECS, values["pharmacokinetics"],
+                                       kind="analysis", label=label, prefix="pharmacokinetics."),
+        peritumoral=build_section(PeritumoralOptions, PERITUMORAL_SPECS, values["peritumoral"], kind="analysis",
+                                  label=label, prefix="peritumoral."),
+        multiparametric=build_section(MultiparametricOptions, MULTIPARAMETRIC_SPECS, values["multiparametric"],
+                                      kind="analysis", label=label, prefix="multiparametric."),
         **build_section(dict, TOP_SPECS, values, kind="analysis", label=label),
     )
 

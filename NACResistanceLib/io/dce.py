@@ -5,59 +5,115 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import SimpleITK as sitk
 
 from ..errors import AcquisitionError, InputFileError
-from .dicom import list_dicom_series, read_dicom_series
+from .dicom_dce import DicomDce, read_dicom_dce
+from .dicom_index import DicomIndex, index_folder
 from .exam import DceSeries
+from .geometry import grid_difference
 from .images import read_image
 
-SERIES_NUMBER_TAG = "0020|0011"
-TEMPORAL_POSITION_TAG = "0020|0100"
-"""DICOM TemporalPositionIdentifier, used to split one series holding every phase."""
+DCE_TIME_TOLERANCE_S = 3.0
+"""Largest difference (s) allowed between a given acquisition time and the DICOM header's before it is an error."""
 
 
-def read_dce(source: str | Path | Sequence[str | Path], times_s: Sequence[float], roi_phase: int = 1) -> DceSeries:
+def read_dce(source: str | Path | Sequence[str | Path], times_s: Sequence[float] | None = None, roi_phase: int = 1,
+             *, series: str | None = None, time_tolerance_s: float = DCE_TIME_TOLERANCE_S) -> DceSeries:
     """Read the DCE phases and pair them with their acquisition times.
 
     Parameters
     ----------
     source : str, Path or sequence of them
         One 3D file per phase (a sequence, in acquisition order); one 4D file (NIfTI ``t`` axis, or NRRD
-        with a ``list``/``vector`` axis); or a DICOM folder holding either one series per phase (ordered
-        by SeriesNumber) or one series whose files carry TemporalPositionIdentifier (0020,0100).
-    times_s : sequence of float, (n_phases,)
-        Acquisition time of each phase relative to the pre-contrast phase, s.
+        with a ``list``/``vector`` axis); or a DICOM folder, or several (:func:`~.dicom_dce.read_dicom_dce`:
+        one series per phase, one series holding every phase, or enhanced MR).
+    times_s : sequence of float, (n_phases,), optional
+        Acquisition time of each phase relative to the pre-contrast phase, s. Optional for a DICOM folder
+        whose headers give the times; when both are given they must agree to ``time_tolerance_s``.
     roi_phase : int
         Index of the phase the ROI was drawn on (default 1, the first post-contrast phase).
+    series : str, optional
+        DICOM only: SeriesInstanceUID, SeriesNumber or SeriesDescription pattern of the DCE series.
 
     Returns
     -------
     DceSeries
+        ``times_source`` names where the times came from (a DICOM tag, or ``dce_times_s``).
 
     Raises
     ------
     InputFileError
-        If a file cannot be read.
+        If a file cannot be read, or no times are given for a source without header times.
     AcquisitionError
-        If the number of phases differs from ``len(times_s)`` or the phases are not on one grid.
+        If the number of phases differs from ``len(times_s)``, given and header times disagree (both are
+        named), or the phases are not on one grid.
     """
     label = str(source) if isinstance(source, (str, Path)) else "; ".join(str(s) for s in source)
-    phases = _read_phases(source)
-    if len(phases) != len(times_s):
+    folders = [Path(source)] if isinstance(source, (str, Path)) else [Path(s) for s in source]
+    if folders and all(folder.is_dir() for folder in folders):
+        dicom = read_dicom_dce(label, series, index=_combined_index(folders))
+        phases = list(dicom.phases)
+        times, times_source = _reconcile_times(dicom, times_s, label, time_tolerance_s)
+    else:
+        phases = _read_phases(source)
+        if times_s is None:
+            raise InputFileError(f"DCE source {label}: acquisition times (dce_times_s) are required; only DICOM "
+                                 "folders carry them in their headers")
+        times, times_source = [float(t) for t in times_s], "dce_times_s"
+    if len(phases) != len(times):
         raise AcquisitionError(
-            f"DCE source {label} holds {len(phases)} phases but {len(times_s)} acquisition times were given"
+            f"DCE source {label} holds {len(phases)} phases but {len(times)} acquisition times were given"
         )
     _check_same_grid(phases, label)
-    return DceSeries(tuple(phases), tuple(float(t) for t in times_s), roi_phase)
+    return DceSeries(tuple(phases), tuple(float(t) for t in times), roi_phase, times_source)
+
+
+def _combined_index(folders: list[Path]) -> DicomIndex:
+    """One index over several DICOM folders (one series per phase, each in its own folder)."""
+    indices = [index_folder(folder, keep_datasets=True) for folder in folders]
+    combined = DicomIndex(folders[0])
+    for index in indices:
+        combined.frames.extend(index.frames)
+        combined.datasets.update(index.datasets)
+    return combined
+
+
+def _reconcile_times(dicom: DicomDce, given, label: str, tolerance_s: float) -> tuple[list[float], str]:
+    left_out = f"; derived/diffusion series left out: {dicom.left_out_text()}" if dicom.left_out else ""
+    if given is None:
+        if dicom.times_s is None:
+            raise InputFileError(
+                f"DCE DICOM folder {label}: the headers give no acquisition times for its {len(dicom.phases)} phases "
+                "(no AcquisitionTime/TriggerTime increasing from phase to phase); give them in dce_times_s"
+            )
+        return list(dicom.times_s), dicom.times_source
+    given = [float(t) for t in given]
+    if len(given) != len(dicom.phases):
+        raise AcquisitionError(
+            f"DCE source {label} holds {len(dicom.phases)} phases but {len(given)} acquisition times were given"
+            + left_out + (f"; its headers give {_times_text(dicom.times_s)} ({dicom.times_source})"
+                          if dicom.times_s else "")
+        )
+    if dicom.times_s is not None:
+        for phase, (mine, theirs) in enumerate(zip(given, dicom.times_s)):
+            if abs(mine - theirs) > tolerance_s:
+                raise AcquisitionError(
+                    f"DCE source {label}, phase {phase}: dce_times_s gives {mine:g} s but the DICOM header gives "
+                    f"{theirs:.1f} s ({dicom.times_source}); they differ by more than {tolerance_s:g} s. Header "
+                    f"times: {_times_text(dicom.times_s)}; fix dce_times_s or leave it empty to use the headers"
+                )
+        return given, f"dce_times_s (agrees with {dicom.times_source} to {tolerance_s:g} s)"
+    return given, "dce_times_s"
+
+
+def _times_text(times) -> str:
+    return "; ".join(f"{t:.1f}" for t in times) + " s"
 
 
 def _read_phases(source) -> list[sitk.Image]:
     if not isinstance(source, (str, Path)):
         return [read_image(path) for path in source]
-    if Path(source).is_dir():
-        return _read_dicom_phases(Path(source))
     return split_4d(read_image(source), str(source))
 
 
@@ -71,44 +127,16 @@ def split_4d(image: sitk.Image, source: str) -> list[sitk.Image]:
     raise InputFileError(f"{source} is a single 3D volume; a time series needs a 4D file or one file per phase")
 
 
-def _read_dicom_phases(folder: Path) -> list[sitk.Image]:
-    series = list_dicom_series(folder)
-    if len(series) > 1:
-        series.sort(key=lambda s: int(_tag(s.files[0], SERIES_NUMBER_TAG) or 0))
-        return [read_dicom_series(folder, s.series_uid) for s in series]
-    if not series:
-        raise InputFileError(f"DICOM folder {folder} holds no DICOM series")
-    groups: dict[str, list[str]] = {}
-    for path in series[0].files:
-        groups.setdefault(_tag(path, TEMPORAL_POSITION_TAG), []).append(path)
-    return [_read_files(groups[key]) for key in sorted(groups, key=lambda k: int(k or 0))]
-
-
-def _read_files(files: list[str]) -> sitk.Image:
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(files)
-    return reader.Execute()
-
-
-def _tag(path: str, tag: str) -> str:
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(path)
-    reader.ReadImageInformation()
-    return reader.GetMetaData(tag).strip() if reader.HasMetaDataKey(tag) else ""
-
-
 def _check_same_grid(phases: list[sitk.Image], label: str) -> None:
-    first = phases[0]
-    for index, phase in enumerate(phases[1:], start=1):
-        same = (
-            phase.GetSize() == first.GetSize()
-            and np.allclose(phase.GetSpacing(), first.GetSpacing(), atol=1e-4)
-            and np.allclose(phase.GetOrigin(), first.GetOrigin(), atol=1e-3)
-            and np.allclose(phase.GetDirection(), first.GetDirection(), atol=1e-5)
-        )
-        if not same:
-            raise AcquisitionError(
-                f"DCE phase {index} of {label} is not on the grid of phase 0 "
-                f"(size {phase.GetSize()} vs {first.GetSize()}, spacing {phase.GetSpacing()} vs "
-                f"{first.GetSpacing()} mm); resample the phases onto one grid"
-            )
+    """Refuse DCE phases on different grids, naming the file (1-based position) and what differs (size, spacing, origin)."""
+    items = phases
+    names = label.split("; ")
+    first = items[0]
+    for index, item in enumerate(items[1:], start=1):
+        difference = grid_difference(item, first)
+        if difference:
+            where = (f"{names[index]} (DCE phase {index + 1} of {len(items)})" if len(names) == len(items)
+                     else f"DCE phase {index + 1} of {len(items)} in {label}")
+            reference = names[0] if len(names) == len(items) else "phase 1"
+            raise AcquisitionError(f"{where} is not on the grid of {reference}: {difference}; "
+                                   f"resample the phases onto one grid")

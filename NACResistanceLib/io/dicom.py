@@ -1,4 +1,7 @@
-"""DICOM folders: list the series they hold and read one series into a SimpleITK image."""
+"""DICOM folders: list the series they hold and read one series into a SimpleITK image.
+
+Headers are read once per file with pydicom (:mod:`.dicom_index`); pixel data only for the series read.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,7 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from ..errors import InputFileError
-
-SERIES_DESCRIPTION_TAG = "0008|103e"
-"""DICOM tag (group|element) of SeriesDescription."""
-IMAGE_POSITION_TAG = "0020|0032"
-"""DICOM tag of ImagePositionPatient."""
+from .dicom_index import DicomIndex, PixelCache, SeriesInfo, build_volume, index_folder, matches
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,15 @@ class DicomSeries:
     description: str
     """SeriesDescription (0008,103E), ``""`` when absent."""
     files: tuple[str, ...]
-    """Slice files in the order GDCM sorts them (by position along the slice normal)."""
+    """Files of the series, sorted by name."""
+    number: int | None = None
+    """SeriesNumber (0020,0011)."""
+    n_volumes: int = 1
+    """3D volumes the series holds (images per slice position)."""
+    b_values: tuple[float, ...] = ()
+    """Distinct diffusion b-values, s/mm² (empty for non-diffusion series)."""
+    derived: bool = False
+    """ImageType marks it computed (DERIVED, subtraction, MIP, ADC...)."""
 
     @property
     def n_files(self) -> int:
@@ -35,95 +42,69 @@ class DicomSeries:
         return f"{self.series_uid} ({self.description or 'no description'}, {self.n_files} files)"
 
 
-def list_dicom_series(folder: str | Path) -> list[DicomSeries]:
-    """List the DICOM series in ``folder`` (not recursive).
-
-    Parameters
-    ----------
-    folder : str or Path
-        A directory holding DICOM files of one or more series.
-
-    Returns
-    -------
-    list of DicomSeries
-        One entry per SeriesInstanceUID, sorted by UID; empty when the folder holds no DICOM series.
+def list_dicom_series(folder: str | Path, index: DicomIndex | None = None) -> list[DicomSeries]:
+    """List the image series in ``folder`` (not recursive), one entry per SeriesInstanceUID, sorted by UID.
 
     Raises
     ------
     InputFileError
         If ``folder`` is not a directory.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputFileError(f"DICOM folder {folder} does not exist or is not a directory")
-    series = []
-    for uid in sorted(sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))):
-        files = tuple(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), uid))
-        series.append(DicomSeries(uid, _series_description(files[0]), files))
-    return series
+    index = index or index_folder(folder)
+    return sorted((_summary(s) for s in index.series()), key=lambda s: s.series_uid)
 
 
-def read_dicom_series(folder: str | Path, series_uid: str | None = None) -> sitk.Image:
-    """Read one DICOM series of ``folder`` as a 3D image (LPS physical space).
+def _summary(series: SeriesInfo) -> DicomSeries:
+    return DicomSeries(series.series_uid, series.description, tuple(sorted(series.files)), series.number,
+                       series.n_volumes, series.b_values, series.is_derived)
+
+
+def read_dicom_series(folder: str | Path, series_uid: str | None = None, *, series: str | None = None,
+                      index: DicomIndex | None = None) -> sitk.Image:
+    """Read one single-volume DICOM series of ``folder`` as a 3D image (LPS physical space).
 
     Parameters
     ----------
     folder : str or Path
         A directory of DICOM files.
     series_uid : str, optional
-        SeriesInstanceUID to read; required when the folder holds more than one series.
+        SeriesInstanceUID to read; needed (or ``series``) when the folder holds more than one series.
+    series : str, optional
+        A SeriesInstanceUID, a SeriesNumber or a SeriesDescription pattern (``*`` wildcards, any case).
 
     Raises
     ------
     InputFileError
-        If the folder holds no series, if ``series_uid`` is not among them, or if it is ``None`` while
+        If the folder holds no series, if the choice matches none or several, or if it is ``None`` while
         several series exist. The message lists every series with UID, description and file count.
     """
-    series = list_dicom_series(folder)
-    if not series:
+    index = index or index_folder(folder, keep_datasets=True)
+    found = index.series()
+    if not found:
         raise InputFileError(f"DICOM folder {folder} holds no DICOM series")
-    chosen = _choose_series(series, series_uid, folder)
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(list(chosen.files))
-    reader.MetaDataDictionaryArrayUpdateOn()
-    try:
-        image = reader.Execute()
-    except RuntimeError as error:
-        raise InputFileError(f"cannot read DICOM series {chosen} in {folder}: {error}") from error
-    _check_one_volume(reader, chosen, folder)
-    return image
-
-
-def _check_one_volume(reader: sitk.ImageSeriesReader, series: DicomSeries, folder: str | Path) -> None:
-    positions = {
-        reader.GetMetaData(i, IMAGE_POSITION_TAG).strip()
-        for i in range(series.n_files) if reader.HasMetaDataKey(i, IMAGE_POSITION_TAG)
-    }
-    if positions and len(positions) < series.n_files:
+    chosen = _choose(found, series_uid or series, folder)
+    if chosen.n_volumes > 1:
         raise InputFileError(
-            f"DICOM series {series} in {folder} has only {len(positions)} distinct slice positions: it holds "
-            "several volumes (for example DCE phases or DWI b-values); read it with read_dce or read_dwi"
+            f"DICOM series {_summary(chosen)} in {folder} has only {chosen.n_positions} distinct slice positions: it "
+            f"holds several volumes ({chosen.n_volumes}, for example DCE phases or DWI b-values); read it with "
+            "read_dce or read_dwi"
         )
+    return build_volume(list(chosen.frames), PixelCache(index))
 
 
-def _choose_series(series: list[DicomSeries], series_uid: str | None, folder: str | Path) -> DicomSeries:
-    listing = "; ".join(str(s) for s in series)
-    if series_uid is None:
-        if len(series) == 1:
-            return series[0]
+def _choose(found: list[SeriesInfo], selector: str | None, folder) -> SeriesInfo:
+    listing = "; ".join(str(_summary(s)) for s in sorted(found, key=lambda s: s.series_uid))
+    if selector is None:
+        if len(found) == 1:
+            return found[0]
         raise InputFileError(
-            f"DICOM folder {folder} holds {len(series)} series; choose one with series_uid: {listing}"
+            f"DICOM folder {folder} holds {len(found)} series; choose one with series_uid (or a SeriesNumber or "
+            f"SeriesDescription pattern): {listing}"
         )
-    for candidate in series:
-        if candidate.series_uid == series_uid:
-            return candidate
-    raise InputFileError(f"DICOM folder {folder} has no series with UID {series_uid}; it holds: {listing}")
-
-
-def _series_description(path: str) -> str:
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(path)
-    reader.ReadImageInformation()
-    if reader.HasMetaDataKey(SERIES_DESCRIPTION_TAG):
-        return reader.GetMetaData(SERIES_DESCRIPTION_TAG).strip()
-    return ""
+    chosen = [s for s in found if matches(s, selector)]
+    if len(chosen) == 1:
+        return chosen[0]
+    if not chosen:
+        raise InputFileError(f"DICOM folder {folder} has no series with UID {selector}; it holds: {listing} "
+                             "(a SeriesNumber or SeriesDescription pattern also selects)")
+    raise InputFileError(f"DICOM folder {folder}: {selector!r} matches {len(chosen)} series; it holds: {listing}")

@@ -7,7 +7,6 @@ b=0 volume is required: every fit of :mod:`NACResistanceLib.diffusion` estimates
 from __future__ import annotations
 
 import logging
-import struct
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,19 +15,27 @@ import SimpleITK as sitk
 
 from ..errors import AcquisitionError, InputFileError
 from .dce import split_4d
-from .dicom import list_dicom_series
+from .dicom_index import (
+    GRADIENT_DECIMALS,
+    PixelCache,
+    build_volume,
+    choose_series,
+    dwi_candidates,
+    index_folder,
+    split_volumes,
+)
 from .exam import DwiSeries
+from .geometry import grid_difference
 from .images import read_image
 
 B_VALUE_TAGS = (
     ("0018|9087", "standard DiffusionBValue"),
     ("0019|100c", "Siemens B_value"),
+    ("0029|1010", "Siemens CSA header B_value"),
     ("0043|1039", "GE slop_int_6 (first value; 10⁹ offset removed)"),
     ("2001|1003", "Philips DiffusionBValue"),
 )
-"""DICOM tags read for the b-value of a file, in this order (those GDCM/SimpleITK exposes)."""
-GRADIENT_TAG = "0018|9089"
-"""Standard DiffusionGradientOrientation (patient LPS frame)."""
+"""DICOM tags read for the b-value of a file, in this order (:func:`.dicom_tags.classic_diffusion`)."""
 UNIT_TOLERANCE = 0.05
 """Allowed deviation of a b > 0 gradient vector's norm from 1 before it is renormalised."""
 B0_LIMIT = 50.0
@@ -38,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 
 def read_dwi(source: str | Path | Sequence[str | Path], bvals: Sequence[float] | str | Path | None = None,
-             bvecs: str | Path | np.ndarray | None = None) -> DwiSeries:
+             bvecs: str | Path | np.ndarray | None = None, *, series: str | None = None) -> DwiSeries:
     """Read a DWI series.
 
     Parameters
@@ -50,12 +57,14 @@ def read_dwi(source: str | Path | Sequence[str | Path], bvals: Sequence[float] |
         for a Slicer/3D Slicer DWI NRRD, whose header gives ``DWMRI_b-value`` and ``DWMRI_gradient_NNNN``.
     bvecs : path of an FSL ``bvec`` file (3 rows; voxel axes, first axis flipped when the image's
         direction matrix has a positive determinant, as FSL defines it), an ``(n_volumes, 3)`` LPS
-        array, or ``None`` for trace-weighted volumes. DICOM: read from (0018,9089) when every file has it.
+        array, or ``None`` for trace-weighted volumes. DICOM: read from (0018,9089) or the vendor tags.
+    series : for a DICOM folder holding several series, the one to read: a SeriesInstanceUID, a
+        SeriesNumber or a SeriesDescription pattern (``*`` wildcards, any case).
 
     Returns
     -------
     DwiSeries
-        Volumes in input order (DICOM: by b-value, then direction), LPS unit ``bvecs`` or ``None``.
+        Volumes in input order (DICOM: acquisition order), LPS unit ``bvecs`` or ``None``.
 
     Raises
     ------
@@ -66,7 +75,7 @@ def read_dwi(source: str | Path | Sequence[str | Path], bvals: Sequence[float] |
     """
     label = str(source) if isinstance(source, (str, Path)) else "; ".join(str(s) for s in source)
     if isinstance(source, (str, Path)) and Path(source).is_dir():
-        volumes, dicom_bvals, dicom_bvecs = read_dicom_dwi(Path(source))
+        volumes, dicom_bvals, dicom_bvecs = read_dicom_dwi(Path(source), series)
         bvals = dicom_bvals if bvals is None else bvals
         bvecs = dicom_bvecs if bvecs is None else bvecs
     elif isinstance(source, (str, Path)):
@@ -97,7 +106,14 @@ def _read_numbers(path: str | Path) -> np.ndarray:
 
 def _gradient_vectors(bvecs, reference: sitk.Image, bvals: np.ndarray, label: str) -> np.ndarray:
     if isinstance(bvecs, (str, Path)):
-        vectors = fsl_bvecs_to_lps(_read_numbers(bvecs), reference)
+        table = _read_numbers(bvecs)
+        rows, columns = table.shape
+        if (rows, columns) not in ((3, bvals.size), (bvals.size, 3)):
+            raise AcquisitionError(
+                f"bvec file {bvecs} holds {rows} rows x {columns} columns, but DWI {label} has {bvals.size} volumes: "
+                f"expected 3 rows x {bvals.size} columns (FSL: one column per volume) or {bvals.size} rows x 3 columns"
+            )
+        vectors = fsl_bvecs_to_lps(table, reference)
     else:
         vectors = np.asarray(bvecs, dtype=float)
     if vectors.shape != (bvals.size, 3):
@@ -132,83 +148,80 @@ def fsl_bvecs_to_lps(table: np.ndarray, reference: sitk.Image) -> np.ndarray:
 
 
 def _check_same_grid(volumes: list[sitk.Image], label: str) -> None:
-    first = volumes[0]
-    for index, volume in enumerate(volumes[1:], start=1):
-        same = (volume.GetSize() == first.GetSize()
-                and np.allclose(volume.GetSpacing(), first.GetSpacing(), atol=1e-4)
-                and np.allclose(volume.GetOrigin(), first.GetOrigin(), atol=1e-3)
-                and np.allclose(volume.GetDirection(), first.GetDirection(), atol=1e-5))
-        if not same:
-            raise AcquisitionError(
-                f"DWI volume {index} of {label} is not on the grid of volume 0 (size {volume.GetSize()} vs "
-                f"{first.GetSize()}, spacing {volume.GetSpacing()} vs {first.GetSpacing()} mm)"
-            )
+    """Refuse DWI volumes on different grids, naming the file (1-based position) and what differs (size, spacing, origin)."""
+    items = volumes
+    names = label.split("; ")
+    first = items[0]
+    for index, item in enumerate(items[1:], start=1):
+        difference = grid_difference(item, first)
+        if difference:
+            where = (f"{names[index]} (DWI volume {index + 1} of {len(items)})" if len(names) == len(items)
+                     else f"DWI volume {index + 1} of {len(items)} in {label}")
+            reference = names[0] if len(names) == len(items) else "volume 1"
+            raise AcquisitionError(f"{where} is not on the grid of {reference}: {difference}; "
+                                   f"resample the volumes onto one grid")
 
 
-def read_dicom_dwi(folder: Path) -> tuple[list[sitk.Image], np.ndarray, np.ndarray | None]:
-    """Read a DICOM diffusion series, grouping its files into volumes by (b-value, gradient direction).
+def read_dicom_dwi(folder: Path, series: str | None = None) -> tuple[list[sitk.Image], np.ndarray, np.ndarray | None]:
+    """Read a DICOM diffusion series (classic or enhanced multi-frame) with pydicom.
 
-    Returns the volumes, their b-values (s/mm²) and LPS directions (``None`` when not every file
-    carries (0018,9089), i.e. trace-weighted or vendor-only gradient tags).
+    Each file's header is read once (:func:`~NACResistanceLib.io.dicom_index.index_folder`); b-values and
+    LPS gradient directions come from the standard or vendor tags (:func:`~NACResistanceLib.io.dicom_tags.classic_diffusion`).
+    Images are grouped into volumes by the Philips volume number when every image has one, else by
+    (b-value, direction); repeated acquisitions (several b=0 volumes) are told apart by acquisition order.
+
+    Returns the volumes in acquisition order, their b-values (s/mm²) and LPS unit directions (zero for
+    b=0; ``None`` when a diffusion-weighted volume has no direction, i.e. trace-weighted images).
     """
-    series = list_dicom_series(folder)
-    if len(series) != 1:
+    index = index_folder(folder, keep_datasets=True)
+    found = index.series()
+    candidates = dwi_candidates(found)
+    if not candidates and len(found) == 1:
+        frame = found[0].first
         raise InputFileError(
-            f"DICOM folder {folder} holds {len(series)} series; a DWI folder must hold exactly one "
-            f"({', '.join(str(s) for s in series) or 'none'})"
+            f"DICOM file {frame.path} has no readable diffusion b-value; looked for "
+            + ", ".join(f"({t.replace('|', ',')}) {name}" for t, name in B_VALUE_TAGS)
+            + "; pass the b-values explicitly"
         )
-    groups: dict[tuple, list[str]] = {}
-    for path in series[0].files:
-        groups.setdefault(_file_key(path), []).append(path)
-    keys = sorted(groups, key=lambda key: (key[0], key[1] or ()))
-    volumes = [_read_files(groups[key]) for key in keys]
-    bvals = np.array([key[0] for key in keys])
-    directions = None if any(key[1] is None for key in keys) else np.array([key[1] for key in keys])
-    return volumes, bvals, directions
+    chosen = choose_series(candidates, series, folder, "DWI", found)
+    frames = list(chosen.frames)
+    missing = [f.path for f in frames if f.b_value is None]
+    if missing:
+        raise InputFileError(f"DICOM file {missing[0]} of DWI series {chosen.describe()} has no readable diffusion "
+                             f"b-value ({len(missing)} such files)")
+    use_vendor_index = all(f.volume_key is not None for f in frames)
+    volumes_frames = split_volumes(frames, (lambda f: f.volume_key) if use_vendor_index else _volume_key)
+    volumes_frames = _without_trace_volumes(volumes_frames, chosen.describe())
+    cache = PixelCache(index)
+    volumes = [build_volume(v, cache) for v in volumes_frames]
+    bvals = np.array([float(np.mean([f.b_value for f in v])) for v in volumes_frames])
+    directions = []
+    for volume, b in zip(volumes_frames, bvals):
+        gradient = volume[0].gradient
+        if gradient is None and b >= B0_LIMIT:
+            return volumes, bvals, None
+        directions.append(gradient or (0.0, 0.0, 0.0))
+    if all(b < B0_LIMIT for b in bvals):
+        return volumes, bvals, None
+    return volumes, bvals, np.array(directions, dtype=float)
 
 
-def _file_key(path: str) -> tuple[float, tuple[float, float, float] | None]:
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(path)
-    reader.ReadImageInformation()
-    b = dicom_b_value(reader, path)
-    gradient = None
-    if reader.HasMetaDataKey(GRADIENT_TAG):
-        values = _numbers(reader.GetMetaData(GRADIENT_TAG))
-        gradient = tuple(round(v, 4) for v in values[:3]) if len(values) >= 3 else None
-    return b, gradient
+def _without_trace_volumes(volumes: list[list], label: str) -> list[list]:
+    """Drop b > 0 volumes without a direction when others have one: the isotropic (trace) image that
+    Philips and others store in the diffusion series itself (dcm2niix drops it too)."""
+    weighted = [v for v in volumes if v[0].b_value >= B0_LIMIT]
+    directional = [v for v in weighted if v[0].gradient is not None]
+    if not directional or len(directional) == len(weighted):
+        return volumes
+    dropped = [v for v in weighted if v[0].gradient is None]
+    logger.info("DWI %s: dropped %d isotropic (trace) volume(s) at b = %s s/mm² (b > 0 without a direction)", label,
+                len(dropped), ", ".join(f"{v[0].b_value:g}" for v in dropped))
+    return [v for v in volumes if not any(v is d for d in dropped)]
 
 
-def dicom_b_value(reader: sitk.ImageFileReader, path: str) -> float:
-    """b-value (s/mm²) of one DICOM file from the first tag of :data:`B_VALUE_TAGS` it has."""
-    for tag, _ in B_VALUE_TAGS:
-        if reader.HasMetaDataKey(tag):
-            values = _numbers(reader.GetMetaData(tag))
-            if values:
-                b = values[0] % 1e9 if tag == "0043|1039" else values[0]
-                return float(b)
-    raise InputFileError(
-        f"DICOM file {path} has no readable diffusion b-value; looked for "
-        + ", ".join(f"({t.replace('|', ',')}) {name}" for t, name in B_VALUE_TAGS)
-        + "; pass the b-values explicitly"
-    )
-
-
-def _numbers(text: str) -> list[float]:
-    """Numbers of a DICOM value: backslash-separated text, or 4/8-byte little-endian binary (private FL/FD)."""
-    try:
-        return [float(part) for part in text.replace("\\", " ").split()]
-    except ValueError:
-        raw = text.encode("latin-1", errors="ignore")
-        if len(raw) in (4, 8):
-            return [struct.unpack("<f" if len(raw) == 4 else "<d", raw)[0]]
-        return []
-
-
-def _read_files(files: list[str]) -> sitk.Image:
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(files)
-    return reader.Execute()
+def _volume_key(frame) -> tuple:
+    gradient = None if frame.gradient is None else tuple(round(v, GRADIENT_DECIMALS) for v in frame.gradient)
+    return (round(frame.b_value), gradient)
 
 
 NRRD_SPACES = {

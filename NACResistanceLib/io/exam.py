@@ -28,6 +28,12 @@ class DceSeries:
     """Acquisition time of each phase relative to ``phases[0]``, s (so ``times_s[0] == 0``)."""
     roi_phase: int = 1
     """Index of the phase the tumour ROI was drawn on (the seed: first post-contrast, 1)."""
+    times_source: str = ""
+    """Where ``times_s`` came from: a DICOM tag (e.g. ``AcquisitionTime (0008,0032)``), ``dce_times_s``, or ``""``."""
+    tr_ms: float | None = None
+    """Repetition time of the spoiled gradient echo, ms (``None``: unknown; pharmacokinetics then omitted)."""
+    flip_angle_deg: float | None = None
+    """Flip angle, degrees (``None``: unknown)."""
 
     def __post_init__(self) -> None:
         if len(self.phases) < 2:
@@ -93,6 +99,12 @@ class Exam:
     """Binary mask of normal fibroglandular tissue (usually contralateral) for relative values."""
     tumor_mask_reader2: sitk.Image | None = None
     """A second reader's tumour outline, for reproducibility analysis."""
+    breast_mask: sitk.Image | None = None
+    """Binary mask of the breast (excluding air and chest wall) on the tumour mask's grid; clips peritumoral shells."""
+    other_lesion_mask: sitk.Image | None = None
+    """Binary mask of another lesion on the tumour mask's grid, excluded from peritumoral shells."""
+    extra_series: Mapping[str, sitk.Image] = field(default_factory=dict)
+    """Further named 3D series on their own grids (``"t2w"``: T2-weighted), for multiparametric radiomics."""
     timepoint: str = "baseline"
     """Time point label, e.g. ``"baseline"`` or ``"cycle2"`` (delta radiomics)."""
     exam_date: str | None = None
@@ -105,3 +117,8 @@ class Exam:
     def source(self, name: str) -> str:
         """The file a field was read from, or ``"<in memory>"``."""
         return self.sources.get(name, "<in memory>")
+
+    def part_source(self, name: str, index: int) -> str:
+        """The one file of a ``;``-separated list (DCE phases, DWI volumes) that item ``index`` (0-based) came from."""
+        parts = self.source(name).split(";")
+        return parts[index] if len(parts) > index >= 0 and len(parts) > 1 else self.source(name)

@@ -32,6 +32,7 @@ def exam_from_arrays(
     adc_scale: float = 1.0,
     clinical: Mapping[str, object] | None = None,
     timepoint: str = "baseline",
+    extra_series: Mapping[str, tuple[np.ndarray, ImageGeometry]] | None = None,
 ) -> Exam:
     """Build an :class:`~NACResistanceLib.io.exam.Exam` from numpy arrays and their geometries.
 
@@ -60,6 +61,8 @@ def exam_from_arrays(
         Clinical values by manifest column name (see docs/manifest.md).
     timepoint : str
         Time point label.
+    extra_series : mapping name -> ((z, y, x) array, geometry), optional
+        Further named series (``"t2w"``) for multiparametric radiomics, each on its own grid.
 
     Raises
     ------
@@ -78,6 +81,8 @@ def exam_from_arrays(
         adc=_scaled_adc(adc, adc_geometry, adc_scale),
         clinical=dict(clinical or {}),
         timepoint=timepoint,
+        extra_series={name: image_from_array(array, geometry, name=f"{name} series")
+                      for name, (array, geometry) in (extra_series or {}).items()},
     )
 
 

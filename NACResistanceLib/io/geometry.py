@@ -124,3 +124,27 @@ def bvecs_from_measurement_frame(gradients: np.ndarray, measurement_frame_to_ras
     lps = (LPS_FROM_RAS @ frame @ np.asarray(gradients, dtype=float).T).T
     norms = np.linalg.norm(lps, axis=1, keepdims=True)
     return np.divide(lps, norms, out=np.zeros_like(lps), where=norms > 0)
+
+
+def grid_difference(image: sitk.Image, reference: sitk.Image) -> str:
+    """How the grid of ``image`` differs from that of ``reference``: each differing property with both values.
+
+    For example ``"origin (0.6, 0.0, 0.0) mm apart: (10.6, 5, 3) vs (10, 5, 3) mm"``; empty when they agree
+    within 1e-4 mm (spacing), 1e-3 mm (origin) and 1e-5 (direction cosines).
+    """
+    parts = []
+    if image.GetSize() != reference.GetSize():
+        parts.append(f"size {image.GetSize()} vs {reference.GetSize()} voxels")
+    if not np.allclose(image.GetSpacing(), reference.GetSpacing(), atol=1e-4):
+        parts.append(f"spacing {_short(image.GetSpacing())} vs {_short(reference.GetSpacing())} mm")
+    shift = np.subtract(image.GetOrigin(), reference.GetOrigin())
+    if not np.allclose(shift, 0.0, atol=1e-3):
+        parts.append(f"origin shifted by {_short(shift)} mm ({float(np.linalg.norm(shift)):.3g} mm): "
+                     f"{_short(image.GetOrigin())} vs {_short(reference.GetOrigin())} mm")
+    if not np.allclose(image.GetDirection(), reference.GetDirection(), atol=1e-5):
+        parts.append(f"direction {_short(image.GetDirection())} vs {_short(reference.GetDirection())}")
+    return "; ".join(parts)
+
+
+def _short(values: Sequence[float]) -> str:
+    return "(" + ", ".join(f"{float(v):.4g}" for v in values) + ")"

@@ -8,6 +8,7 @@ one row's images into an :class:`~NACResistanceLib.io.exam.Exam`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import math
@@ -24,6 +25,8 @@ from ..errors import ManifestError, NACResistanceError, add_context
 from .exam import Exam
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_.\-]+$")
+MIN_DCE_SPAN_S = 20.0
+"""Three or more DCE phases spanning less than this many seconds were almost surely given in minutes."""
 MAX_LISTED_PROBLEMS = 25
 """At most this many problems are spelled out in one ManifestError (the count is always given)."""
 
@@ -50,8 +53,10 @@ IDENTITY_COLUMNS = {
 }
 IMAGING_COLUMNS = {
     "dce_phases": Column("paths", required=True),
-    "dce_times_s": Column("numbers", required=True, low=0.0),
+    "dce_times_s": Column("numbers", low=0.0),
     "dce_roi_phase": Column("integer", default="1", low=0),
+    "dce_tr_ms": Column("number", low=0.0, high=1000.0),
+    "dce_flip_angle_deg": Column("number", low=0.0, high=180.0),
     "dwi": Column("paths"),
     "dwi_bvals": Column("bvals", low=0.0),
     "dwi_bvecs": Column("path"),
@@ -62,7 +67,18 @@ IMAGING_COLUMNS = {
     "reference_segment": Column("segment", default="2"),
     "segmentation_reader2": Column("path"),
     "tumor_segment_reader2": Column("segment"),
+    "t2w": Column("path"),
+    "breast_segment": Column("segment"),
+    "other_lesion_segment": Column("segment"),
 }
+SERIES_COLUMNS = {
+    "dce_series": Column("series"),
+    "dwi_series": Column("series"),
+    "adc_series": Column("series"),
+    "segmentation_series": Column("series"),
+}
+"""Which series of a DICOM folder to read: a SeriesInstanceUID, a SeriesNumber or a SeriesDescription pattern."""
+IMAGING_COLUMNS.update(SERIES_COLUMNS)
 CLINICAL_COLUMNS = {
     **{name: Column("number", low=low, high=high) for name, (low, high) in NUMERIC_RANGES.items()},
     **{name: Column("code", codes=codes) for name, codes in CLINICAL_CODES.items()},
@@ -81,6 +97,18 @@ COLUMNS: dict[str, Column] = {**IDENTITY_COLUMNS, **IMAGING_COLUMNS, **CLINICAL_
 
 
 @dataclass(frozen=True)
+class SkippedRow:
+    """A manifest row left out because it is invalid."""
+
+    row: int
+    """0-based data row of the file (the file's line is ``row + 2``)."""
+    patient_id: str
+    timepoint: str
+    problems: tuple[str, ...]
+    """What is wrong, each naming the row, column and value."""
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A validated cohort manifest."""
 
@@ -90,6 +118,14 @@ class Manifest:
     any other columns of the file."""
     path: Path
     """The CSV file (absolute)."""
+    skipped: tuple[SkippedRow, ...] = ()
+    """Invalid rows left out by ``read_manifest(..., skip_invalid=True)`` (empty otherwise)."""
+    source_rows: tuple[int, ...] = ()
+    """0-based row of the file (data rows, header excluded) of each row of :attr:`frame`; empty when all rows are kept."""
+
+    def file_row(self, position: int) -> int:
+        """0-based data row of the file that row ``position`` of :attr:`frame` comes from."""
+        return self.source_rows[position] if self.source_rows else position
 
     @property
     def directory(self) -> Path:
@@ -113,13 +149,16 @@ class Manifest:
         return int(row)
 
 
-def read_manifest(path: str | Path) -> Manifest:
+def read_manifest(path: str | Path, *, skip_invalid: bool = False) -> Manifest:
     """Read and validate a cohort manifest CSV (docs/manifest.md).
 
     Parameters
     ----------
     path : str or Path
         The ``manifest.csv`` file; relative paths inside it are relative to its folder.
+    skip_invalid : bool
+        Leave out rows with invalid cells (listed in ``Manifest.skipped``) instead of raising; problems
+        of the columns or repeated exams still raise, and so does a manifest without any valid row.
 
     Returns
     -------
@@ -141,9 +180,15 @@ def read_manifest(path: str | Path) -> Manifest:
     for name, column in COLUMNS.items():
         if name not in frame.columns:
             frame[name] = column.default
-    for position, row in enumerate(frame.to_dict("records")):
-        problems += _row_problems(row, position, path.parent)
+    by_row = [_row_problems(row, position, path.parent) for position, row in enumerate(frame.to_dict("records"))]
     problems += _duplicate_problems(frame)
+    if skip_invalid and not problems and any(by_row) and not all(by_row):
+        keep = [i for i, found in enumerate(by_row) if not found]
+        skipped = tuple(SkippedRow(i, str(frame["patient_id"].iloc[i]), str(frame["timepoint"].iloc[i] or "baseline"),
+                                   tuple(found)) for i, found in enumerate(by_row) if found)
+        kept = frame.iloc[keep].reset_index(drop=True)
+        return Manifest(_typed(kept), path, skipped, tuple(keep))
+    problems = [problem for found in by_row for problem in found] + problems
     if problems:
         listed = "\n  ".join(problems[:MAX_LISTED_PROBLEMS])
         more = f"\n  ... and {len(problems) - MAX_LISTED_PROBLEMS} more" if len(problems) > MAX_LISTED_PROBLEMS else ""
@@ -166,17 +211,33 @@ def write_manifest(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    if path.is_dir():
+        raise ManifestError(f"manifest {path} is a folder; give the manifest CSV file itself (e.g. {path / 'manifest.csv'})")
     if not path.is_file():
         raise ManifestError(f"manifest {path} does not exist")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+    except UnicodeDecodeError as error:
+        raise ManifestError(_encoding_problem(path, error)) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise ManifestError(f"manifest {path} is not a readable CSV file: {error}") from error
     frame.columns = [str(c).strip() for c in frame.columns]
     if len(frame.columns) == 1 and ";" in frame.columns[0]:
         raise ManifestError(f"manifest {path} has one column {frame.columns[0]!r}: it looks ';'-separated; "
                             "save it comma-separated (';' only separates list items inside a cell)")
     return frame.apply(lambda column: column.str.strip())
+
+
+def _encoding_problem(path: Path, error: UnicodeDecodeError) -> str:
+    """Name the row (1-based, header = row 1) and the text holding the first byte that is not UTF-8."""
+    data = path.read_bytes()
+    start = data.rfind(b"\n", 0, error.start) + 1
+    end = data.find(b"\n", error.start)
+    end = len(data) if end < 0 else end
+    near = data[max(start, error.start - 30):min(end, error.start + 30)].decode("latin-1").strip()
+    row = data.count(b"\n", 0, error.start) + 1
+    return (f"manifest {path}, row {row}: the text near {near!r} is not UTF-8 (a Latin-1 / Windows export?); "
+            "save the file as UTF-8 (CSV UTF-8 in Excel)")
 
 
 def _column_problems(columns) -> list[str]:
@@ -206,7 +267,11 @@ def _row_problems(row: Mapping[str, str], position: int, directory: Path) -> lis
 
 
 def _check_identifier(value: str, column: Column, directory: Path) -> str:
-    return "" if _IDENTIFIER.match(value) else "may only hold letters, digits, '_', '-' and '.'"
+    if _IDENTIFIER.match(value):
+        return ""
+    other = sorted({c for c in value if not re.match(r"[A-Za-z0-9_.\-]", c)})
+    return (f"holds {', '.join(repr(c) for c in other)}; identifiers name cache files, so only letters, digits, '_', "
+            "'-' and '.' of ASCII (A-Z, a-z, 0-9) are allowed (e.g. 'Mueller-Li' for 'Müller-李')")
 
 
 def _check_date(value: str, column: Column, directory: Path) -> str:
@@ -266,10 +331,14 @@ def _check_segment(value: str, column: Column, directory: Path) -> str:
     return "is neither a label value (a whole number >= 1) nor a segment name"
 
 
+def _check_series(value: str, column: Column, directory: Path) -> str:
+    return "" if value.strip() and "\n" not in value else "is not a SeriesInstanceUID, SeriesNumber or description pattern"
+
+
 CHECKS: dict[str, Callable[[str, Column, Path], str]] = {
     "identifier": _check_identifier, "date": _check_date, "number": _check_number, "integer": _check_integer,
     "code": _check_code, "numbers": _check_numbers, "bvals": _check_bvals, "path": _check_path,
-    "paths": _check_paths, "segment": _check_segment,
+    "paths": _check_paths, "segment": _check_segment, "series": _check_series,
 }
 """Column kind -> check returning "" or what is wrong with the value."""
 
@@ -284,6 +353,10 @@ def _cross_problems(row: Mapping[str, str], where: str) -> list[str]:
             problems.append(f"{where}, column 'dce_times_s': {len(times)} times for {len(files)} files in 'dce_phases'")
         if any(b <= a for a, b in zip(times, times[1:])):
             problems.append(f"{where}, column 'dce_times_s': value {row['dce_times_s']!r} does not increase strictly")
+        elif len(times) >= 3 and times[-1] - times[0] < MIN_DCE_SPAN_S:
+            problems.append(f"{where}, column 'dce_times_s': value {row['dce_times_s']!r} spans only "
+                            f"{times[-1] - times[0]:g} s over {len(times)} phases: are these minutes? give seconds "
+                            f"(e.g. {';'.join(f'{t * 60:g}' for t in times[:3])};...)")
         roi = _float(str(row["dce_roi_phase"]))
         if roi is not None and roi >= len(times):
             problems.append(f"{where}, column 'dce_roi_phase': value {row['dce_roi_phase']!r} is not a phase index "
@@ -297,12 +370,22 @@ def _dwi_problems(row: Mapping[str, str], where: str) -> list[str]:
         return [f"{where}, column '{name}': set, but column 'dwi' is empty" for name in ("dwi_bvals", "dwi_bvecs")
                 if row[name]]
     if not row["dwi_bvals"]:
-        return [f"{where}, column 'dwi_bvals': empty, but required with 'dwi'"]
+        if _is_dicom_folder_value(str(row["dwi"])):
+            return []   # a DICOM folder: b-values come from its headers
+        return [f"{where}, column 'dwi_bvals': empty, but required with 'dwi' (unless 'dwi' is a DICOM folder)"]
     files = [f for f in str(row["dwi"]).split(";") if f.strip()]
     bvals = str(row["dwi_bvals"]).split(";")
     if len(files) > 1 and all(_float(b) is not None for b in bvals) and len(bvals) != len(files):
         return [f"{where}, column 'dwi_bvals': {len(bvals)} b-values for {len(files)} files in 'dwi'"]
     return []
+
+
+def _is_dicom_folder_value(value: str) -> bool:
+    """True for one path without an image-file ending (read as a DICOM folder)."""
+    from .images import IMAGE_SUFFIXES
+
+    tokens = [t.strip() for t in value.split(";") if t.strip()]
+    return len(tokens) == 1 and not tokens[0].lower().endswith(IMAGE_SUFFIXES)
 
 
 def _duplicate_problems(frame: pd.DataFrame) -> list[str]:
@@ -377,28 +460,36 @@ def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
         return resolved
 
     dce_files = paths("dce_phases")
-    dce = read_dce(dce_files if len(dce_files) > 1 else dce_files[0], _numbers(record["dce_times_s"]),
-                   int(record["dce_roi_phase"]))
+    dce = read_dce(dce_files if len(dce_files) > 1 else dce_files[0],
+                   _numbers(record["dce_times_s"]) if record["dce_times_s"] else None,
+                   int(record["dce_roi_phase"]), series=_series(record, "dce_series"))
+    sources["dce_times_s"] = dce.times_source
+    dce = _with_acquisition(dce, record)
     dwi = None
     if record["dwi"]:
         dwi_files = paths("dwi")
         bvals = str(record["dwi_bvals"])
-        bvals_arg = _numbers(bvals) if _float(bvals.split(";")[0]) is not None else manifest.resolve(bvals)
+        bvals_arg = None if not bvals else (
+            _numbers(bvals) if _float(bvals.split(";")[0]) is not None else manifest.resolve(bvals))
         bvecs = paths("dwi_bvecs")[0] if record["dwi_bvecs"] else None
-        dwi = read_dwi(dwi_files if len(dwi_files) > 1 else dwi_files[0], bvals_arg, bvecs)
+        dwi = read_dwi(dwi_files if len(dwi_files) > 1 else dwi_files[0], bvals_arg, bvecs,
+                       series=_series(record, "dwi_series"))
     adc = None
     if record["adc"]:
-        adc = _adc_mm2_s(read_image(paths("adc")[0]), str(record["adc_unit"]))
+        adc = _adc_mm2_s(read_image(paths("adc")[0], series=_series(record, "adc_series")), str(record["adc_unit"]))
     segmentation = paths("segmentation")[0]
+    segmentation_series = _series(record, "segmentation_series")
     reference = _segment(record["reference_segment"])
     reader2 = paths("segmentation_reader2")[0] if record["segmentation_reader2"] else None
     tumor2 = _segment(record["tumor_segment_reader2"] or record["tumor_segment"])
     return Exam(
         patient_id=str(record["patient_id"]),
-        tumor_mask=read_mask(segmentation, _segment(record["tumor_segment"])),
+        tumor_mask=read_mask(segmentation, _segment(record["tumor_segment"]), series=segmentation_series),
         dce=dce, dwi=dwi, adc=adc,
-        reference_mask=None if reference == "" else read_mask(segmentation, reference),
+        reference_mask=None if reference == "" else read_mask(segmentation, reference, series=segmentation_series),
         tumor_mask_reader2=None if reader2 is None else read_mask(reader2, tumor2),
+        **_extra_segments(segmentation, record, segmentation_series),
+        extra_series=_extra_series(record, paths),
         timepoint=str(record["timepoint"]), exam_date=str(record["exam_date"]),
         clinical={name: record[name] for name in CLINICAL_COLUMNS},
         sources={**sources, **{field: sources[column] for field, column in EXAM_FIELD_COLUMNS.items()
@@ -407,12 +498,47 @@ def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
 
 
 EXAM_FIELD_COLUMNS = {"dce": "dce_phases", "dwi": "dwi", "adc": "adc", "tumor_mask": "segmentation",
-                      "reference_mask": "segmentation", "tumor_mask_reader2": "segmentation_reader2"}
+                      "reference_mask": "segmentation", "tumor_mask_reader2": "segmentation_reader2",
+                      "breast_mask": "segmentation", "other_lesion_mask": "segmentation"}
 """``Exam`` field -> the manifest column its file came from (``Exam.source(field)`` names the file in errors)."""
+
+
+SERIES_PREFIX = "series_"
+"""Manifest columns ``series_<name>`` hold further named series (like ``t2w``) for multiparametric radiomics."""
+
+
+def _extra_series(record: pd.Series, paths: Callable[[str], list[Path]]) -> dict:
+    """``{"t2w": image, "<name>": image}`` from the ``t2w`` and ``series_<name>`` columns that are filled."""
+    from . import read_image
+
+    columns = [c for c in record.index if c == "t2w" or (str(c).startswith(SERIES_PREFIX) and len(str(c)) > 7)]
+    return {("t2w" if c == "t2w" else str(c)[len(SERIES_PREFIX):]): read_image(paths(c)[0])
+            for c in columns if str(record[c]).strip() not in ("", "nan")}
+
+
+def _extra_segments(segmentation: Path, record: pd.Series, series: str | None = None) -> dict:
+    """``breast_mask`` / ``other_lesion_mask`` from the segmentation file when their segment columns are given."""
+    from . import read_mask
+
+    return {field: read_mask(segmentation, _segment(record[column]), series=series)
+            for field, column in (("breast_mask", "breast_segment"), ("other_lesion_mask", "other_lesion_segment"))
+            if column in record and str(record[column]).strip() not in ("", "nan")}
+
+
+def _with_acquisition(dce, record: pd.Series):
+    """The DCE series with the manifest's ``dce_tr_ms`` / ``dce_flip_angle_deg`` when given (NaN = keep)."""
+    given = {field: float(record[column]) for field, column in (("tr_ms", "dce_tr_ms"), ("flip_angle_deg",
+             "dce_flip_angle_deg")) if column in record and pd.notna(record[column]) and record[column] != ""}
+    return dataclasses.replace(dce, **given) if given else dce
 
 
 def _numbers(text: str) -> list[float]:
     return [float(token) for token in str(text).split(";")]
+
+
+def _series(record: pd.Series, column: str) -> str | None:
+    value = str(record.get(column, "") or "").strip()
+    return value or None
 
 
 def _segment(value: str) -> int | str:

@@ -10,9 +10,15 @@ import numpy as np
 import SimpleITK as sitk
 
 from ..errors import InputFileError
-from .images import read_image
+from .dicom_seg import find_dicom_seg, is_dicom_seg_file, read_dicom_seg_mask
+from .images import IMAGE_SUFFIXES, read_image
 
 _SEGMENT_KEY = re.compile(r"^Segment(\d+)_Name$")
+
+MAX_LABELS = 64
+"""A label map with more distinct non-zero values than this is taken for an intensity image."""
+MAX_REGION_FRACTION = 0.5
+"""A region covering more than this fraction of the field of view is not a plausible tumour or reference."""
 
 
 @dataclass(frozen=True)
@@ -27,17 +33,21 @@ class SegmentInfo:
     """``Segment<N>_Layer``: component of a multi-layer (4D) file (the segment index when absent and 4D)."""
 
 
-def read_mask(path: str | Path, segment: int | str = 1) -> sitk.Image:
+def read_mask(path: str | Path, segment: int | str = 1, *, series: str | None = None) -> sitk.Image:
     """Read one region as a binary mask.
 
     Parameters
     ----------
     path : str or Path
-        A label map (NIfTI, NRRD, MHA, integer voxel values) or a 3D Slicer segmentation ``.seg.nrrd``
-        (single-layer 3D or multi-layer 4D, where each layer is a component of a vector image).
+        A label map (NIfTI, NRRD, MHA, integer voxel values), a 3D Slicer segmentation ``.seg.nrrd``
+        (single-layer 3D or multi-layer 4D, where each layer is a component of a vector image), a DICOM
+        SEG file, or a DICOM folder holding a SEG object (or a label-map series).
     segment : int or str
-        Label value (int) or segment name (str, Slicer segmentations only; matched exactly, then
-        ignoring case).
+        Label value (int) or segment name (str, Slicer segmentations and DICOM SEG only; matched exactly,
+        then ignoring case; DICOM SEG: SegmentNumber, SegmentLabel or SegmentDescription).
+    series : str, optional
+        DICOM folder only: SeriesInstanceUID, SeriesNumber or SeriesDescription pattern of the SEG (or
+        label-map series) to read.
 
     Returns
     -------
@@ -48,15 +58,41 @@ def read_mask(path: str | Path, segment: int | str = 1) -> sitk.Image:
     ------
     InputFileError
         If the file cannot be read, or the segment is not in it (the message lists the available
-        label values, and segment names for Slicer segmentations).
+        label values, and segment names for Slicer segmentations), or the file does not look like a
+        segmentation: non-integer values, more than :data:`MAX_LABELS` labels (an intensity image
+        given as the segmentation), or a region covering more than :data:`MAX_REGION_FRACTION` of the
+        field of view.
     """
-    image = read_image(path)
+    seg_file = _dicom_seg(path, series)
+    if seg_file is not None:
+        return read_dicom_seg_mask(seg_file, segment)
+    image = read_image(path, series=series) if Path(path).is_dir() else read_image(path)
     segments = segment_infos(image)
     if segments:
-        return _slicer_segment(image, segments, segment, path)
+        return _plausible(_slicer_segment(image, segments, segment, path), segment, path)
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise InputFileError(f"label map {path} has vector voxels but no Segment<N>_Name header fields")
-    return _label_value(image, segment, path)
+    return _plausible(_label_value(image, segment, path), segment, path)
+
+
+def _plausible(mask: sitk.Image, segment: int | str, path) -> sitk.Image:
+    fraction = float(np.count_nonzero(sitk.GetArrayViewFromImage(mask))) / max(1, int(np.prod(mask.GetSize())))
+    if fraction > MAX_REGION_FRACTION:
+        raise InputFileError(
+            f"segment {segment!r} of {path} covers {fraction:.0%} of the field of view (more than "
+            f"{MAX_REGION_FRACTION:.0%}): not a plausible tumour or reference region; check the manifest's "
+            "segmentation and segment columns (is an image given as the segmentation?)"
+        )
+    return mask
+
+
+def _dicom_seg(path: str | Path, series: str | None) -> str | None:
+    path = Path(path)
+    if path.is_dir():
+        return find_dicom_seg(path, series)
+    if path.is_file() and not path.name.lower().endswith(IMAGE_SUFFIXES) and is_dicom_seg_file(path):
+        return str(path)
+    return None
 
 
 def segment_infos(image: sitk.Image) -> list[SegmentInfo]:
@@ -100,9 +136,16 @@ def _find_segment(segments: list[SegmentInfo], segment: int | str) -> list[Segme
 def _label_value(image: sitk.Image, segment: int | str, path) -> sitk.Image:
     values = sitk.GetArrayViewFromImage(image)
     if values.dtype.kind == "f" and not np.all(np.mod(values, 1) == 0):
-        raise InputFileError(f"label map {path} has non-integer voxel values; expected integer labels")
-    if isinstance(segment, str) or not np.any(values == segment):
-        labels = np.unique(values[values != 0])
+        raise InputFileError(f"label map {path} has non-integer voxel values: it looks like an image, not a "
+                             "segmentation; check the manifest's segmentation column")
+    labels = np.unique(values)
+    if np.count_nonzero(labels) > MAX_LABELS:
+        raise InputFileError(
+            f"label map {path} holds {np.count_nonzero(labels)} distinct values (a segmentation has at most "
+            f"{MAX_LABELS} labels): it looks like an intensity image; check the manifest's segmentation column"
+        )
+    if isinstance(segment, str) or not np.any(labels == segment):
+        labels = labels[labels != 0]
         listing = ", ".join(str(int(v)) for v in labels) or "none (all voxels are 0)"
         raise InputFileError(
             f"label {segment!r} is not in label map {path}; available label values: {listing} "

@@ -118,13 +118,18 @@ class StudyModel:
 
     def encode(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Check the required inputs of raw rows (manifest columns + features) and encode them."""
+        who = (lambda rows: "patient(s) " + ", ".join(str(v) for v in frame.loc[rows, "patient_id"].tolist()[:5])) \
+            if "patient_id" in frame else (lambda rows: f"row(s) {list(frame.index[rows])[:5]}")
         for name in self.required_inputs:
             if name not in frame:
-                raise ModelFileError(f"model {self.name!r}: input {name!r} is missing from the row")
+                raise ModelFileError(
+                    f"model {self.name!r}: input {name!r} is missing for {who(frame.index == frame.index)}: the feature "
+                    "was not extracted (warnings.csv of the extraction says why, e.g. the acquisition cannot give it) "
+                    "or the manifest lacks the clinical column; this model cannot be applied to these exams")
             missing = frame[name].isna()
             if missing.any():
-                raise ModelFileError(f"model {self.name!r}: input {name!r} is empty for row(s) "
-                                     f"{list(frame.index[missing])[:5]}")
+                raise ModelFileError(f"model {self.name!r}: input {name!r} is empty for {who(missing.to_numpy())} "
+                                     "(a value the analysis left empty, see warnings.csv, or an empty manifest cell)")
         clinical_columns = list(dict.fromkeys(VARIABLE_SOURCES[t.name] for t in self.terms if t.kind == "clinical"))
         named = ["patient_id"] if "patient_id" in frame else []  # so errors name the patient
         encoded = encode_clinical(frame[named + clinical_columns])  # only the columns this model needs

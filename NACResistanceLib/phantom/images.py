@@ -16,6 +16,12 @@ NUMPY_TYPES = {sitk.sitkUInt8: np.uint8, sitk.sitkInt16: np.int16, sitk.sitkUInt
 """SimpleITK pixel type -> numpy type of the arrays the phantom writes."""
 
 
+RIM_VE = 0.4
+"""ve of the planted peritumoral rim."""
+RIM_VP = 0.02
+"""vp of the planted peritumoral rim."""
+
+
 def to_image(values: np.ndarray, grid: Grid, pixel_type: int) -> sitk.Image:
     """A SimpleITK image on ``grid`` from ``(n,)`` or ``(z, y, x)`` values, cast to ``pixel_type``."""
     array = np.asarray(values).reshape(grid.shape)
@@ -39,8 +45,12 @@ def tissue_table(biology: Biology) -> dict[str, np.ndarray]:
     return table
 
 
-def dce_signal(tissues, tumor_index, tumor_params, biology, protocol: PhantomProtocol) -> np.ndarray:
-    """Noise-free DCE signal, ``(n_voxels, n_phases)`` float32, from tissue codes and tumour parameters."""
+def dce_signal(tissues, tumor_index, tumor_params, biology, protocol: PhantomProtocol,
+               rim_index: np.ndarray | None = None) -> np.ndarray:
+    """Noise-free DCE signal, ``(n_voxels, n_phases)`` float32, from tissue codes and tumour parameters.
+
+    ``rim_index``: voxels of a planted peritumoral rim (extended Tofts with the protocol's rim Ktrans).
+    """
     table = tissue_table(biology)
     times = protocol.dce_times_s
     concentration = tofts_concentration(table["ktrans_per_min"], np.maximum(table["ve"], 1e-6), table["vp"],
@@ -52,6 +62,12 @@ def dce_signal(tissues, tumor_index, tumor_params, biology, protocol: PhantomPro
                                               tumor_params["vp"], times, protocol.bolus_arrival_s)
     signal[tumor_index] = spgr_signal(tumor_concentration, TISSUES[TUMOR].t1_ms, TISSUES[TUMOR].m0,
                                       protocol.tr_ms, protocol.flip_angle_deg)
+    if rim_index is not None and rim_index.size:
+        rim_concentration = tofts_concentration(protocol.peritumoral_rim_ktrans_per_min, RIM_VE, RIM_VP, times,
+                                                protocol.bolus_arrival_s)
+        rim_tissues = tissues[rim_index]
+        signal[rim_index] = spgr_signal(rim_concentration, table["t1_ms"][rim_tissues][:, None],
+                                        table["m0"][rim_tissues][:, None], protocol.tr_ms, protocol.flip_angle_deg)
     return signal
 
 

@@ -14,7 +14,7 @@ from .biology import Biology, sample_biology
 from .clinical import sample_clinical
 from .outcome import sample_outcome
 
-STREAMS = {"clinical": 0, "biology": 1, "outcome": 2, "anatomy": 3, "fields": 4, "noise": 5, "reader2": 6, "followup": 7}
+STREAMS = {"clinical": 0, "biology": 1, "outcome": 2, "anatomy": 3, "fields": 4, "noise": 5, "reader2": 6, "followup": 7, "t2w": 8}
 """Random stream of each generation step (a literal table: adding a step never changes the others)."""
 
 

@@ -53,6 +53,22 @@ class PhantomProtocol:
     """Repetition time of the spoiled gradient-echo DCE sequence, ms."""
     flip_angle_deg: float = 12.0
     """Flip angle of the DCE sequence, degrees."""
+    t2w: bool = False
+    """Also acquire a T2-weighted series (own grid, ``t2w_spacing_mm``, shifted by ``t2w_origin_shift_mm``)."""
+    t2w_spacing_mm: tuple[float, float, float] = (1.0, 1.0, 4.0)
+    """T2-weighted voxel spacing, mm."""
+    t2w_origin_shift_mm: tuple[float, float, float] = (0.3, 0.45, -0.9)
+    """Offset of the T2-weighted grid origin against the DCE grid origin, mm."""
+    t2w_te_ms: float = 100.0
+    """Echo time of the T2-weighted turbo spin echo, ms."""
+    t2w_tumor_t2_ms: float = 85.0
+    """T2 of the tumour, ms: the planted T2-weighted contrast (fibroglandular tissue 55 ms, fat 130 ms)."""
+    t2w_noise_sd: float = 4.0
+    """Rician noise SD per channel of the T2-weighted series, signal units (fibroglandular tissue ~ 300)."""
+    peritumoral_rim_mm: float = 0.0
+    """Plant an enhancing rim this many mm outside the tumour (0: none, the seed phantom)."""
+    peritumoral_rim_ktrans_per_min: float = 0.6
+    """Ktrans of the planted rim, 1/min (ve 0.4, vp 0.02; T1 and M0 of the tissue it replaces)."""
     dce_noise_sd: float = 4.0
     """Standard deviation of the Rician noise (per channel) of each DCE phase, signal units (FGT pre-contrast ~ 48)."""
     bvalues: tuple[float, ...] = (0.0, 800.0, 1000.0)
@@ -87,7 +103,8 @@ class PhantomProtocol:
     @classmethod
     def small(cls, **changes: object) -> PhantomProtocol:
         """A coarse protocol for tests: same anatomy and timing, ~5x fewer voxels, tiny files."""
-        base = cls(dce_spacing_mm=(2.5, 2.5, 6.0), dwi_spacing_mm=(4.0, 4.0, 6.0), tensor_directions=15)
+        base = cls(dce_spacing_mm=(2.5, 2.5, 6.0), dwi_spacing_mm=(4.0, 4.0, 6.0), tensor_directions=15,
+                   t2w_spacing_mm=(2.0, 2.0, 5.0))
         return replace(base, **changes)
 
     def with_extra_bvalues(self) -> PhantomProtocol:
@@ -107,6 +124,11 @@ class PhantomProtocol:
     def dce_grid(self) -> Grid:
         """The DCE grid (the segmentation is drawn on it)."""
         return _centred_grid(self.fov_mm, self.dce_spacing_mm, (0.0, 0.0, 0.0))
+
+    @property
+    def t2w_grid(self) -> Grid:
+        """The T2-weighted grid: its own spacing, shifted against the DCE grid."""
+        return _centred_grid(self.fov_mm, self.t2w_spacing_mm, self.t2w_origin_shift_mm)
 
     @property
     def dwi_grid(self) -> Grid:

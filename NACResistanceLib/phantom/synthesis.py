@@ -9,6 +9,7 @@ import SimpleITK as sitk
 
 from ..errors import ConfigError
 from ..io.exam import DceSeries, DwiSeries, Exam
+from ..preprocessing.peritumoral import distance_outside_mm
 from .anatomy import Anatomy, grid_points, sample_anatomy
 from .biology import Biology
 from .dwi import gradient_table, scanner_adc_um2_s
@@ -17,7 +18,7 @@ from .images import dce_signal, dwi_signal, noisy, to_image
 from .patient import Patient, make_patient, stream
 from .protocol import Grid, PhantomProtocol
 from .segmentation import REFERENCE_LABEL, TUMOR_LABEL, reader_one, reader_two
-from .tissues import DWI_SIGNAL_SCALE, TUMOR
+from .tissues import AIR, DWI_SIGNAL_SCALE, FIBROGLANDULAR, NECROSIS, T2_MS, T2W_SIGNAL_SCALE, TISSUES, TUMOR
 from .truth import GridSample, exam_truth
 from .tumor import TumorFields, sample_tumor_fields
 
@@ -82,15 +83,20 @@ def make_exam(
     grid = protocol.dce_grid
     segmentation = to_image(outline, grid, sitk.sitkUInt8)
     segmentation2 = None if outline2 is None else to_image(outline2, grid, sitk.sitkUInt8)
-    exam = _exam(state, dce, dwi, adc, segmentation, segmentation2)
+    extra_series, t2w_truth = {}, {}
+    if protocol.t2w:
+        extra_series["t2w"], t2w_truth = _t2w_series(state, protocol, stream(seed, patient_index, "t2w", timepoint))
+    exam = _exam(state, dce, dwi, adc, segmentation, segmentation2, extra_series)
     truth = exam_truth(state, protocol, dce_sample, dwi_sample, (outline, outline2), clean_tumor, dwi.bvals)
     truth.update({f"tumor_tic_{k}": float(v) for k, v in enumerate(tumor_curve)})
+    truth.update(t2w_truth)
     return SyntheticExam(exam, truth, state.patient, segmentation, segmentation2,
                          to_image(dce_sample.tissues, grid, sitk.sitkUInt8),
                          to_image(dwi_sample.tissues, protocol.dwi_grid, sitk.sitkUInt8), adc)
 
 
-def _exam(state: _State, dce, dwi, adc, segmentation: sitk.Image, segmentation2: sitk.Image | None) -> Exam:
+def _exam(state: _State, dce, dwi, adc, segmentation: sitk.Image, segmentation2: sitk.Image | None,
+          extra_series: dict | None = None) -> Exam:
     return Exam(
         patient_id=state.patient.patient_id, tumor_mask=_binary(segmentation, TUMOR_LABEL),
         dce=dce, dwi=dwi, adc=None if adc is None else sitk.Cast(adc, sitk.sitkFloat64) * 1e-6,
@@ -98,6 +104,7 @@ def _exam(state: _State, dce, dwi, adc, segmentation: sitk.Image, segmentation2:
         tumor_mask_reader2=None if segmentation2 is None else _binary(segmentation2, TUMOR_LABEL),
         timepoint=state.timepoint, exam_date=state.exam_date,
         clinical={name: state.patient.clinical[name] for name in CLINICAL_COLUMNS},
+        extra_series=extra_series or {},
     )
 
 
@@ -129,11 +136,39 @@ def _binary(labels: sitk.Image, value: int) -> sitk.Image:
     return sitk.Cast(labels == value, sitk.sitkUInt8)
 
 
+def peritumoral_rim_index(sample: GridSample, protocol: PhantomProtocol) -> np.ndarray:
+    """Voxels (indices into the DCE grid) of the planted rim: not air, tumour or necrosis, and at most
+    ``protocol.peritumoral_rim_mm`` from a tumour or necrosis voxel centre (physical distance)."""
+    if protocol.peritumoral_rim_mm <= 0:
+        return np.zeros(0, dtype=np.int64)
+    lesion = np.isin(sample.tissues, (TUMOR, NECROSIS))
+    distance = sitk.GetArrayFromImage(distance_outside_mm(to_image(lesion, protocol.dce_grid, sitk.sitkUInt8)))
+    rim = ~lesion & (sample.tissues != AIR) & (distance.reshape(-1) <= protocol.peritumoral_rim_mm)
+    return np.flatnonzero(rim)
+
+
 def _dce_series(state: _State, protocol: PhantomProtocol, sample: GridSample, rng) -> tuple[DceSeries, np.ndarray]:
-    clean = dce_signal(sample.tissues, sample.tumor_index, sample.tumor_params, state.biology, protocol)
+    rim_index = peritumoral_rim_index(sample, protocol) if protocol.peritumoral_rim_mm > 0 else None
+    clean = dce_signal(sample.tissues, sample.tumor_index, sample.tumor_params, state.biology, protocol, rim_index)
     signal = noisy(clean, protocol.dce_noise_sd, rng)
     phases = tuple(to_image(signal[:, k], protocol.dce_grid, sitk.sitkInt16) for k in range(signal.shape[1]))
-    return DceSeries(phases, protocol.dce_times_s, roi_phase=1), clean[sample.tumor_index].mean(axis=0)
+    return DceSeries(phases, protocol.dce_times_s, roi_phase=1, tr_ms=protocol.tr_ms,
+                     flip_angle_deg=protocol.flip_angle_deg), clean[sample.tumor_index].mean(axis=0)
+
+
+def _t2w_series(state: _State, protocol: PhantomProtocol, rng) -> tuple[sitk.Image, dict[str, float]]:
+    """T2-weighted series on its own grid, S = T2W_SIGNAL_SCALE·M0·exp(−TE/T2), and its truth (noise-free
+    mean signal of the lesion (tumour and necrosis) and of the fibroglandular voxels of that grid)."""
+    sample = _sample(state, protocol.t2w_grid)
+    m0 = np.array([TISSUES[code].m0 for code in sorted(TISSUES)])
+    t2 = np.array([T2_MS[code] for code in sorted(TISSUES)])
+    t2[TUMOR] = protocol.t2w_tumor_t2_ms
+    clean = T2W_SIGNAL_SCALE * m0[sample.tissues] * np.exp(-protocol.t2w_te_ms / t2[sample.tissues])
+    image = to_image(noisy(clean[:, None], protocol.t2w_noise_sd, rng)[:, 0], protocol.t2w_grid, sitk.sitkInt16)
+    lesion = np.isin(sample.tissues, (TUMOR, NECROSIS))
+    truth = {"tumor_t2w_signal": float(clean[lesion].mean()),
+             "fibroglandular_t2w_signal": float(clean[sample.tissues == FIBROGLANDULAR].mean())}
+    return image, truth
 
 
 def _dwi_series(state: _State, protocol: PhantomProtocol, sample: GridSample, rng):

@@ -68,3 +68,11 @@ DCE_SIGNAL_SCALE = 2000.0
 
 DWI_SIGNAL_SCALE = 250.0
 """Scanner gain: b = 0 DWI signal of fibroglandular tissue."""
+
+T2_MS = {AIR: 1.0, FAT: 130.0, FIBROGLANDULAR: 55.0, SKIN: 40.0, CHEST_WALL: 45.0, TUMOR: 85.0, NECROSIS: 200.0,
+         OEDEMA: 180.0, BENIGN: 110.0}
+"""T2 of each tissue at 3 T, ms (assumed, within ranges reported for breast tissue and tumours; air has no signal).
+The planted T2-weighted contrast: tumour brighter than fibroglandular tissue, necrosis and oedema brightest."""
+
+T2W_SIGNAL_SCALE = 1000.0
+"""Scanner gain: T2-weighted signal = T2W_SIGNAL_SCALE × M0 × exp(−TE/T2) (M0 = 0 in air)."""

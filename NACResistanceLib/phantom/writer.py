@@ -27,6 +27,7 @@ import SimpleITK as sitk
 
 from ..errors import CancelledError
 from ..io.manifest import write_manifest
+from ..threads import ignore_interrupt
 from . import biology
 from .protocol import PhantomProtocol
 from .segmentation import SEGMENT_NAMES
@@ -96,7 +97,7 @@ def write_patient(task: tuple[int, int, PhantomProtocol, str]) -> tuple[list[dic
 def _executor(jobs: int):
     if jobs <= 1:
         return _InProcess()
-    return concurrent.futures.ProcessPoolExecutor(max_workers=jobs)
+    return concurrent.futures.ProcessPoolExecutor(max_workers=jobs, initializer=ignore_interrupt)
 
 
 class _InProcess:
@@ -127,7 +128,10 @@ def _write_exam(synthetic: SyntheticExam, folder: Path, root: Path) -> dict[str,
     row["dce_phases"] = ";".join(save(p, f"dce_{k:02d}.nrrd") for k, p in enumerate(exam.dce.phases))
     row["dce_times_s"] = ";".join(f"{t:g}" for t in exam.dce.times_s)
     row["dce_roi_phase"] = exam.dce.roi_phase
+    row.update({"dce_tr_ms": exam.dce.tr_ms, "dce_flip_angle_deg": exam.dce.flip_angle_deg})
     row.update(_write_dwi(exam, folder, save))
+    if "t2w" in exam.extra_series:
+        row["t2w"] = save(exam.extra_series["t2w"], "t2w.nrrd")
     if synthetic.adc_um2_s is not None:
         row.update({"adc": save(synthetic.adc_um2_s, "adc.nrrd"), "adc_unit": "um2/s"})
     row.update({"segmentation": _save_segmentation(synthetic.segmentation, "segmentation", save),

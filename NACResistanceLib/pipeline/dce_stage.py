@@ -61,7 +61,8 @@ def analyse_dce(exam: Exam, config: AnalysisConfig) -> DceStage:
                                      opts)
     phases_used = StageResult(provenance={"dce": {
         "times_s": list(exam.dce.times_s), "early_phase": model.early, "late_phase": model.late,
-        "early_time_s": float(model.times_s[model.early]), "late_time_s": float(model.times_s[model.late])}})
+        "early_time_s": float(model.times_s[model.early]), "late_time_s": float(model.times_s[model.late]),
+        **({"times_source": exam.dce.times_source} if exam.dce.times_source else {})}})
     return DceStage(join(timing, maps, composition, phases_used), curves)
 
 

@@ -43,9 +43,12 @@ def analyse_diffusion(exam: Exam, config: AnalysisConfig) -> StageResult:
     rois = rois_on_grid(exam, dwi.volumes[0], "DWI", config.map_margin_mm)
     region = DwiRegion(signal=dwi.signal_array()[rois.box.slices], tumor=rois.tumor_in_box,
                        reference=rois.reference_in_box, box=rois.box, grid=rois.grid)
+    no_b0 = () if min(dwi.bvals) <= 50.0 else (
+        f"the DWI ({exam.source('dwi')}) has no b <= 50 s/mm² volume (lowest b = {min(dwi.bvals):g} s/mm²): S0 is "
+        "fitted as a parameter, so adc_* and dki_* rest on the diffusion-weighted volumes alone; check the b-values",)
     acquisition = StageResult(provenance={**rois.transfers, "dwi": {
         "bvals_s_mm2": list(dwi.bvals), "trace_weighted": dwi.is_trace, "b0_present": min(dwi.bvals) <= 50.0,
-        "s0": "fitted as a parameter by every model"}})
+        "s0": "fitted as a parameter by every model"}}, warnings=no_b0)
     return join(acquisition, _adc_from_dwi(dwi, region, config.diffusion), _mean_kurtosis(dwi, region, config.diffusion),
                 _tensor_kurtosis(dwi, region, config.diffusion))
 
@@ -79,10 +82,14 @@ def _adc_statistics(adc: np.ndarray, tumor: np.ndarray, reference: np.ndarray | 
                                                     robust_extreme_percentile=opts.robust_extreme_percentile)
     features = {f"adc_{key}": FeatureValue(statistic.value, "mm²/s", statistic.describe(f"the tumour voxel {source}"))
                 for key, statistic in statistics.items()}
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if missing:
         warnings = (f"{missing} tumour voxels have no ADC (signal <= min_signal or non-finite); "
                     f"ADC statistics use the other {values.size}",)
+    negative = int(np.count_nonzero(values < 0))
+    if negative:  # fit noise: kept, since dropping them would bias the low percentiles upwards
+        warnings += (f"{negative} of {values.size} tumour voxels have a negative {source} (fit noise in low-signal "
+                     "voxels); they are kept in adc_* (mean, percentiles), which lowers the low percentiles",)
     if reference is not None:
         ref_values, _ = diffusion.roi_values(adc, reference, name="ADC in the reference region")
         rel = diffusion.relative_value(values, ref_values, opts.relative_statistic)

@@ -14,11 +14,13 @@ import SimpleITK as sitk
 
 from .. import preprocessing
 from ..config import AnalysisConfig, load_analysis_config
-from ..errors import CancelledError
+from ..errors import CancelledError, ModelFileError, add_context
 from ..io.exam import Exam
 from .dce_stage import analyse_dce
 from .diffusion_stage import analyse_diffusion
+from .pk_stage import analyse_pharmacokinetics
 from .radiomics_stage import analyse_radiomics
+from .regions import peritumoral_regions, region_values
 from .results import FeatureValue, StageResult, join
 
 Progress = Callable[[str, float], bool]
@@ -85,17 +87,25 @@ def analyze_exam(exam: Exam, config: AnalysisConfig | Mapping[str, Any] | str | 
             raise CancelledError(f"cancelled by the user during: {message}")
 
     checkpoint("checking images and masks", 0.0)
+    exam, reference_warnings = _without_empty_reference(exam)
     _check_inputs(exam, config)
     volume = StageResult(features={"tumor_volume_mm3": FeatureValue(
-        _volume_mm3(exam.tumor_mask), "mm³", "tumour segment volume on its own grid")})
+        _volume_mm3(exam.tumor_mask), "mm³", "tumour segment volume on its own grid")}, warnings=reference_warnings)
     checkpoint("DCE kinetics", 0.1)
     dce = analyse_dce(exam, config)
+    checkpoint("pharmacokinetics", 0.2)
+    pharmacokinetics = analyse_pharmacokinetics(exam, config)
     checkpoint("diffusion", 0.3)
     diffusion = analyse_diffusion(exam, config)
     checkpoint("radiomics", 0.5)
-    radiomics = analyse_radiomics(exam, config, join(dce.result, diffusion).maps, checkpoint)
+    regions, region_provenance = peritumoral_regions(exam, config)
+    quantitative = join(dce.result, pharmacokinetics, diffusion)
+    map_units = {name[: -len("_mean")]: value.unit for name, value in quantitative.features.items()
+                 if name.endswith("_mean")}
+    region_provenance = join(region_provenance, region_values(regions, quantitative.maps, map_units))
+    radiomics = analyse_radiomics(exam, config, join(dce.result, diffusion).maps, checkpoint, regions)
     checkpoint("done", 1.0)
-    result = join(volume, dce.result, diffusion, radiomics,
+    result = join(volume, dce.result, pharmacokinetics, diffusion, region_provenance, radiomics,
                   StageResult(provenance={"analysis_config": config.to_dict(), "analysis_sha256": config.sha256}))
     return ExamAnalysis(patient_id=exam.patient_id, timepoint=exam.timepoint,
                         features={name: f.value for name, f in result.features.items()},
@@ -117,16 +127,38 @@ def score_exam(exam: Exam, model: Any, config: AnalysisConfig | Mapping[str, Any
         analysis = dataclasses.replace(analysis, warnings=analysis.warnings + (
             "the analysis configuration differs from the one the model was trained with (model.analysis_config)",))
     row = {**analysis.features, **dict(exam.clinical)}
-    return ExamScore(analysis=analysis, prediction=model.predict(row))
+    try:
+        prediction = model.predict(row)
+    except ModelFileError as error:  # say which exam, and why the analysis could not give the input
+        lacking = [n for n in getattr(model, "required_inputs", ()) if repr(n) in str(error)
+                   and (n not in row or pd.isna(row[n]))]
+        reasons = [w for w in analysis.warnings if any(n in w for n in lacking)]
+        raise add_context(error, f"patient {exam.patient_id}, timepoint {exam.timepoint}"
+                          + (f": {reasons[0]}" if reasons else "")) from None
+    return ExamScore(analysis=analysis, prediction=prediction)
+
+
+def _without_empty_reference(exam: Exam) -> tuple[Exam, tuple[str, ...]]:
+    """The exam without its reference mask when that mask is empty, and the warning saying so.
+
+    Only the relative values (tumour / reference) need the reference region; every other feature is
+    computed and the relative ones are left empty.
+    """
+    if exam.reference_mask is None or np.any(sitk.GetArrayViewFromImage(exam.reference_mask)):
+        return exam, ()
+    warning = (f"reference segment of {exam.source('reference_mask')} is empty (no nonzero voxel): the relative "
+               "values (tumour / reference) are left empty, every other feature is computed; check the manifest's "
+               "reference_segment")
+    return dataclasses.replace(exam, reference_mask=None), (warning,)
 
 
 def _check_inputs(exam: Exam, config: AnalysisConfig) -> None:
     min_voxels = config.preprocessing.min_roi_voxels
     images = []
     if exam.dce is not None:
-        images.append((exam.dce.roi_image, exam.source("dce")))
+        images.append((exam.dce.roi_image, exam.part_source("dce", exam.dce.roi_phase)))
     if exam.dwi is not None:
-        images.append((exam.dwi.volumes[0], exam.source("dwi")))
+        images.append((exam.dwi.volumes[0], exam.part_source("dwi", 0)))
     elif exam.adc is not None:
         images.append((exam.adc, exam.source("adc")))
     for image, source in images:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import SimpleITK as sitk
@@ -11,6 +11,7 @@ from .. import features as radiomics_features
 from .. import preprocessing, threads
 from ..config import AnalysisConfig
 from ..io.exam import Exam
+from .regions import Region
 from .results import FeatureValue, StageResult, join
 
 Checkpoint = Callable[[str, float], None]
@@ -18,10 +19,11 @@ Checkpoint = Callable[[str, float], None]
 
 
 def analyse_radiomics(exam: Exam, config: AnalysisConfig, maps: Mapping[str, sitk.Image],
-                      checkpoint: Checkpoint) -> StageResult:
+                      checkpoint: Checkpoint, regions: Sequence[Region] = ()) -> StageResult:
     """pyradiomics features (names unchanged; ``<map>_<name>`` for a map) through ``preprocessing.preprocess``.
 
-    ``maps`` are the maps of the other stages; progress goes from 0.5 to 1 of the analysis.
+    ``maps`` are the maps of the other stages; ``regions`` (peritumoral shells) add the features of the ROI phase
+    inside each region, named ``<region>_<name>``. Progress goes from 0.5 to 1 of the analysis.
     """
     if not config.radiomics:
         return StageResult()
@@ -29,22 +31,47 @@ def analyse_radiomics(exam: Exam, config: AnalysisConfig, maps: Mapping[str, sit
         return StageResult(warnings=("no DCE series in the exam: pyradiomics features of the ROI phase omitted",))
     preprocessing_config = config.preprocessing
     params = config.radiomics_params.parameters
-    inputs = [("", exam.dce.roi_image, exam.source("dce"))]
-    inputs += [(f"{name}_", maps[name], f"{name} map") for name in config.radiomics_maps if name in maps]
+    tumor_source = exam.source("tumor_mask")
+    inputs = [("", exam.dce.roi_image, exam.part_source("dce", exam.dce.roi_phase), "DCE ROI phase", exam.tumor_mask, tumor_source)]
+    inputs += [(f"{name}_", maps[name], f"{name} map", f"{name} map", exam.tumor_mask, tumor_source)
+               for name in config.radiomics_maps if name in maps]
+    inputs += [(f"{region.name}_", exam.dce.roi_image, exam.source("dce"), f"DCE ROI phase, {region.name} region",
+                region.mask, region.description) for region in regions]
+    series, transfers = _extra_series_inputs(exam, config)
+    inputs += series
     omitted = StageResult(warnings=tuple(f"radiomics on the {name} map omitted: the map was not computed for this exam"
-                                         for name in sorted(set(config.radiomics_maps) - set(maps))))
+                                         for name in sorted(set(config.radiomics_maps) - set(maps))) + tuple(
+        f"radiomics on the {name} series omitted: the exam has no {name} series (manifest column "
+        f"{'t2w' if name == 't2w' else 'series_' + name})" for name in config.multiparametric.series
+        if name not in exam.extra_series), provenance=transfers)
     results = [omitted]
-    for step, (prefix, image, source) in enumerate(inputs):
+    for step, (prefix, image, source, label, mask, mask_source) in enumerate(inputs):
         checkpoint(f"radiomics {prefix.rstrip('_') or 'DCE ROI phase'}", 0.5 + 0.5 * step / len(inputs))
         image, warnings = _finite_for_radiomics(image, source)
-        prepared = preprocessing.preprocess(image, exam.tumor_mask, preprocessing_config, source=source,
-                                            mask_source=exam.source("tumor_mask"))
+        prepared = preprocessing.preprocess(image, mask, preprocessing_config, source=source, mask_source=mask_source)
         result = radiomics_features.extract(prepared.image, prepared.mask, params, preprocessing_steps=prepared.steps,
                                             workers=threads.budget())
         results.append(StageResult(
-            features={prefix + key: FeatureValue(value, "", f"pyradiomics, {source}") for key, value in result.items()},
+            features={prefix + key: FeatureValue(value, "", f"pyradiomics, {label}") for key, value in result.items()},
             provenance={f"radiomics_{prefix.rstrip('_') or 'dce'}": result.provenance}, warnings=warnings))
     return join(*results)
+
+
+def _extra_series_inputs(exam: Exam, config: AnalysisConfig) -> tuple[list[tuple], dict]:
+    """Radiomics inputs of the configured extra series, the tumour mask carried onto each series' grid, and the
+    provenance of each transfer (voxels lost / gained, as for DWI)."""
+    inputs, transfers = [], {}
+    for name in config.multiparametric.series:
+        image = exam.extra_series.get(name)
+        if image is None:
+            continue
+        transfer = preprocessing.resample_mask_to(exam.tumor_mask, image)
+        transfers[f"roi_on_{name}"] = {"lost_voxels": transfer.lost_voxels, "gained_voxels": transfer.gained_voxels,
+                                       "voxels": transfer.target_voxels}
+        source = exam.source(name) if name in exam.sources else f"{name} series"
+        inputs.append((f"{name}_", image, source, f"{name} series", transfer.mask,
+                       f"tumour mask carried onto the {name} grid"))
+    return inputs, transfers
 
 
 def _finite_for_radiomics(image: sitk.Image, source: str) -> tuple[sitk.Image, tuple[str, ...]]:

@@ -36,7 +36,7 @@ def check_image_and_mask(image: sitk.Image, mask: sitk.Image, *, image_source: s
         If the image has NaN or infinite voxels, the mask is empty, has fewer than ``min_voxels`` voxels,
         the two physical spaces do not overlap, or ROI voxels lie outside the image.
     """
-    check_finite(image, image_source)
+    check_finite(image, image_source, mask=mask, mask_source=mask_source)
     n_roi = int(np.count_nonzero(sitk.GetArrayViewFromImage(mask)))
     if n_roi == 0:
         raise ImageError(f"mask {mask_source} is empty (no nonzero voxel); check the segment or label chosen")
@@ -59,14 +59,26 @@ def check_image_and_mask(image: sitk.Image, mask: sitk.Image, *, image_source: s
         )
 
 
-def check_finite(image: sitk.Image, source: str) -> None:
-    """Raise :class:`ImageError` if a float image holds NaN or infinite voxels (checked slice by slice)."""
+def check_finite(image: sitk.Image, source: str, *, mask: sitk.Image | None = None, mask_source: str = "") -> None:
+    """Raise :class:`ImageError` if a float image holds NaN or infinite voxels (checked slice by slice).
+
+    The message gives the count, the first voxel index (x, y, z) and, when ``mask`` is on the image
+    grid, how many of them lie inside the mask. Voxels outside the tumour also count: filters
+    (wavelet, LoG, resampling) would carry them into the tumour's values.
+    """
     if image.GetPixelID() not in (sitk.sitkFloat32, sitk.sitkFloat64):
         return
     array = sitk.GetArrayViewFromImage(image)
     bad = sum(int(np.count_nonzero(~np.isfinite(plane))) for plane in array)
     if bad:
-        raise ImageError(f"image {source} has {bad} NaN or infinite voxels; fix or mask them before analysis")
+        where = np.argwhere(~np.isfinite(array))[0]
+        inside = ""
+        if mask is not None and same_grid(image, mask):
+            count = int(np.count_nonzero(~np.isfinite(array) & (sitk.GetArrayViewFromImage(mask) != 0)))
+            inside = f", {count} of them inside mask {mask_source}"
+        raise ImageError(f"image {source} has {bad} NaN or infinite voxels (the first at voxel x, y, z = "
+                         f"{int(where[2])}, {int(where[1])}, {int(where[0])}{inside}); replace them (e.g. with 0) or "
+                         "export the image again: filters would carry them into the tumour's values")
 
 
 def same_grid(a: sitk.Image, b: sitk.Image) -> bool:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import io
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from html import escape
 from string import Template
 
@@ -18,6 +19,25 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One section of a report page: its anchor and title (for the table of contents), the escaped
+    ``<section>`` element, and the tables it shows (file stem -> flat DataFrame) for pages whose
+    numbers are not already in a study folder."""
+
+    anchor: str
+    title: str
+    html: str
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def report_section(anchor: str, title: str, parts: Iterable[str],
+                   tables: Mapping[str, pd.DataFrame] | None = None) -> ReportSection:
+    """A :class:`ReportSection` from its parts (see :func:`section`)."""
+    return ReportSection(anchor, title, section(anchor, title, parts), dict(tables or {}))
+
 
 _PAGE = Template("""<!DOCTYPE html>
 <html lang="en">

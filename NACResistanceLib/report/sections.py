@@ -7,19 +7,18 @@ returns HTML; every number shown also exists in the CSV files written beside the
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from . import figures, html
-from .roc_band import roc_band
+from .html import ReportSection
 
 COHORTS = ("training", "validation")
 MODEL_LABELS = figures.MODEL_LABELS
 
 
-def cohort_section(result, failures: pd.DataFrame | None) -> str:
+def cohort_section(result) -> ReportSection:
     """Patients per cohort, resistance rate, which criterion fired, exclusions and extraction failures."""
     labels = result.cohort
     rows = []
@@ -39,57 +38,34 @@ def cohort_section(result, failures: pd.DataFrame | None) -> str:
     ]
     if len(result.exclusions):
         parts.append(html.table(result.exclusions, "Patients left out of the study", index=False))
-    if failures is not None and len(failures):
-        parts.append(html.table(failures, "Exams whose analysis failed (extraction failures.csv)", index=False))
-    return html.section("cohort", "Cohort", parts)
+    if len(result.failures):
+        parts.append(html.table(result.failures, "Exams whose analysis failed (extraction failures.csv)", index=False))
+    return html.report_section("cohort", "Cohort", parts)
 
 
-DISPLAY_UNITS = (  # (name prefix, factor, shown unit) of absolute quantities with awkward units
-    ("adc_", 1e3, "×10⁻³ mm²/s"),
-    ("dki_MD", 1e3, "×10⁻³ mm²/s"),
-    ("tumor_volume_mm3", 1e-3, "cm³"),
-)
-"""Table 3 shows ADC and MD in ×10⁻³ mm²/s as the seed paper does (in mm²/s they round to 0.00)."""
+VARIABLE_LABELS = {
+    "age_years": "Age (years)", "bmi_kg_m2": "BMI (kg/m²)", "tumor_size_mm": "Tumour size (mm)",
+    "menopause": "Menopausal status", "side": "Side", "t_stage": "T stage", "n_stage": "N stage",
+    "grade": "Histological grade", "er": "Oestrogen receptor", "pr": "Progesterone receptor", "her2": "HER2",
+    "ki67_ge_20": "Ki-67", "subtype": "Molecular subtype", "dose_intensity_pct": "Relative dose intensity (%)",
+    "er_positive": "Oestrogen receptor positive", "pr_positive": "Progesterone receptor positive",
+    "her2_positive": "HER2 positive", "rad_score": "Rad-score", "(intercept)": "(intercept)",
+    "tumor_volume_mm3": "Tumour volume (mm³)",
+}
+"""Table row labels as a paper prints them (units in parentheses); other names are shown as they are."""
+LEVEL_LABELS = {"pre": "premenopausal", "post": "postmenopausal", "luminal_a": "luminal A",
+                "luminal_b": "luminal B", "her2_enriched": "HER2-enriched", "triple_negative": "triple negative",
+                ">= 20%": "≥ 20%"}
 
 
-def display_scale(variable: str) -> tuple[float, str]:
-    """Factor and unit label a Table 3 variable is shown in (1 and "" when shown as stored)."""
-    for prefix, factor, unit in DISPLAY_UNITS:
-        if variable.startswith(prefix):
-            return factor, unit
-    return 1.0, ""
+TEST_LABELS = {"t": "t-test", "mann_whitney": "Mann-Whitney U", "chi2": "χ²", "fisher": "Fisher's exact"}
+GROUP_TABLE_HEADERS = {"variable": "Variable", "level": "", "resistant": "Resistant", "sensitive": "Sensitive",
+                       "test": "Test", "statistic": "Statistic", "p_value": "P"}
 
 
-def mean_sd_text(values: pd.Series) -> str:
-    """``mean ± SD`` (SD with ddof 1) to 3 significant digits of the larger of the two, NaN dropped."""
-    values = pd.to_numeric(values, errors="coerce").dropna()
-    if len(values) < 2:
-        return "n/a"
-    mean, sd = float(values.mean()), float(values.std(ddof=1))
-    magnitude = max(abs(mean), sd)
-    decimals = 0 if magnitude == 0 else max(0, 2 - int(np.floor(np.log10(magnitude))))
-    return f"{mean:.{decimals}f} ± {sd:.{decimals}f}"
-
-
-def table3_display(table3: pd.DataFrame, training_rows: pd.DataFrame | None, resistant: pd.Series) -> pd.DataFrame:
-    """Table 3 with each variable in its display unit (named in the row) and 3 significant digits.
-
-    ``resistant`` (0/1 by patient_id) splits ``training_rows``; without rows the table is shown as
-    computed. The CSV keeps the study's own strings.
-    """
-    shown = table3.copy()
-    if training_rows is None:
-        return shown
-    y = resistant.reindex(training_rows.index)
-    for i, variable in shown["variable"].items():
-        if variable not in training_rows or shown.at[i, "level"] != "":
-            continue
-        factor, unit = display_scale(variable)
-        values = pd.to_numeric(training_rows[variable], errors="coerce") * factor
-        shown.at[i, "resistant"] = mean_sd_text(values[y == 1])
-        shown.at[i, "sensitive"] = mean_sd_text(values[y == 0])
-        shown.at[i, "variable"] = f"{variable} ({unit})" if unit else variable
-    return shown
+def variable_label(name: object) -> object:
+    """The readable label of a table variable (``age_years`` -> ``Age (years)``)."""
+    return VARIABLE_LABELS.get(name, name) if isinstance(name, str) else name
 
 
 def count_percent_text(text: object) -> object:
@@ -101,8 +77,8 @@ def count_percent_text(text: object) -> object:
     return f"{count} (–)" if pct == "nan" else f"{count} ({float(pct):.1f}%)"
 
 
-def group_tables_section(result, training_rows: pd.DataFrame | None = None) -> str:
-    """Tables 1-3: resistant vs sensitive in the training cohort (Table 3 in display units, see :func:`table3_display`)."""
+def group_tables_section(result) -> ReportSection:
+    """Tables 1-3: resistant vs sensitive in the training cohort (Table 3 in display units, ``table3_display``)."""
     captions = {
         "table1": "Table 1. Baseline characteristics, training cohort (mean ± SD or n (%))",
         "table2": "Table 2. Pathology and treatment, training cohort (mean ± SD or n (%))",
@@ -111,9 +87,9 @@ def group_tables_section(result, training_rows: pd.DataFrame | None = None) -> s
     parts = [html.paragraph("Tests: t-test or Mann-Whitney U for continuous variables, χ² or Fisher's exact "
                             "test for categorical ones, chosen by the rule in docs/statistics.md.")]
     for name, caption in captions.items():
-        table = getattr(result, name).copy()
-        if name == "table3":
-            table = table3_display(table, training_rows, result.cohort["resistant"])
+        table = (result.table3_display if name == "table3" and len(result.table3_display) else getattr(result, name)).copy()
+        table["variable"] = table["variable"].map(variable_label)
+        table["level"] = table["level"].map(lambda level: LEVEL_LABELS.get(level, level))
         for column in ("resistant", "sensitive"):
             table[column] = table[column].map(count_percent_text)
         level_rows = table["level"].astype(str) != ""
@@ -122,22 +98,23 @@ def group_tables_section(result, training_rows: pd.DataFrame | None = None) -> s
         table.loc[level_rows, ["statistic", "p_value"]] = ""  # the test belongs to the variable's row
         if not level_rows.any():
             table = table.drop(columns="level")
-        parts.append(html.table(table, caption, index=False, p_columns=["p_value"]))
-    return html.section("tables-1-3", "Group comparisons (Tables 1–3)", parts)
+        table["test"] = table["test"].map(lambda test: TEST_LABELS.get(test, test))
+        table = table.rename(columns=GROUP_TABLE_HEADERS)
+        parts.append(html.table(table, caption, index=False, p_columns=["P"]))
+    return html.report_section("tables-1-3", "Group comparisons (Tables 1–3)", parts)
 
 
-def selection_section(result) -> str:
+def selection_section(result) -> ReportSection:
     """Funnel, LASSO CV curve, coefficient path and the Rad-score formula."""
     parts = [html.table(result.funnel, "Feature selection funnel (training cohort)", index=False),
              html.figure(_funnel_figure(result.funnel), "Features left after each selection step.",
                          "bar chart of the feature funnel")]
     curve = result.lasso_cv
     if len(curve):
-        chosen = _chosen_lambda(result)
-        one_se = _lambda_1se(curve)
+        lambdas = result.lasso_lambdas.set_index("choice")["lambda"]
+        chosen = float(lambdas["chosen"])
         parts.append(html.figure(figures.lasso_cv_figure(curve["lambda"], curve["cv_mean"], curve["cv_sd"],
-                                                         float(curve.loc[curve["cv_mean"].idxmin(), "lambda"]),
-                                                         one_se),
+                                                         float(lambdas["min"]), float(lambdas["1se"])),
                                  f"LASSO {result.config.selection.n_folds}-fold cross-validation: binomial deviance "
                                  f"(mean ± SD over folds) against log(λ); λ chosen ({result.config.selection.lasso_choice})"
                                  f" = {chosen:.4g}.", "LASSO cross-validation curve"))
@@ -150,7 +127,7 @@ def selection_section(result) -> str:
     parts.append(f'<p class="formula">{html.text(rad_score_formula(result.rad_score))}</p>')
     parts.append(html.table(result.rad_score.rename(columns={"coefficient": "coefficient (log-odds per unit)"}),
                             "Rad-score coefficients", index=False, digits=6))
-    return html.section("selection", "Feature selection and Rad-score", parts)
+    return html.report_section("selection", "Feature selection and Rad-score", parts)
 
 
 def rad_score_formula(rad_score: pd.DataFrame) -> str:
@@ -159,19 +136,6 @@ def rad_score_formula(rad_score: pd.DataFrame) -> str:
     terms = [f"{'−' if w < 0 else '+'} {abs(w):.6g} × {name}"
              for name, w in zip(rad_score["feature"].iloc[1:], rad_score["coefficient"].iloc[1:])]
     return "Rad-score = " + " ".join([f"{intercept:.6g}", *terms])
-
-
-def _chosen_lambda(result) -> float:
-    curve = result.lasso_cv
-    if result.config.selection.lasso_choice == "1se":
-        return _lambda_1se(curve)
-    return float(curve.loc[curve["cv_mean"].idxmin(), "lambda"])
-
-
-def _lambda_1se(curve: pd.DataFrame) -> float:
-    best = curve["cv_mean"].idxmin()
-    limit = curve.loc[best, "cv_mean"] + curve.loc[best, "cv_sd"]
-    return float(curve.loc[curve["cv_mean"] <= limit, "lambda"].max())
 
 
 def _funnel_figure(funnel: pd.DataFrame):
@@ -187,7 +151,7 @@ def _funnel_figure(funnel: pd.DataFrame):
     return fig
 
 
-def models_section(result) -> str:
+def models_section(result) -> ReportSection:
     """Table 4 (multivariable logistic regression of each model), the stepwise history."""
     columns = ["term", "beta", "se", "wald_chi2", "p_value", "odds_ratio", "or_ci_low", "or_ci_high"]
     parts = [html.paragraph("Multivariable logistic regression on the training cohort; terms chosen by "
@@ -202,22 +166,24 @@ def models_section(result) -> str:
                                     p_columns=["p_value"]))
     if len(result.stepwise):
         parts.append(html.table(result.stepwise, "Forward stepwise history", index=False, p_columns=["p_value"]))
-    return html.section("table-4", "Multivariable models (Table 4)", parts)
+    return html.report_section("table-4", "Multivariable models (Table 4)", parts)
 
 
 def table4_display(table: pd.DataFrame) -> pd.DataFrame:
     """Table 4 with the odds ratio and its 95% CI in one column ("–" for the intercept or a term not estimable)."""
     shown = table.drop(columns=["odds_ratio", "or_ci_low", "or_ci_high"])
+    shown["term"] = shown["term"].map(variable_label)
     shown["OR (95% CI)"] = [estimate_ci_text(float(r.odds_ratio), float(r.or_ci_low), float(r.or_ci_high))
                             for r in table.itertuples()]
     return shown.rename(columns={"wald_chi2": "Wald χ²", "se": "SE", "beta": "β"})
 
 
-def performance_section(result, n_boot_band: int) -> tuple[str, pd.DataFrame]:
+def performance_section(result) -> ReportSection:
     """Table 5 with DeLong p-values, ROC curves with bands, calibration with HL, decision curves."""
     table5 = result.table5.copy()
     shown = table5_display(table5)
-    bands = roc_bands(result.predictions, result.models, n_boot_band, result.seed)
+    bands = result.roc_bands
+    n_boot_band = result.config.validation.n_boot_performance
     parts = [
         html.table(shown, "Table 5. Discrimination: AUC with DeLong 95% CI; sensitivity and specificity (Wilson "
                    "95% CI) at the probability threshold fixed on training; P = paired DeLong test against the "
@@ -241,7 +207,7 @@ def performance_section(result, n_boot_band: int) -> tuple[str, pd.DataFrame]:
     if len(result.unpaired):
         parts.append(html.table(result.unpaired, "AUC, validation vs training (unpaired DeLong)", index=False,
                                 p_columns=["p_value"]))
-    return html.section("table-5", "Performance (Table 5, Figures 1–3)", parts), bands
+    return html.report_section("table-5", "Performance (Table 5, Figures 1–3)", parts)
 
 
 def estimate_ci_text(value: float, low: float, high: float, *, scale: float = 1.0, digits: int = 3,
@@ -285,19 +251,6 @@ def calibration_display(calibration: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def roc_bands(predictions: pd.DataFrame, models: Mapping, n_boot: int, seed: int) -> pd.DataFrame:
-    """Bootstrap bands of every model's ROC curve per cohort (long: cohort, model, fpr, tpr, low, high)."""
-    frames = []
-    for cohort, part in predictions.groupby("cohort", sort=False):
-        if part["resistant"].nunique() < 2:
-            continue
-        for name in models:
-            band = roc_band(part["resistant"], part[f"{name}_probability"], n_boot=n_boot, seed=seed)
-            frames.append(band.assign(cohort=cohort, model=name))
-    columns = ["cohort", "model", "fpr", "tpr", "tpr_low", "tpr_high"]
-    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
-
-
 def _roc_panels(result, bands: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     panels = {}
     for cohort in COHORTS:
@@ -325,7 +278,7 @@ def _calibration_panels(result) -> dict[str, pd.DataFrame]:
     return panels
 
 
-def bootstrap_section(result) -> str:
+def bootstrap_section(result) -> ReportSection:
     """Table 6 (bootstrap stability), Harrell optimism and the 10-fold cross-validation."""
     parts = [
         html.table(result.table6, "Table 6. Bootstrap validation (fixed models, resampled patients; "
@@ -335,4 +288,4 @@ def bootstrap_section(result) -> str:
         html.table(result.cross_validation, f"{result.config.validation.cv_folds}-fold cross-validation of the "
                    "whole pipeline on the training cohort", index=False),
     ]
-    return html.section("table-6", "Bootstrap and cross-validation (Table 6)", parts)
+    return html.report_section("table-6", "Bootstrap and cross-validation (Table 6)", parts)

@@ -17,6 +17,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ..errors import CancelledError, NACResistanceError, describe
+from ..threads import ignore_interrupt, stop_pool
 from .roc import delong_placements
 
 Task = Callable[[int, np.random.Generator], Any]
@@ -63,10 +64,14 @@ def run_replicates(task: Task, n: int, seed: int, *, workers: int = 1, progress:
     n_chunks = min(n, workers * 8)
     chunks = [items[i::n_chunks] for i in range(n_chunks)]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=ignore_interrupt) as pool:
         pending = {pool.submit(_run_chunk, task, chunk): chunk for chunk in chunks}
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            try:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:  # Ctrl-C: the workers ignore it; stop them now instead of finishing
+                stop_pool(pool)
+                raise
             for future in done:
                 chunk = pending.pop(future)
                 results.update(zip((b for b, _ in chunk), future.result()))

@@ -1,15 +1,12 @@
-"""Report sections of the reproducibility and delta-radiomics analyses: HTML fragments plus their tables.
-
-Each function returns a :class:`ReportSection`; the study report can include ``section.html`` as is,
-and ``section.tables`` are written next to it as CSV. :func:`standalone_page` wraps sections in a
-self-contained HTML page when no study report is produced.
+"""Report sections of the reproducibility and delta-radiomics analyses (``nacresistance reproducibility``,
+``nacresistance delta``): each function returns a :class:`~NACResistanceLib.report.html.ReportSection`
+with the tables it shows; :func:`standalone_page` wraps sections in a self-contained HTML page.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,29 +15,16 @@ from matplotlib.figure import Figure
 
 from ..delta import AucComparison
 from ..errors import InputFileError
-from ..report import html
 from ..robustness.filter import IccFilterDecision, read_decision
 from ..robustness.icc import IccResult
+from . import html
+from .html import ReportSection
 
 STATISTIC_WORDS = {"icc": "estimate", "ci_low": "lower confidence bound"}
 """How the filter's statistic reads in the report."""
 MAX_ROWS = 60
 """Longest table shown in the page; the full table is in the CSV."""
 SEED_ICC = "The seed study reports an ICC of 0.89 (95% CI 0.82–0.94) between two radiologists' outlines of 30 patients."
-
-
-@dataclass(frozen=True)
-class ReportSection:
-    """One report section: an HTML fragment (``<section>``) and the tables it shows."""
-
-    anchor: str
-    """HTML id of the section (for the table of contents)."""
-    title: str
-    html: str
-    """The ``<section>`` element, already escaped."""
-    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
-    """File stem -> full table shown (possibly truncated) in the section; flat (no index), so it can be
-    written with ``index=False`` (``report.write_report(..., extra_sections=...)`` does)."""
 
 
 def icc_by_class(decision: IccFilterDecision) -> pd.DataFrame:
@@ -148,7 +132,7 @@ def delta_section(comparison: AucComparison, roc_curves: pd.DataFrame | None = N
     parts.append(html.table(comparison.tests, "Paired DeLong tests (difference = AUC a − AUC b)", index=False,
                             p_columns=("p_value",)))
     if roc_curves is not None:
-        from ..report.figures import roc_figure
+        from .figures import roc_figure
 
         no_bands = pd.DataFrame(columns=["model", "fpr", "tpr_low", "tpr_high"])
         parts.append(html.figure(roc_figure({"RS1 / RS2 / Delta RS": (roc_curves, no_bands)}),
