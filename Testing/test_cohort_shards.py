@@ -31,7 +31,7 @@ from NACResistanceLib.phantom import PhantomProtocol, make_cohort
 
 N_PATIENTS = 4
 LIGHT_PARAMS = Path(__file__).parent / "Data" / "cohort_radiomics_light.yaml"
-TABLES = ("features.csv", "failures.csv", "feature_dictionary.csv", "analysis_parameters.json")
+TABLES = ("features.csv", "failures.csv", "warnings.csv", "feature_dictionary.csv", "analysis_parameters.json")
 
 
 def light_config() -> dict:

@@ -63,7 +63,7 @@ def shard_record_path(cache_dir: Path, index: int, count: int) -> Path:
 
 
 def merge_shards(cache_dir, out_dir) -> MergeResult:
-    """Assemble ``features.csv``, ``failures.csv``, ``feature_dictionary.csv`` and the parameters of a job array.
+    """Assemble ``features.csv``, ``failures.csv``, ``warnings.csv``, ``feature_dictionary.csv`` and the parameters of a job array.
 
     Parameters
     ----------

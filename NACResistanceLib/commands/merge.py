@@ -12,7 +12,7 @@ HELP = "Assemble features.csv, failures.csv and the dictionary from the shards o
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("cache", type=Path, help="the shared cache folder (OUT/cache of 'extract --shard K/N --out OUT')")
     parser.add_argument("--out", "-o", type=Path, required=True,
-                        help="output folder: features.csv, failures.csv, feature_dictionary.csv, "
+                        help="output folder: features.csv, failures.csv, warnings.csv, feature_dictionary.csv, "
                              "analysis_parameters.json (byte-identical to one 'extract' run)")
 
 
