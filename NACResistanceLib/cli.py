@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "config": "config",
     "manifest": "manifest",
     "export-dicom": "export_dicom",
+    "merge": "merge",
 }
 """Subcommand name -> module under ``NACResistanceLib.commands``, in the order ``--help`` lists them."""
 

@@ -1,106 +1,190 @@
-"""Benchmark: cohort extraction throughput with 1 and 2 local workers and through Dask.
+"""Benchmark: cohort extraction with 1 and 2 local processes, a 2-worker Dask cluster and 2 job-array shards.
 
-Builds a synthetic cohort (phantom, the seed study's protocol), then analyses it side by side with
-the shipped analysis parameters: ``jobs=1`` (in process), ``jobs=2`` (spawned worker processes) and a
-``distributed.LocalCluster`` with 2 single-threaded worker processes on loopback, ``--repeats``
-rounds in interleaved order (the best round of each mode is reported, every round is kept). Each
-run starts from an empty cache and its wall time includes starting the workers. Besides wall time
-it records the CPU time of the process and its (joined) children and the load average, so that a
-speed-up below 2 can be told apart from cores taken by other jobs: ``cpu_per_exam_s`` should be
-the same in every mode, and ``cores_used`` = CPU time / wall time shows how much of the machine a
-mode got. Checks that every feature table is identical; writes ``benchmarks/results/cohort.json``.
+Builds a synthetic cohort (phantom, the seed study's protocol) and analyses it with the shipped
+analysis parameters through the command line, each mode in its own fresh process tree and from an
+empty cache, side by side in one run:
 
-Run: ``nice .venv/bin/python benchmarks/cohort.py [--patients 20 --repeats 2]`` (about 6 minutes on 2 cores).
+- ``jobs_1``: ``extract --jobs 1`` (in the command's process);
+- ``jobs_2``: ``extract --jobs 2`` (two spawned worker processes);
+- ``dask_2_workers``: ``extract --cluster local.yaml`` with ``scheduler: local, workers: 2`` (a
+  ``distributed.LocalCluster`` of two single-threaded worker processes, scheduler and nannies);
+- ``shards_2_merged``: ``extract --shard 1/2`` and ``--shard 2/2`` started at once into one output
+  folder, then ``nacresistance merge``.
+
+Wall time includes starting Python, the workers and the cluster. CPU time is that of the whole
+process tree (``RUSAGE_CHILDREN``), so ``cpu_per_exam_s`` compares what each mode costs, and
+``cores_used`` = CPU / wall shows how much of the machine it got (other jobs share it: the load
+average is recorded before each mode). The four ``features.csv`` must be identical.
+
+``allocator`` (``--allocator-exams``, default 8 per variant) measures inside 2 spawned worker processes,
+per exam with ``getrusage``, what Dask's ``MALLOC_TRIM_THRESHOLD_=65536`` costs: CPU, system time and
+minor page faults per exam with the variable unset (a plain process), set as a Dask nanny sets it, and
+set but with the worker's allocator tuning (``cohort/allocator.py``) applied. Results go to
+``benchmarks/results/cohort.json``.
+
+Run: ``nice .venv/bin/python benchmarks/cohort.py [--patients 100]`` (about 8 minutes on 2 idle cores).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cohort.json"
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def _cpu_seconds() -> float:
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
-def extraction(manifest: Path, out: Path, **options) -> bytes:
-    from NACResistanceLib.cohort import run_extraction
-
-    result = run_extraction(manifest, out, None, **options)
-    if not result.ok:
-        raise SystemExit(f"benchmark exams failed:\n{result.failures.to_string()}")
-    return result.features_path.read_bytes()
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "NACResistanceLib.cli", *args]
 
 
-def dask_extraction(manifest: Path, out: Path) -> bytes:
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
-        return extraction(manifest, out, scheduler=cluster.scheduler_address)
-
-
-MODES = {"jobs_1": lambda m, o: extraction(m, o, jobs=1), "jobs_2": lambda m, o: extraction(m, o, jobs=2),
-         "dask_2_workers": dask_extraction}
+def _run_all(commands: list[list[str]]) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    processes = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for c in commands]
+    for command, process in zip(commands, processes):
+        _, error = process.communicate()
+        if process.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{error.decode()[-3000:]}")
 
 
-def measure(mode: str, manifest: Path, out: Path, n: int) -> tuple[dict, bytes]:
-    load_before, cpu_before, start = os.getloadavg()[0], _cpu_seconds(), time.perf_counter()
-    table = MODES[mode](manifest, out)
-    wall, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_before
-    return {"mode": mode, "wall_s": round(wall, 2), "exams_per_minute": round(60 * n / wall, 2),
+def modes(manifest: Path, root: Path) -> dict[str, list[list[list[str]]]]:
+    """Mode -> steps; each step is a list of commands started at once."""
+    common = ["--progress", "none"]
+    cluster = root / "local_cluster.yaml"
+    cluster.write_text("scheduler: local\nworkers: 2\nmemory: 4GB\n")
+    shards = root / "shards_2_merged"
+    return {
+        "jobs_1": [[_command("extract", str(manifest), "--out", str(root / "jobs_1"), "--jobs", "1", *common)]],
+        "jobs_2": [[_command("extract", str(manifest), "--out", str(root / "jobs_2"), "--jobs", "2", *common)]],
+        "dask_2_workers": [[_command("extract", str(manifest), "--out", str(root / "dask_2_workers"), "--cluster",
+                                     str(cluster), *common)]],
+        "shards_2_merged": [
+            [_command("extract", str(manifest), "--out", str(shards), "--jobs", "1", "--shard", f"{k}/2", *common)
+             for k in (1, 2)],
+            [_command("merge", str(shards / "cache"), "--out", str(shards))],
+        ],
+    }
+
+
+def _task_usage(task, tuned: bool) -> dict:
+    """CPU s, system s and minor page faults of one exam in this worker process (tuned: as a cohort worker)."""
+    from NACResistanceLib import threads
+    from NACResistanceLib.cohort import allocator, worker
+
+    if tuned:
+        allocator.tune_worker_allocator()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    with threads.limit(1):
+        worker._analyze(task)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return {"cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+            "system_s": after.ru_stime - before.ru_stime, "minor_faults": after.ru_minflt - before.ru_minflt}
+
+
+def allocator_variants(manifest: Path, n_exams: int) -> dict:
+    """Per-exam cost with glibc's defaults, with Dask's MALLOC_TRIM_THRESHOLD_, and with it and the tuning."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from NACResistanceLib import io
+    from NACResistanceLib.cohort.plan import plan_extraction
+    from NACResistanceLib.cohort.runner import _task
+    from NACResistanceLib.config import load_analysis_config
+
+    loaded = io.read_manifest(manifest)
+    parameters = load_analysis_config(None).to_dict()
+    plan = plan_extraction(loaded.path, loaded.frame, manifest.parent / "no-cache", parameters)
+    tasks = [_task(plan, exam, parameters) for exam in plan.exams[:n_exams]]
+    results = {}
+    for name, trim, tuned in (("glibc_defaults", None, False), ("dask_trim_threshold", "65536", False),
+                              ("dask_trim_threshold_tuned", "65536", True)):
+        saved = os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+        if trim is not None:
+            os.environ["MALLOC_TRIM_THRESHOLD_"] = trim
+        try:
+            with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+                list(pool.map(_task_usage, tasks[:2], [tuned] * 2))  # imports and first-exam warm-up
+                usage = list(pool.map(_task_usage, tasks, [tuned] * len(tasks)))
+        finally:
+            os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+            if saved is not None:
+                os.environ["MALLOC_TRIM_THRESHOLD_"] = saved
+        results[name] = {key: round(sum(u[key] for u in usage) / len(usage), 4 if key != "minor_faults" else None)
+                         for key in usage[0]}
+        print(name, json.dumps(results[name]), flush=True)
+    return results
+
+
+def measure(name: str, steps: list[list[list[str]]], n: int) -> dict:
+    load = os.getloadavg()[0]
+    cpu_before, start = _children_cpu_s(), time.perf_counter()
+    for commands in steps:
+        _run_all(commands)
+    wall, cpu = time.perf_counter() - start, _children_cpu_s() - cpu_before
+    return {"mode": name, "wall_s": round(wall, 2), "exams_per_minute": round(60 * n / wall, 2),
             "cpu_s": round(cpu, 2), "cpu_per_exam_s": round(cpu / n, 3), "cores_used": round(cpu / wall, 2),
-            "load_average_1min_before": round(load_before, 2)}, table
+            "load_average_1min_before": round(load, 2)}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--patients", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--allocator-exams", type=int, default=8, help="exams per allocator variant (0: skip)")
     args = parser.parse_args(argv)
-    logging.getLogger("radiomics.glcm").setLevel(logging.ERROR)  # per-image "GLCM is symmetrical" note
+    sys.path.insert(0, str(ROOT))
     from NACResistanceLib.phantom import PhantomProtocol, make_cohort
 
-    rounds, tables = [], set()
+    records, tables = {}, {}
     with tempfile.TemporaryDirectory(prefix="nacresistance-bench-") as tmp:
         root = Path(tmp)
         manifest = make_cohort(args.patients, args.seed, root / "cohort", PhantomProtocol(), jobs=2)
-        for repeat in range(args.repeats):
-            for mode in MODES:
-                record, table = measure(mode, manifest, root / f"{mode}-{repeat}", args.patients)
-                rounds.append(record)
-                tables.add(table)
-                print(json.dumps(record), flush=True)
-    best = {mode: min((r for r in rounds if r["mode"] == mode), key=lambda r: r["wall_s"]) for mode in MODES}
+        for name, steps in modes(manifest, root).items():
+            records[name] = measure(name, steps, args.patients)
+            tables[name] = (root / name / "features.csv").read_bytes()
+            print(json.dumps(records[name]), flush=True)
+        allocator = allocator_variants(manifest, args.allocator_exams) if args.allocator_exams > 0 else {}
+    one, two, dask, shards = (records[m] for m in ("jobs_1", "jobs_2", "dask_2_workers", "shards_2_merged"))
     result = {
-        "benchmark": "cohort extraction (phantom, seed protocol, shipped 851-feature analysis); wall time "
-                     "includes worker start-up; best of the rounds per mode",
-        "exams": args.patients, "repeats": args.repeats,
+        "benchmark": "cohort extraction through the command line (phantom, seed protocol, shipped 851-feature "
+                     "analysis), each mode a fresh process tree from an empty cache, in one run",
+        "exams": args.patients,
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "python": platform.python_version(),
-        "best": best,
-        "speedup_1_to_2_workers": round(best["jobs_1"]["wall_s"] / best["jobs_2"]["wall_s"], 3),
-        "speedup_1_to_dask_2_workers": round(best["jobs_1"]["wall_s"] / best["dask_2_workers"]["wall_s"], 3),
-        "parallel_efficiency_2_workers": round(best["jobs_1"]["wall_s"] / best["jobs_2"]["wall_s"] / 2, 3),
-        "target_speedup": 1.8,
-        "identical_tables": len(tables) == 1,
-        "rounds": rounds,
+        "modes": records,
+        "ratios": {
+            "speedup_jobs_2_over_jobs_1": round(one["wall_s"] / two["wall_s"], 3),
+            "dask_wall_over_jobs_2": round(dask["wall_s"] / two["wall_s"], 3),
+            "dask_cpu_per_exam_over_jobs_2": round(dask["cpu_per_exam_s"] / two["cpu_per_exam_s"], 3),
+            "shards_wall_over_jobs_2": round(shards["wall_s"] / two["wall_s"], 3),
+            "shards_cpu_per_exam_over_jobs_2": round(shards["cpu_per_exam_s"] / two["cpu_per_exam_s"], 3),
+        },
+        "target": "Dask and shards within 10 % of --jobs 2 in wall time and CPU per exam (ratios <= 1.10)",
+        "identical_tables": len(set(tables.values())) == 1,
+        "allocator_per_exam": allocator,
+        "load_average_1min_after": round(os.getloadavg()[0], 2),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "rounds"}, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\n{'mode':<18}{'wall s':>9}{'exams/min':>11}{'CPU s/exam':>12}{'cores':>7}{'load':>6}")
+    for r in records.values():
+        print(f"{r['mode']:<18}{r['wall_s']:>9}{r['exams_per_minute']:>11}{r['cpu_per_exam_s']:>12}"
+              f"{r['cores_used']:>7}{r['load_average_1min_before']:>6}")
+    print(json.dumps(result["ratios"], indent=2), f"\nidentical tables: {result['identical_tables']}")
     return 0 if result["identical_tables"] else 1
 
 

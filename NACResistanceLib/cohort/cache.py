@@ -16,7 +16,8 @@ costs one sequential read of the inputs (about 1 s per GB), small next to the ex
 Files. A finished exam is ``<patient>__<timepoint>__<key[:16]>.json`` written to a temporary
 name in the same folder and renamed with :func:`os.replace` (atomic on POSIX and Windows), so a
 file that exists is complete; a run killed at any point leaves only finished files and
-``.tmp-*`` leftovers, which the next run removes.
+``.tmp-*`` leftovers, which the next run removes (only those whose writer has ended, so that
+the shards of a job array can share one cache folder: :func:`remove_leftovers`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ import hashlib
 import json
 import math
 import os
+import re
+import socket
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -85,14 +89,41 @@ def file_digest(path: Path) -> str:
 
 def exam_key(row: Mapping[str, object], directory: Path, parameters: Mapping[str, object]) -> str:
     """The cache key (64 hex digits) of one manifest row under the given analysis parameters."""
-    record = {
-        "columns": {c: (None if _is_empty(row.get(c)) else str(row.get(c))) for c in IMAGING_COLUMNS},
-        "files": [[p.name, file_digest(p)] for p in input_files(row, directory)],
-        "parameters": parameters,
-        "versions": software_versions(),
-    }
-    text = json.dumps(record, sort_keys=True, default=str)
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=32).hexdigest()
+    return KeyMaker(parameters).key(row, directory)
+
+
+class KeyMaker:
+    """Cache keys of many rows under one set of parameters, each input file hashed once per run.
+
+    A cohort's rows often share files (a common b-value file; test manifests of thousands of rows
+    pointing at a few images): digests are remembered by (path, size, modification time, inode),
+    and the parameters and versions are serialised once, so planning 10,000 rows takes seconds.
+    The keys are those of :func:`exam_key` (the same JSON text, assembled in parts).
+    """
+
+    def __init__(self, parameters: Mapping[str, object]):
+        self._tail = (', "parameters": ' + json.dumps(parameters, sort_keys=True, default=str)
+                      + ', "versions": ' + json.dumps(software_versions(), sort_keys=True) + "}")
+        self._digests: dict[tuple, str] = {}
+
+    def digest(self, path: Path) -> str:
+        """:func:`file_digest` of ``path``, remembered while the file's size and time stamp stay the same."""
+        try:
+            status = path.stat()
+        except OSError as error:
+            raise InputFileError(f"cannot read {path} to compute its cache key: {error}") from error
+        memo = (str(path), status.st_size, status.st_mtime_ns, status.st_ino)
+        if memo not in self._digests:
+            self._digests[memo] = file_digest(path)
+        return self._digests[memo]
+
+    def key(self, row: Mapping[str, object], directory: Path) -> str:
+        """The cache key of ``row`` (paths relative to ``directory``)."""
+        columns = {c: (None if _is_empty(row.get(c)) else str(row.get(c))) for c in IMAGING_COLUMNS}
+        files = [[p.name, self.digest(p)] for p in input_files(row, directory)]
+        text = ('{"columns": ' + json.dumps(columns, sort_keys=True) + ', "files": ' + json.dumps(files)
+                + self._tail)
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=32).hexdigest()
 
 
 def software_versions() -> dict[str, str]:
@@ -114,11 +145,16 @@ def entry_name(patient_id: str, timepoint: str, key: str) -> str:
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and :func:`os.replace`.
 
+    The temporary name carries this process's id and host (``.tmp-<pid>-<host>~...``), so that
+    :func:`remove_leftovers` in another process writing to the same folder (a shard of a job
+    array) can tell a live writer's file from one a killed process left.
+
     The file gets the mode an ordinary ``open`` would give (0666 minus the umask, e.g. 0644 under
     umask 022), not the 0600 of :func:`tempfile.mkstemp`, so colleagues sharing the folder can read it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-{_HOST}~", suffix=path.suffix,
+                                         dir=path.parent)
     try:
         os.chmod(temporary, 0o666 & ~current_umask())
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
@@ -131,6 +167,44 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+TEMPORARY_PREFIX = ".tmp-"
+STALE_TEMPORARY_S = 600.0
+"""A temporary file older than this (s) is a leftover whatever wrote it: an entry is written in milliseconds."""
+_HOST = socket.gethostname().replace("~", "-") or "localhost"
+_OWNER = re.compile(r"^\.tmp-(\d+)-(.+?)~")
+
+
+def is_leftover(path: Path, now: float | None = None) -> bool:
+    """True when the temporary file ``path`` is no longer being written.
+
+    That is: its writer was a process of this host that has ended, or its name names no writer
+    (an older version's), or it is older than :data:`STALE_TEMPORARY_S` (a writer on another host).
+    """
+    owner = _OWNER.match(path.name)
+    if owner is None:
+        return True
+    pid, host = int(owner.group(1)), owner.group(2)
+    if host == _HOST and pid != os.getpid() and not _process_alive(pid):
+        return True
+    try:
+        age = (time.time() if now is None else now) - path.stat().st_mtime
+    except OSError:
+        return False  # renamed meanwhile: it was live
+    return age > STALE_TEMPORARY_S
+
+
+def _process_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT; rely on the age there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def current_umask() -> int:
     """The process umask (read by setting it and restoring it at once)."""
     mask = os.umask(0o022)
@@ -139,8 +213,11 @@ def current_umask() -> int:
 
 
 def remove_leftovers(folder: Path) -> int:
-    """Delete ``.tmp-*`` files a killed run left in ``folder``; returns how many were removed."""
-    leftovers = list(folder.glob(".tmp-*")) if folder.is_dir() else []
+    """Delete the ``.tmp-*`` files killed runs left in ``folder`` (see :func:`is_leftover`); returns how many.
+
+    Temporary files of processes still writing (other shards sharing the folder) are kept.
+    """
+    leftovers = [p for p in folder.glob(TEMPORARY_PREFIX + "*") if is_leftover(p)] if folder.is_dir() else []
     for path in leftovers:
         path.unlink(missing_ok=True)
     return len(leftovers)

@@ -17,11 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import load_analysis_config
+from ..config import AnalysisConfig, load_analysis_config
 from ..config.records import PARAMETERS_FILE, write_parameters_text
 from ..errors import CancelledError, ConfigError, InputFileError
 from ..threads import ignore_interrupt, stop_pool
 from . import cache
+from .merge import failure_frame, write_table
+from .plan import CACHED, COMPUTE, INVALID, Plan, PlannedExam, plan_extraction
 from .worker import ExamOutcome, ExamTask, analyze_task
 
 logger = logging.getLogger(__name__)
@@ -98,21 +100,15 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     if scheduler is None and int(jobs) < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs} (option --jobs)")
     manifest_path, frame, rows, skipped = _read_manifest(manifest, skip_invalid)
-    config = load_analysis_config(config)
-    parameters = config.to_dict()
     out = Path(out_dir)
-    cache_dir = out / CACHE_FOLDER
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    removed = cache.remove_leftovers(cache_dir)
-    if removed:
-        logger.info("removed %s unfinished temporary files of an interrupted run", removed)
-    cache.write_atomic(out / PARAMETERS_FILE, write_parameters_text(config))
-    tasks = _tasks(manifest_path, frame, parameters, rows)
-    pending = [t for t in tasks if not _entry_path(cache_dir, t).exists()]
-    n_cached = len(tasks) - len(pending)
-    logger.info("%s exams: %s finished earlier (cached), %s to analyse", len(tasks), n_cached, len(pending))
-    failures = skipped + _execute(pending, cache_dir, jobs, scheduler, progress, n_cached, len(tasks))
-    return _write_tables(out, cache_dir, tasks, failures, n_cached, len(pending) - len(failures))
+    config, cache_dir = prepare_output(out, config)
+    plan = plan_extraction(manifest_path, frame, cache_dir, config.to_dict(), rows=rows)
+    failures = run_plan(plan, cache_dir, config.to_dict(), jobs=jobs, scheduler=scheduler, progress=progress,
+                        skipped=skipped)
+    counts = plan.counts()
+    exams = [e for e in plan.exams if e.key]
+    return _write_tables(out, cache_dir, exams, failures, config.to_dict(), counts[CACHED],
+                         counts[COMPUTE] - (len(failures) - len(skipped) - counts[INVALID]))
 
 
 def _read_manifest(manifest, skip_invalid: bool = False) -> tuple[Path, pd.DataFrame, list[int], list[ExamOutcome]]:
@@ -131,14 +127,44 @@ def _read_manifest(manifest, skip_invalid: bool = False) -> tuple[Path, pd.DataF
     return path, manifest.frame, rows, skipped
 
 
-def _tasks(manifest_path: Path, frame: pd.DataFrame, parameters: dict, rows: Sequence[int]) -> list[ExamTask]:
-    tasks = []
-    for row_number, (_, row) in zip(rows, frame.iterrows()):
-        record = row.to_dict()
-        key = cache.exam_key(record, manifest_path.parent, parameters)
-        tasks.append(ExamTask(str(manifest_path), row_number, str(record["patient_id"]),
-                              str(record.get("timepoint", "baseline")), key, parameters))
-    return tasks
+def read_manifest_frame(manifest, skip_invalid: bool = False) -> tuple[Path, pd.DataFrame]:
+    """``(absolute path, Manifest.frame)`` of a manifest path or :class:`io.Manifest` (validated once, here)."""
+    path, frame, _, _ = _read_manifest(manifest, skip_invalid)
+    return path, frame
+
+
+def prepare_output(out: Path, config) -> tuple[AnalysisConfig, Path]:
+    """Load the parameters, create ``out/cache``, remove dead writers' leftovers, write the parameters record."""
+    config = load_analysis_config(config)
+    cache_dir = out / CACHE_FOLDER
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    removed = cache.remove_leftovers(cache_dir)
+    if removed:
+        logger.info("removed %s unfinished temporary files of an interrupted run", removed)
+    cache.write_atomic(out / PARAMETERS_FILE, write_parameters_text(config))
+    return config, cache_dir
+
+
+def run_plan(plan: Plan, cache_dir: Path, parameters: dict, *, jobs: int = 1, scheduler: str | None = None,
+             progress: Progress | None = None, skipped: Sequence[ExamOutcome] = ()) -> list[ExamOutcome]:
+    """Analyse the exams ``plan`` marks to compute, caching each success; returns the failures in manifest order.
+
+    Exams whose inputs could not be read while planning are failures too (with the planner's message),
+    as are ``skipped`` (invalid manifest rows).
+    """
+    n_total, pending = len(plan.exams), plan.with_status(COMPUTE)
+    logger.info("%s", plan.summary())
+    invalid = [ExamOutcome(_task(plan, e, parameters), None, "InputFileError", e.reason)
+               for e in plan.with_status(INVALID)]
+    tasks = [_task(plan, e, parameters) for e in pending]
+    failures = [*skipped, *invalid, *_execute(tasks, cache_dir, jobs, scheduler, progress, n_total - len(tasks),
+                                               n_total)]
+    return sorted(failures, key=lambda outcome: outcome.task.row)
+
+
+def _task(plan: Plan, exam: PlannedExam, parameters: dict) -> ExamTask:
+    return ExamTask(str(plan.manifest_path), exam.row, exam.patient_id, exam.timepoint, exam.key, parameters,
+                    exam.record)
 
 
 def _entry_path(cache_dir: Path, task: ExamTask) -> Path:
@@ -201,11 +227,12 @@ def _process_outcomes(pending: Sequence[ExamTask], jobs: int) -> Iterable[ExamOu
                                    initializer=ignore_interrupt)
     futures = {executor.submit(analyze_task, task): task for task in pending}
     try:
-        for future in as_completed(futures):
+        for future in as_completed(list(futures)):
+            task = futures.pop(future)  # drop the finished future and its result: memory stays flat
             try:
                 yield future.result()
             except BrokenProcessPool as error:
-                yield ExamOutcome(futures[future], None, "WorkerCrashed",
+                yield ExamOutcome(task, None, "WorkerCrashed",
                                   f"the worker process died ({error}); out of memory? re-run to retry")
     except KeyboardInterrupt:  # Ctrl-C: stop the workers now; finished exams are already cached
         stop_pool(executor)
@@ -220,35 +247,63 @@ def _dask_outcomes(pending: Sequence[ExamTask], scheduler: str) -> Iterable[Exam
 
     with Client(scheduler, set_as_default=False) as client:
         keys = [f"nacresistance-exam-{t.patient_id}-{t.timepoint}-{t.key[:16]}" for t in pending]
-        futures = client.map(analyze_task, pending, key=keys, pure=False)
         tasks = dict(zip(keys, pending))
+        # Hold no list of futures: each is dropped once consumed, so its result leaves the cluster's
+        # memory and the coordinator keeps only what it has not yet received.
+        completed = dask_completed(client.map(analyze_task, pending, key=keys, pure=False), loop=client.loop)
         try:
-            for future in dask_completed(futures, loop=client.loop):
+            for future in completed:
                 try:
                     yield future.result()
                 except Exception as error:  # a worker lost: record it, keep the cohort going
                     yield ExamOutcome(tasks[future.key], None, type(error).__name__, f"Dask task failed: {error}")
+                finally:
+                    future.release()
         finally:
-            client.cancel(futures)
+            client.cancel(list(completed.futures))
 
 
-def _write_tables(out: Path, cache_dir: Path, tasks: Sequence[ExamTask], failures: Sequence[ExamOutcome],
-                  n_cached: int, n_computed: int) -> ExtractionResult:
-    entries = [cache.read_entry(p) for p in (_entry_path(cache_dir, t) for t in tasks) if p.exists()]
-    features = _feature_frame(entries)
-    failure_frame = pd.DataFrame(
-        [[f.task.patient_id, f.task.timepoint, f.error_type, f.message] for f in failures], columns=FAILURE_COLUMNS
-    )
-    dictionary = _dictionary(entries, dict(tasks[0].parameters) if tasks else None)
-    warning_frame = warning_table(entries)
-    write_table(features, out / FEATURES_FILE, index=True)
-    write_table(failure_frame, out / FAILURES_FILE)
-    write_table(warning_frame, out / WARNINGS_FILE)
-    write_table(dictionary, out / DICTIONARY_FILE)
+def _write_tables(out: Path, cache_dir: Path, exams: Sequence[PlannedExam], failures: Sequence[ExamOutcome],
+                  analysis: dict, n_cached: int, n_computed: int) -> ExtractionResult:
+    paths = [p for p in (_entry_path(cache_dir, e) for e in exams) if p.exists()]
+    failure_rows = [[f.task.patient_id, f.task.timepoint, f.error_type, f.message] for f in failures]
+    features, failure_table, dictionary, warning_frame = write_cohort_tables(out, paths, failure_rows, analysis)
     logger.info("%s exams in %s, %s failed (%s)", len(features), out / FEATURES_FILE, len(failures),
                 out / FAILURES_FILE)
-    return ExtractionResult(features, failure_frame, dictionary, n_cached, n_computed,
+    return ExtractionResult(features, failure_table, dictionary, n_cached, n_computed,
                             out / FEATURES_FILE, out / FAILURES_FILE, warning_frame, out / WARNINGS_FILE)
+
+
+def write_cohort_tables(out: Path, entry_paths: Sequence[Path], failure_rows: Sequence[Sequence[str]],
+                        analysis: dict | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Write features, failures, warnings and the dictionary from cache entries (one run, a resume, a shard merge).
+
+    The entries are read one at a time and only the table (features, names, warnings) is kept, so the
+    coordinating process's memory does not grow with the per-exam provenance.
+    """
+    names: dict[str, tuple[str, str]] = {}
+    rows: list[dict] = []
+    index: list[tuple[str, str]] = []
+    warnings: list[list[str]] = []
+    for path in entry_paths:
+        entry = cache.read_entry(path)
+        for name in entry["features"]:
+            if name not in names:
+                names[name] = (entry["units"].get(name, ""), entry["descriptions"].get(name, ""))
+        rows.append(entry["features"])
+        index.append((entry["patient_id"], entry["timepoint"]))
+        warnings += [[entry["patient_id"], entry["timepoint"], warning_stage(w), w] for w in entry.get("warnings", [])]
+    columns = list(names)
+    features = pd.DataFrame([[row.get(c, float("nan")) for c in columns] for row in rows],
+                            index=pd.MultiIndex.from_tuples(index, names=INDEX), columns=columns, dtype="float64")
+    dictionary = _dictionary(names, analysis)
+    failure_table = failure_frame(failure_rows)
+    warning_frame = pd.DataFrame(warnings, columns=WARNING_COLUMNS)
+    write_table(features, out / FEATURES_FILE, index=True)
+    write_table(failure_table, out / FAILURES_FILE)
+    write_table(warning_frame, out / WARNINGS_FILE)
+    write_table(dictionary, out / DICTIONARY_FILE)
+    return features, failure_table, dictionary, warning_frame
 
 
 def warning_table(entries: Sequence[dict]) -> pd.DataFrame:
@@ -266,12 +321,6 @@ def warning_stage(message: str) -> str:
         if any(word in text for word in words):
             return stage
     return "exam"
-
-
-def write_table(frame: pd.DataFrame, path: Path, *, index: bool = False) -> Path:
-    """Write ``frame`` as CSV atomically (full float precision, ``\\n`` line ends, NaN as empty cell)."""
-    cache.write_atomic(Path(path), frame.to_csv(index=index, lineterminator="\n"))
-    return Path(path)
 
 
 def read_feature_table(path: Path) -> pd.DataFrame:
@@ -308,23 +357,10 @@ def _not_numeric(path: Path, frame: pd.DataFrame) -> InputFileError:
     return InputFileError(f"feature table {path} holds values that are not numbers")
 
 
-def _feature_frame(entries: Sequence[dict]) -> pd.DataFrame:
-    columns: dict[str, None] = {}
-    for entry in entries:
-        columns.update(dict.fromkeys(entry["features"]))
-    rows = [[entry["features"].get(c, float("nan")) for c in columns] for entry in entries]
-    index = pd.MultiIndex.from_tuples([(e["patient_id"], e["timepoint"]) for e in entries], names=INDEX)
-    return pd.DataFrame(rows, index=index, columns=list(columns), dtype="float64")
-
-
-def _dictionary(entries: Sequence[dict], analysis: dict | None = None) -> pd.DataFrame:
+def _dictionary(names: dict[str, tuple[str, str]], analysis: dict | None = None) -> pd.DataFrame:
     """One row per feature column: unit, IBSI code, image and filter, description (``feature_catalogue``)."""
     from ..feature_catalogue import dictionary_rows
 
-    rows: dict[str, tuple[str, str]] = {}
-    for entry in entries:
-        for name in entry["features"]:
-            rows.setdefault(name, (entry["units"].get(name, ""), entry["descriptions"].get(name, "")))
-    described = dictionary_rows([(n, u, d) for n, (u, d) in rows.items()], analysis)
+    described = dictionary_rows([(n, u, d) for n, (u, d) in names.items()], analysis)
     return pd.DataFrame([[d.feature, d.unit, d.ibsi_code, d.image, d.description] for d in described],
                         columns=DICTIONARY_COLUMNS)

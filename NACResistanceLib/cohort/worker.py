@@ -9,6 +9,7 @@ the workers (the *input* files must be readable by them).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from .. import threads
 from ..config import load_analysis_config
 from ..errors import add_context, describe
+from .allocator import tune_worker_allocator
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,9 @@ class ExamTask:
     """Cache key (see :mod:`NACResistanceLib.cohort.cache`)."""
     parameters: Mapping[str, object]
     """``AnalysisConfig.to_dict()``."""
+    record: Mapping[str, object] | None = None
+    """The validated manifest row (``Manifest.frame`` as a dict): the worker reads this exam's images
+    without re-reading the manifest. None = read row ``row`` of the manifest file."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class ExamOutcome:
 
 def analyze_task(task: ExamTask) -> ExamOutcome:
     """Load and analyse one exam; any ``Exception`` becomes a failure outcome naming the exam."""
+    tune_worker_allocator()  # a Dask worker's allocator returns every image buffer to the OS (allocator.py)
     start = time.perf_counter()
     with collected_warnings() as records:
         try:
@@ -99,12 +105,21 @@ def collected_warnings() -> Iterator[list[logging.LogRecord]]:
         root.removeHandler(collector)
 
 
+@functools.lru_cache(maxsize=4)
+def _config(parameters_json: str):
+    """The analysis configuration of a task, checked once per worker process (tasks share parameters)."""
+    return load_analysis_config(json.loads(parameters_json))
+
+
 def _analyze(task: ExamTask) -> dict:
     from .. import io, pipeline
 
-    manifest = io.read_manifest(task.manifest_path, skip_invalid=True)  # the parent validated (or skipped) rows
-    exam = io.load_exam(manifest, (task.patient_id, task.timepoint))
-    analysis = pipeline.analyze_exam(exam, load_analysis_config(dict(task.parameters)))
+    if task.record is not None:  # the parent validated the manifest; the task carries its row
+        exam = io.manifest.load_exam_row(task.manifest_path, task.record, task.row)
+    else:
+        manifest = io.read_manifest(task.manifest_path, skip_invalid=True)  # the parent validated (or skipped) rows
+        exam = io.load_exam(manifest, (task.patient_id, task.timepoint))
+    analysis = pipeline.analyze_exam(exam, _config(json.dumps(task.parameters, sort_keys=True, default=str)))
     payload = {
         "patient_id": task.patient_id,
         "timepoint": task.timepoint,

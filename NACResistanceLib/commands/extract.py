@@ -30,6 +30,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="analyse the valid rows of a manifest with invalid ones (clinical typos, missing files) "
                              "and list the invalid rows in failures.csv, instead of refusing the whole manifest")
     add_parallel_options(parser)
+    parser.add_argument("--cluster", type=existing_file, metavar="YAML",
+                        help="start a Slurm/PBS/SGE/LSF/HTCondor Dask cluster from this file (dask-jobqueue; "
+                             "see docs/cli.md) and analyse on it")
+    parser.add_argument("--shard", metavar="K/N",
+                        help="analyse only the K-th of N deterministic shards into OUT/cache (a job array); "
+                             "then 'nacresistance merge OUT/cache --out DIR' writes the tables")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="list what would be computed, what is cached and what is invalid (CSV on stdout); "
+                             "read no image, write nothing")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ManifestError, add_context
 
     quiet_known_notices()
+    if args.dry_run or args.shard or args.cluster:
+        from .extract_cohort import run_cohort_options
+
+        return run_cohort_options(args)
     try:
         result = run_extraction(args.manifest, args.out, args.config, jobs=args.jobs,
                                 scheduler=args.scheduler, progress=progress_from_args(args),

@@ -551,3 +551,20 @@ def _adc_mm2_s(image, unit: str):
 
     image = sitk.Cast(image, sitk.sitkFloat64)
     return image * 1e-6 if unit == "um2/s" else image
+
+
+def load_exam_row(manifest_path: str | Path, record: Mapping[str, object], position: int) -> Exam:
+    """Read one exam from a row of a manifest that :func:`read_manifest` has validated, without re-reading it.
+
+    What a cohort worker does with its task: ``record`` is ``Manifest.frame.iloc[position]`` as a dict
+    (the typed row), so a task carries one row rather than re-reading and re-validating the whole
+    manifest (which would grow as N² with the cohort). Errors name the manifest row as :func:`load_exam`.
+    """
+    manifest = Manifest(pd.DataFrame([dict(record)]), Path(manifest_path))
+    series = pd.Series(dict(record), dtype=object)
+    try:
+        return _exam_from_record(manifest, series)
+    except NACResistanceError as error:
+        add_context(error, f"manifest {manifest.path} row {position + 2}, patient {series['patient_id']}, "
+                           f"timepoint {series['timepoint']}")
+        raise
