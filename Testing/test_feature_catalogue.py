@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from NACResistanceLib.cohort.runner import _dictionary
+from NACResistanceLib.cohort.runner import feature_dictionary
 from NACResistanceLib.config import load_analysis_config
 from NACResistanceLib.feature_catalogue import MAPPING_FILE, describe, ibsi_mapping
 
@@ -76,6 +76,11 @@ def test_the_851_seed_columns_all_have_a_unit_an_image_and_pyradiomics_names_mat
     assert "wavelet coif1" in describe("wavelet-LLH_glrlm_RunEntropy").image
 
 
+def _names(entry: dict) -> dict[str, tuple[str, str]]:
+    """A cache entry's feature names with their (unit, description), as the cohort table writer collects them."""
+    return {n: (entry["units"].get(n, ""), entry["descriptions"].get(n, "")) for n in entry["features"]}
+
+
 def test_dictionary_has_every_column_described_and_no_file_paths():
     paths = "pyradiomics, /data/cohort/P001/dce/phase_02.nii.gz"
     entry = {"features": {"original_firstorder_Mean": 0.1, "tumor_volume_mm3": 1000.0, "adc_mean": 1e-3,
@@ -84,7 +89,7 @@ def test_dictionary_has_every_column_described_and_no_file_paths():
              "units": {"tumor_volume_mm3": "mm³", "adc_mean": "mm²/s", "dce_ttp_mean": "s", "dce_pe_mean": "%"},
              "descriptions": {"original_firstorder_Mean": paths, "adc_original_glcm_Idm": paths,
                               "adc_mean": r"mean ADC of C:\data\P001\dwi.nii.gz"}}
-    table = _dictionary([entry], load_analysis_config().to_dict()).set_index("feature")
+    table = feature_dictionary(_names(entry), load_analysis_config().to_dict()).set_index("feature")
     assert list(table.columns) == ["unit", "ibsi_code", "image", "description"]
     assert (table["unit"] != "").all()
     assert table.loc["adc_rADC", "unit"] == "1" and table.loc["dce_ttp_mean", "unit"] == "s"
@@ -94,7 +99,7 @@ def test_dictionary_has_every_column_described_and_no_file_paths():
 
 def test_feature_dictionary_of_a_real_table_is_read_back(tmp_path):
     entry = {"features": {"original_shape_VoxelVolume": 5.0}, "units": {}, "descriptions": {}}
-    table = _dictionary([entry])
+    table = feature_dictionary(_names(entry))
     table.to_csv(tmp_path / "d.csv", index=False)
     back = pd.read_csv(tmp_path / "d.csv", keep_default_na=False)
     assert back.loc[0, "ibsi_code"] == "YEKZ" and back.loc[0, "unit"] == "mm³"

@@ -296,7 +296,7 @@ def write_cohort_tables(out: Path, entry_paths: Sequence[Path], failure_rows: Se
     columns = list(names)
     features = pd.DataFrame([[row.get(c, float("nan")) for c in columns] for row in rows],
                             index=pd.MultiIndex.from_tuples(index, names=INDEX), columns=columns, dtype="float64")
-    dictionary = _dictionary(names, analysis)
+    dictionary = feature_dictionary(names, analysis)
     failure_table = failure_frame(failure_rows)
     warning_frame = pd.DataFrame(warnings, columns=WARNING_COLUMNS)
     write_table(features, out / FEATURES_FILE, index=True)
@@ -357,8 +357,11 @@ def _not_numeric(path: Path, frame: pd.DataFrame) -> InputFileError:
     return InputFileError(f"feature table {path} holds values that are not numbers")
 
 
-def _dictionary(names: dict[str, tuple[str, str]], analysis: dict | None = None) -> pd.DataFrame:
-    """One row per feature column: unit, IBSI code, image and filter, description (``feature_catalogue``)."""
+def feature_dictionary(names: dict[str, tuple[str, str]], analysis: dict | None = None) -> pd.DataFrame:
+    """One row per feature column: unit, IBSI code, image and filter, description (``feature_catalogue``).
+
+    ``names``: feature name -> (unit, description) as the analysis gave them; ``analysis``: the parameters.
+    """
     from ..feature_catalogue import dictionary_rows
 
     described = dictionary_rows([(n, u, d) for n, (u, d) in names.items()], analysis)
