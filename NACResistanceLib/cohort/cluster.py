@@ -21,9 +21,11 @@ Example (Slurm)::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import difflib
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,6 +214,7 @@ def make_cluster(spec: ClusterSpec):
                             local_directory=spec.local_directory)
     import dask_jobqueue
 
+    _ensure_event_loop()
     classes = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster,
                "sge": dask_jobqueue.SGECluster, "lsf": dask_jobqueue.LSFCluster,
                "htcondor": dask_jobqueue.HTCondorCluster}
@@ -231,3 +234,14 @@ def open_cluster(path_or_spec) -> Iterator[str]:
             yield cluster.scheduler_address
         finally:
             cluster.close()
+
+
+def _ensure_event_loop() -> None:
+    """Python 3.9's ``asyncio.Lock()`` (made by dask-jobqueue's job objects) needs a current event loop, which the
+    main thread lacks once anything has called ``set_event_loop(None)``; Python >= 3.10 needs none."""
+    if sys.version_info >= (3, 10):
+        return
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
