@@ -11,7 +11,7 @@ from ..errors import AcquisitionError, InputFileError
 from .dicom_dce import DicomDce, read_dicom_dce
 from .dicom_index import DicomIndex, index_folder
 from .exam import DceSeries
-from .geometry import grid_difference
+from .geometry import require_same_grid
 from .images import read_image
 
 DCE_TIME_TOLERANCE_S = 3.0
@@ -65,7 +65,7 @@ def read_dce(source: str | Path | Sequence[str | Path], times_s: Sequence[float]
         raise AcquisitionError(
             f"DCE source {label} holds {len(phases)} phases but {len(times)} acquisition times were given"
         )
-    _check_same_grid(phases, label)
+    require_same_grid(phases, label, "DCE phase", "phases")
     return DceSeries(tuple(phases), tuple(float(t) for t in times), roi_phase, times_source)
 
 
@@ -125,18 +125,3 @@ def split_4d(image: sitk.Image, source: str) -> list[sitk.Image]:
         size = list(image.GetSize())
         return [sitk.Extract(image, size[:3] + [0], [0, 0, 0, t]) for t in range(size[3])]
     raise InputFileError(f"{source} is a single 3D volume; a time series needs a 4D file or one file per phase")
-
-
-def _check_same_grid(phases: list[sitk.Image], label: str) -> None:
-    """Refuse DCE phases on different grids, naming the file (1-based position) and what differs (size, spacing, origin)."""
-    items = phases
-    names = label.split("; ")
-    first = items[0]
-    for index, item in enumerate(items[1:], start=1):
-        difference = grid_difference(item, first)
-        if difference:
-            where = (f"{names[index]} (DCE phase {index + 1} of {len(items)})" if len(names) == len(items)
-                     else f"DCE phase {index + 1} of {len(items)} in {label}")
-            reference = names[0] if len(names) == len(items) else "phase 1"
-            raise AcquisitionError(f"{where} is not on the grid of {reference}: {difference}; "
-                                   f"resample the phases onto one grid")

@@ -25,7 +25,7 @@ from .dicom_index import (
     split_volumes,
 )
 from .exam import DwiSeries
-from .geometry import grid_difference
+from .geometry import require_same_grid
 from .images import read_image
 
 B_VALUE_TAGS = (
@@ -88,7 +88,7 @@ def read_dwi(source: str | Path | Sequence[str | Path], bvals: Sequence[float] |
     if bvals is None:
         raise InputFileError(f"DWI {label}: b-values are required (list or FSL bval file) for this source")
     b = _read_numbers(bvals).ravel() if isinstance(bvals, (str, Path)) else np.asarray(bvals, dtype=float)
-    _check_same_grid(volumes, label)
+    require_same_grid(volumes, label, "DWI volume", "volumes")
     if b.size != len(volumes):
         raise AcquisitionError(f"DWI {label} holds {len(volumes)} volumes but {b.size} b-values were given")
     vectors = None if bvecs is None else _gradient_vectors(bvecs, volumes[0], b, label)
@@ -145,21 +145,6 @@ def fsl_bvecs_to_lps(table: np.ndarray, reference: sitk.Image) -> np.ndarray:
     if np.linalg.det(direction) > 0:
         voxel[:, 0] *= -1
     return voxel @ direction.T
-
-
-def _check_same_grid(volumes: list[sitk.Image], label: str) -> None:
-    """Refuse DWI volumes on different grids, naming the file (1-based position) and what differs (size, spacing, origin)."""
-    items = volumes
-    names = label.split("; ")
-    first = items[0]
-    for index, item in enumerate(items[1:], start=1):
-        difference = grid_difference(item, first)
-        if difference:
-            where = (f"{names[index]} (DWI volume {index + 1} of {len(items)})" if len(names) == len(items)
-                     else f"DWI volume {index + 1} of {len(items)} in {label}")
-            reference = names[0] if len(names) == len(items) else "volume 1"
-            raise AcquisitionError(f"{where} is not on the grid of {reference}: {difference}; "
-                                   f"resample the volumes onto one grid")
 
 
 def read_dicom_dwi(folder: Path, series: str | None = None) -> tuple[list[sitk.Image], np.ndarray, np.ndarray | None]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-from ..errors import ImageError
+from ..errors import AcquisitionError, ImageError
 
 LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0])
 """3x3 matrix turning RAS coordinates into LPS coordinates (and back: it is its own inverse)."""
@@ -148,3 +148,21 @@ def grid_difference(image: sitk.Image, reference: sitk.Image) -> str:
 
 def _short(values: Sequence[float]) -> str:
     return "(" + ", ".join(f"{float(v):.4g}" for v in values) + ")"
+
+
+def require_same_grid(images: Sequence[sitk.Image], label: str, item: str, items: str) -> None:
+    """Refuse images of one series on different grids, naming the file (1-based position) and what differs.
+
+    ``label``: the series' files joined by ``"; "`` (or one path); ``item``/``items``: what one image is called,
+    e.g. ``"DCE phase"``/``"phases"``, for the message.
+    """
+    names = label.split("; ")
+    named = len(names) == len(images)
+    for index, image in enumerate(images[1:], start=1):
+        difference = grid_difference(image, images[0])
+        if difference:
+            position = f"{item} {index + 1} of {len(images)}"
+            where = f"{names[index]} ({position})" if named else f"{position} in {label}"
+            reference = names[0] if named else f"{item.split()[-1]} 1"
+            raise AcquisitionError(f"{where} is not on the grid of {reference}: {difference}; "
+                                   f"resample the {items} onto one grid")
