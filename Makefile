@@ -22,25 +22,22 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Headless Chromium for the report rendering test (Testing/test_report_html.py, test_cli_end_to_end.py).
-# Installed with apt only when running as root with apt-get available; otherwise the command is printed.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# System tools some tests need, from Debian: installed with apt only when running as root with apt-get
+# available; otherwise the command to run is printed. $(call apt_tool,COMMAND,PACKAGE,WHAT NEEDS IT)
+apt_tool = command -v $(1) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2); \
 	  else \
-	    echo "headless Chromium is missing: run 'sudo apt-get install -y chromium' (the report tests need it)"; \
+	    echo "$(1) is missing: run 'sudo apt-get install -y $(2)' ($(3) needs it)"; \
 	  fi; }
 
+# Headless Chromium for the report rendering test (Testing/test_report_html.py, test_cli_end_to_end.py).
+browser:
+	@$(call apt_tool,chromium,chromium,the report-rendering test)
+
 # Debian's dicom3tools (dciodvfy) for the DICOM SEG/SR validation test (Testing/test_dicom_export.py).
-# Installed with apt only when running as root with apt-get available; otherwise the command is printed.
 dicom3tools:
-	@command -v dciodvfy >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dicom3tools; \
-	  else \
-	    echo "dciodvfy is missing: run 'sudo apt-get install -y dicom3tools' (the DICOM export test needs it)"; \
-	  fi; }
+	@$(call apt_tool,dciodvfy,dicom3tools,the DICOM export test)
 
 test: lint browser dicom3tools
 	$(BIN)/python -m pytest -n 2 --durations=15

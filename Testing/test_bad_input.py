@@ -412,14 +412,16 @@ def test_an_empty_reference_segment_keeps_the_exam_and_leaves_the_relative_value
     assert str(segmentation) in warnings.loc[warnings["stage"] == "segmentation", "message"].iloc[0]
 
 
-def test_evaluate_on_one_outcome_class_writes_predictions_and_says_why(cohort, features, tmp_path, capsys):
+def model_and_features_for(features: Path, tmp_path: Path, seed: int) -> tuple[Path, pd.DataFrame, Path]:
+    """The demo model re-stamped with the parameters of ``features`` (so it is accepted), and a copy of the feature
+    folder whose table gains random columns for the model inputs it lacks: ``(model path, table, folder)``."""
     model = json.loads(DEMO_MODEL.read_text())
     parameters = json.loads((features / "analysis_parameters.json").read_text())
     model["analysis_config"], model["analysis_sha256"] = parameters["analysis"], parameters["sha256"]
     model_path = tmp_path / "model.json"
     model_path.write_text(json.dumps(model))
     table = pd.read_csv(features / "features.csv")
-    rng = np.random.default_rng(5)
+    rng = np.random.default_rng(seed)
     for term in model["radscore"]["features"]:
         if term["name"] not in table.columns:
             table[term["name"]] = rng.normal(size=len(table))
@@ -427,6 +429,11 @@ def test_evaluate_on_one_outcome_class_writes_predictions_and_says_why(cohort, f
     folder.mkdir()
     table.to_csv(folder / "features.csv", index=False)
     shutil.copy(features / "analysis_parameters.json", folder)
+    return model_path, table, folder
+
+
+def test_evaluate_on_one_outcome_class_writes_predictions_and_says_why(cohort, features, tmp_path, capsys):
+    model_path, table, folder = model_and_features_for(features, tmp_path, seed=5)
     frame = pd.read_csv(cohort, dtype=str, keep_default_na=False)
     for column in ("rcb_d1_mm", "rcb_d2_mm", "rcb_cellularity_pct", "rcb_in_situ_pct", "rcb_largest_metastasis_mm",
                    "rcb_positive_nodes"):
@@ -488,21 +495,9 @@ def test_a_wrong_bvec_table_names_the_file_and_both_shapes(tmp_path):
 
 def test_predict_names_the_patient_whose_input_is_missing_and_predicts_the_others(cohort, features, tmp_path,
                                                                                    capsys):
-    model = json.loads(DEMO_MODEL.read_text())
-    parameters = json.loads((features / "analysis_parameters.json").read_text())
-    model["analysis_config"], model["analysis_sha256"] = parameters["analysis"], parameters["sha256"]
-    model_path = tmp_path / "model.json"
-    model_path.write_text(json.dumps(model))
-    table = pd.read_csv(features / "features.csv")
-    rng = np.random.default_rng(6)
-    for term in model["radscore"]["features"]:
-        if term["name"] not in table.columns:
-            table[term["name"]] = rng.normal(size=len(table))
+    model_path, table, folder = model_and_features_for(features, tmp_path, seed=6)
     table.loc[table["patient_id"] == "SYN0002", "dce_washout_mean"] = np.nan
-    folder = tmp_path / "features"
-    folder.mkdir()
     table.to_csv(folder / "features.csv", index=False)
-    shutil.copy(features / "analysis_parameters.json", folder)
     out = tmp_path / "p"
     code, _, err = run(capsys, "predict", model_path, cohort, "--features", folder / "features.csv", "--out", out)
     assert code == 1 and "1 exams could not be predicted" in err

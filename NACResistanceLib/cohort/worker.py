@@ -38,7 +38,7 @@ class ExamTask:
     """``AnalysisConfig.to_dict()``."""
     record: Mapping[str, object] | None = None
     """The validated manifest row (``Manifest.frame`` as a dict): the worker reads this exam's images
-    without re-reading the manifest. None = read row ``row`` of the manifest file."""
+    without re-reading the manifest. None only in tasks that are never analysed (cached exams, skipped rows)."""
 
 
 @dataclass(frozen=True)
@@ -114,11 +114,7 @@ def _config(parameters_json: str):
 def _analyze(task: ExamTask) -> dict:
     from .. import io, pipeline
 
-    if task.record is not None:  # the parent validated the manifest; the task carries its row
-        exam = io.manifest.load_exam_row(task.manifest_path, task.record, task.row)
-    else:
-        manifest = io.read_manifest(task.manifest_path, skip_invalid=True)  # the parent validated (or skipped) rows
-        exam = io.load_exam(manifest, (task.patient_id, task.timepoint))
+    exam = io.manifest.load_exam_row(task.manifest_path, task.record, task.row)  # validated by the parent
     analysis = pipeline.analyze_exam(exam, _config(json.dumps(task.parameters, sort_keys=True, default=str)))
     payload = {
         "patient_id": task.patient_id,
