@@ -30,7 +30,8 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync", "--no-first-run", "--remote-debugging-port=0",
          "--remote-allow-origins=*")
 IMAGES_JS = ("JSON.stringify({total: document.images.length, decoded: Array.from(document.images)"
-             ".filter(i => i.complete && i.naturalWidth > 0).length, title: document.title})")
+             ".filter(i => i.complete && i.naturalWidth > 0).length, title: document.title, "
+             "complete: document.readyState === 'complete'})")
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,9 @@ async def _session(ws_url: str, url: str, settle_s: float, timeout_s: float) -> 
     loaded, problems = await _events(connection, settle_s, timeout_s)
     images = json.loads(await _evaluate(connection, send("Runtime.evaluate", expression=IMAGES_JS, returnByValue=True)))
     connection.close()
-    return Rendering(loaded, tuple(problems), images["total"], images["decoded"], images["title"])
+    # The load event can be missed when the page finishes before Page.enable takes effect (seen once in a fresh
+    # clone's run); the document's own readyState after the load says the same thing.
+    return Rendering(loaded or images["complete"], tuple(problems), images["total"], images["decoded"], images["title"])
 
 
 async def _events(connection, settle_s: float, timeout_s: float) -> tuple[bool, list[str]]:
