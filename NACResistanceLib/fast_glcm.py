@@ -26,13 +26,20 @@ eps / (p_x(i) p_y(k)), below 1e-7 for the ROI sizes of this project (about 3e4 v
 levels. Where the second eigenvalue is 0 (a rank-one GLCM), rounding can make pyradiomics' value
 NaN or a tiny complex number; the exact value is 0.
 
-Once the MCC is fast, the next cost is pyradiomics' loop building the sum and difference marginals
-p_{x+y} and p_{x-y} (:func:`sum_and_difference_marginals` computes the same sums in one pass).
+Once the MCC is fast, the next costs are pyradiomics' loop building the sum and difference marginals
+p_{x+y} and p_{x-y} (:func:`sum_and_difference_marginals` computes the same sums in one pass) and the
+cluster features, which raise an Ng x Ng x 13 array to a power. Their summand depends on (i, j) only
+through i + j, so grouping the entries by k = i + j gives
+
+    sum_ij (i + j - mu_x - mu_y)^n p(i, j) = sum_k (k - mu_x - mu_y)^n p_{x+y}(k),   n = 2, 3, 4
+
+(Cluster Tendency, Shade and Prominence): the same sum in another order, over 2 Ng - 1 terms.
 
 The fast class is used only after :func:`agrees_with_pyradiomics` has checked, once per process, that
 the installed pyradiomics computes the same MCC on reference matrices and the same 24 GLCM features on
 a reference image; otherwise pyradiomics' own class runs and a warning says why. Voxel-based extraction
-always uses pyradiomics' own MCC. Every GLCM feature method other than MCC is pyradiomics' own code.
+always uses pyradiomics' own methods. Every GLCM feature method other than MCC and the three cluster
+features is pyradiomics' own code.
 """
 
 from __future__ import annotations
@@ -185,13 +192,14 @@ def fast_glcm_class() -> type:
 @functools.lru_cache(maxsize=1)
 def _fast_class(base: type) -> type:
     class FastGLCM(base):  # type: ignore[misc, valid-type]
-        """pyradiomics' ``RadiomicsGLCM`` with two methods replaced by exact, faster ones (same values):
+        """pyradiomics' ``RadiomicsGLCM`` with methods replaced by exact, faster ones (same values):
 
         - ``getMCCFeatureValue``: :func:`maximal_correlation_coefficient` (segment-based extraction);
+        - Cluster Tendency, Shade and Prominence: sums over the sum marginal p_{x+y} (module docstring);
         - ``_calculateCoefficients``: pyradiomics' own code, except that ``pxAddy`` and ``pxSuby`` come
           from :func:`sum_and_difference_marginals` instead of a Python loop over grey levels.
 
-        Every feature method is pyradiomics' own.
+        Every other feature method is pyradiomics' own.
         """
 
         __module__ = base.__module__  # pyradiomics names a feature class's logger after its module
@@ -200,6 +208,22 @@ def _fast_class(base: type) -> type:
             if self.voxelBased:
                 return super().getMCCFeatureValue()
             return maximal_correlation_coefficient(self.P_glcm)
+
+        def getClusterTendencyFeatureValue(self) -> Any:  # noqa: N802
+            return self._cluster_moment(2) if not self.voxelBased else super().getClusterTendencyFeatureValue()
+
+        def getClusterShadeFeatureValue(self) -> Any:  # noqa: N802
+            return self._cluster_moment(3) if not self.voxelBased else super().getClusterShadeFeatureValue()
+
+        def getClusterProminenceFeatureValue(self) -> Any:  # noqa: N802
+            return self._cluster_moment(4) if not self.voxelBased else super().getClusterProminenceFeatureValue()
+
+        def _cluster_moment(self, power: int) -> np.ndarray:
+            """sum_k (k - mu_x - mu_y)^power p_{x+y}(k) per angle, averaged over the non-empty angles."""
+            c = self.coefficients
+            centre = (c["ux"] + c["uy"])[:, 0]  # (Nv, 1, Na)
+            moments = np.sum(c["pxAddy"] * (c["kValuesSum"][None, :, None] - centre) ** power, 1)
+            return np.nanmean(moments, 1)
 
         def _calculateCoefficients(self) -> None:  # noqa: N802
             # pyradiomics 3.1 glcm.py _calculateCoefficients, with pxAddy and pxSuby from one grouped sum
@@ -220,5 +244,7 @@ def _fast_class(base: type) -> type:
                 "HXY": (-1) * np.sum((p_glcm * np.log2(p_glcm + eps)), (1, 2)),
             })
 
-    FastGLCM.getMCCFeatureValue.__doc__ = base.getMCCFeatureValue.__doc__
+    for name in ("getMCCFeatureValue", "getClusterTendencyFeatureValue", "getClusterShadeFeatureValue",
+                 "getClusterProminenceFeatureValue"):
+        getattr(FastGLCM, name).__doc__ = getattr(base, name).__doc__
     return FastGLCM

@@ -282,3 +282,28 @@ def test_extractor_is_built_once_per_parameter_content(lesion):
     built = features._EXTRACTORS[key]
     features.extract(image, mask, dict(params))
     assert features._EXTRACTORS[key] is built
+
+
+def test_one_discretisation_per_image_type_equals_each_classes_own(lesion, monkeypatch):
+    """The binned image shared by an image type's classes equals what each pyradiomics class bins itself,
+    and pyradiomics' binImage runs once per image type (9 with the seed parameters), not once per class."""
+    from radiomics import getFeatureClasses, imageoperations
+
+    from NACResistanceLib import radiomics_extractor
+
+    image, mask = lesion
+    settings = {"binWidth": 0.05, "label": 1, "voxelArrayShift": 3}
+    shared = radiomics_extractor.Discretised(image, mask, settings)
+    assert not shared.binned.flags.writeable
+    with features.pyradiomics_context():
+        for name in ("firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm"):
+            own = getFeatureClasses()[name](image, mask, **settings)
+            binned = own.discretizedImageArray if name == "firstorder" else own.imageArray
+            np.testing.assert_array_equal(binned, shared.binned, err_msg=name)
+            np.testing.assert_array_equal(own.coefficients["grayLevels"], shared.grey_levels, err_msg=name)
+            assert own.coefficients["Ng"] == shared.n_bins, name
+    calls = []
+    original = imageoperations.binImage
+    monkeypatch.setattr(imageoperations, "binImage", lambda *a, **k: calls.append(1) or original(*a, **k))
+    features.extract(image, mask)
+    assert len(calls) == 9
