@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
+from light_cohort import LIGHT_PARAMS
 
 from NACResistanceLib import labels
 from NACResistanceLib.cli import COMMANDS, INTERRUPTED_MESSAGE, build_parser
@@ -32,7 +33,6 @@ from NACResistanceLib.io import read_image, read_manifest, read_mask
 from NACResistanceLib.io.manifest import write_manifest
 from NACResistanceLib.phantom import PhantomProtocol, make_cohort
 
-LIGHT_PARAMS = Path(__file__).parent / "Data" / "cohort_radiomics_light.yaml"
 DEMO_MODEL = Path(__file__).parent.parent / "NACResistance" / "Resources" / "demo_model.json"
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from light_cohort import LIGHT_PARAMS
 
 from NACResistanceLib import RESEARCH_USE_ONLY, stats
 from NACResistanceLib.cli import COMMANDS
 from NACResistanceLib.cli import main as cli_main
 
-LIGHT_PARAMS = Path(__file__).parent / "Data" / "cohort_radiomics_light.yaml"
 OWN_COMMANDS = ("extract", "train", "evaluate", "predict", "report", "demo")
 
 

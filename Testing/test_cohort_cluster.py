@@ -8,9 +8,9 @@ worker process per core; and the in-process extraction's feature table (byte for
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from light_cohort import LIGHT_PARAMS
 
 from NACResistanceLib.cli import main as cli_main
 from NACResistanceLib.cohort import run_extraction
@@ -18,7 +18,6 @@ from NACResistanceLib.cohort.cluster import cluster_spec, load_cluster_spec, mak
 from NACResistanceLib.errors import ConfigError
 from NACResistanceLib.phantom import PhantomProtocol, make_cohort
 
-LIGHT_PARAMS = Path(__file__).parent / "Data" / "cohort_radiomics_light.yaml"
 COMMON = {"cores": 8, "memory": "32GB", "walltime": "04:00:00", "workers": 16,
           "prologue": ["module load python/3.11", "source ~/nac/bin/activate"], "local_directory": "/scratch"}
 EXPECTED = {

@@ -18,131 +18,111 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from light_cohort import LIGHT_COHORT_PATIENTS, LIGHT_PARAMS, light_config, light_yaml
 
 from NACResistanceLib import io, pipeline, threads
 from NACResistanceLib.cli import main as cli_main
 from NACResistanceLib.cohort import read_feature_table, run_extraction
 from NACResistanceLib.cohort.runner import write_table
 from NACResistanceLib.config import load_analysis_config
-from NACResistanceLib.phantom import PhantomProtocol, make_cohort
-
-N_PATIENTS = 4
-LIGHT_PARAMS = Path(__file__).parent / "Data" / "cohort_radiomics_light.yaml"
 
 
-def light_config() -> dict:
-    """Shipped analysis defaults with a light pyradiomics file (fast exams, same code path)."""
-    return {"radiomics_params": str(LIGHT_PARAMS)}
-
-
-@pytest.fixture(scope="module")
-def cohort(tmp_path_factory) -> Path:
-    """Four small synthetic exams (phantom small protocol, seed 11); returns manifest.csv."""
-    return make_cohort(N_PATIENTS, 11, tmp_path_factory.mktemp("cohort"), PhantomProtocol.small())
-
-
-@pytest.fixture(scope="module")
-def reference(cohort, tmp_path_factory):
-    """The uninterrupted in-process extraction."""
-    return run_extraction(cohort, tmp_path_factory.mktemp("reference"), light_config(), jobs=1)
-
-
-def test_cohort_rows_equal_direct_pipeline_calls(cohort, reference):
-    manifest = io.read_manifest(cohort)
+def test_cohort_rows_equal_direct_pipeline_calls(light_cohort, light_reference):
+    manifest = io.read_manifest(light_cohort)
     config = load_analysis_config(light_config())
-    assert reference.ok and reference.n_computed == N_PATIENTS and reference.n_cached == 0
-    assert list(reference.features.index.get_level_values("patient_id")) == list(manifest.frame["patient_id"])
-    for row in (0, N_PATIENTS - 1):
+    assert light_reference.ok and light_reference.n_computed == LIGHT_COHORT_PATIENTS and light_reference.n_cached == 0
+    assert list(light_reference.features.index.get_level_values("patient_id")) == list(manifest.frame["patient_id"])
+    for row in (0, LIGHT_COHORT_PATIENTS - 1):
         with threads.limit(1):  # the runner's thread context: BLAS/SimpleITK reductions follow the thread count
             direct = pipeline.analyze_exam(io.load_exam(manifest, row), config).features
-        cached = reference.features.iloc[row]
+        cached = light_reference.features.iloc[row]
         assert list(cached.index) == list(direct)
         assert cached.to_numpy().tolist() == pytest.approx(list(direct.values()), rel=0, abs=0, nan_ok=True)
-    written = read_feature_table(reference.features_path)
-    pd.testing.assert_frame_equal(written, reference.features, check_exact=True)
-    dictionary = pd.read_csv(reference.features_path.parent / "feature_dictionary.csv")
+    written = read_feature_table(light_reference.features_path)
+    pd.testing.assert_frame_equal(written, light_reference.features, check_exact=True)
+    dictionary = pd.read_csv(light_reference.features_path.parent / "feature_dictionary.csv")
     assert dictionary.loc[dictionary["feature"] == "tumor_volume_mm3", "unit"].item() == "mm³"
 
 
-def test_rerun_takes_every_exam_from_the_cache(cohort, reference, tmp_path):
+def test_rerun_takes_every_exam_from_the_cache(light_cohort, light_reference, tmp_path):
     out = tmp_path / "rerun"
-    shutil.copytree(reference.features_path.parent, out)
+    shutil.copytree(light_reference.features_path.parent, out)
     before = _cache_state(out)
-    again = run_extraction(cohort, out, light_config(), jobs=1)
-    assert (again.n_cached, again.n_computed) == (N_PATIENTS, 0)
+    again = run_extraction(light_cohort, out, light_config(), jobs=1)
+    assert (again.n_cached, again.n_computed) == (LIGHT_COHORT_PATIENTS, 0)
     assert _cache_state(out) == before
-    assert again.features_path.read_bytes() == reference.features_path.read_bytes()
+    assert again.features_path.read_bytes() == light_reference.features_path.read_bytes()
 
 
 @pytest.mark.slow
-def test_editing_a_referenced_parameter_file_recomputes_and_touching_it_does_not(cohort, reference, tmp_path):
+def test_editing_a_referenced_parameter_file_recomputes_and_touching_it_does_not(light_cohort, light_reference, tmp_path):
     out = tmp_path / "rerun"
-    shutil.copytree(reference.features_path.parent, out)
+    shutil.copytree(light_reference.features_path.parent, out)
     params = tmp_path / "my_params.yaml"
     params.write_text(LIGHT_PARAMS.read_text(encoding="utf-8"), encoding="utf-8")
     analysis = tmp_path / "analysis.yaml"
     analysis.write_text("radiomics_params: my_params.yaml\n", encoding="utf-8")
     os.utime(params, (1_000_000_000, 1_000_000_000))  # touched: same content, other time stamp and path
-    again = run_extraction(cohort, out, analysis, jobs=1)
-    assert (again.n_cached, again.n_computed) == (N_PATIENTS, 0)
+    again = run_extraction(light_cohort, out, analysis, jobs=1)
+    assert (again.n_cached, again.n_computed) == (LIGHT_COHORT_PATIENTS, 0)
     params.write_text(LIGHT_PARAMS.read_text(encoding="utf-8").replace("binWidth: 0.25", "binWidth: 0.5"),
                       encoding="utf-8")
-    edited = run_extraction(cohort, out, analysis, jobs=1)
-    assert (edited.n_cached, edited.n_computed) == (0, N_PATIENTS)
+    edited = run_extraction(light_cohort, out, analysis, jobs=1)
+    assert (edited.n_cached, edited.n_computed) == (0, LIGHT_COHORT_PATIENTS)
     contrast = "original_glcm_Contrast"
-    assert not np.allclose(edited.features[contrast], reference.features[contrast])
-    assert edited.features["adc_mean"].tolist() == reference.features["adc_mean"].tolist()
+    assert not np.allclose(edited.features[contrast], light_reference.features[contrast])
+    assert edited.features["adc_mean"].tolist() == light_reference.features["adc_mean"].tolist()
     record = json.loads((out / "analysis_parameters.json").read_text())
     assert record["analysis"]["radiomics_params"]["content"]["setting"]["binWidth"] == 0.5
 
 
 @pytest.mark.slow
-def test_two_worker_processes_give_the_same_table(cohort, reference, tmp_path):
-    result = run_extraction(cohort, tmp_path, light_config(), jobs=2)
-    assert result.n_computed == N_PATIENTS
-    assert result.features_path.read_bytes() == reference.features_path.read_bytes()
+def test_two_worker_processes_give_the_same_table(light_cohort, light_reference, tmp_path):
+    result = run_extraction(light_cohort, tmp_path, light_config(), jobs=2)
+    assert result.n_computed == LIGHT_COHORT_PATIENTS
+    assert result.features_path.read_bytes() == light_reference.features_path.read_bytes()
 
 
 @pytest.mark.slow
-def test_dask_cluster_on_loopback_gives_the_same_table(cohort, reference, tmp_path):
+def test_dask_cluster_on_loopback_gives_the_same_table(light_cohort, light_reference, tmp_path):
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://",
                       host="127.0.0.1", dashboard_address=None) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
-        result = run_extraction(cohort, tmp_path, light_config(), scheduler=cluster.scheduler_address)
-    assert result.n_computed == N_PATIENTS
-    assert result.features_path.read_bytes() == reference.features_path.read_bytes()
+        result = run_extraction(light_cohort, tmp_path, light_config(), scheduler=cluster.scheduler_address)
+    assert result.n_computed == LIGHT_COHORT_PATIENTS
+    assert result.features_path.read_bytes() == light_reference.features_path.read_bytes()
 
 
 @pytest.mark.slow
-def test_sigkill_then_restart_gives_the_uninterrupted_table_without_recomputing(cohort, reference, tmp_path):
+def test_sigkill_then_restart_gives_the_uninterrupted_table_without_recomputing(light_cohort, light_reference, tmp_path):
     out, config = tmp_path / "killed", tmp_path / "light.yaml"
     config.write_text(f"radiomics_params: {LIGHT_PARAMS}\n")
-    command = [sys.executable, "-m", "NACResistanceLib.cli", "extract", str(cohort), "--out", str(out),
+    command = [sys.executable, "-m", "NACResistanceLib.cli", "extract", str(light_cohort), "--out", str(out),
                "--config", str(config), "--jobs", "2", "--progress", "log"]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     _kill_after_first_finished_exam(process, out / "cache")
     finished = _cache_state(out)
-    assert 1 <= len(finished) < N_PATIENTS, "the run must be killed part-way"
+    assert 1 <= len(finished) < LIGHT_COHORT_PATIENTS, "the run must be killed part-way"
     (out / "cache" / ".tmp-interrupted.json").write_text('{"features": {')  # a write cut short
-    resumed = run_extraction(cohort, out, light_config(), jobs=1)
-    assert (resumed.n_cached, resumed.n_computed) == (len(finished), N_PATIENTS - len(finished))
+    resumed = run_extraction(light_cohort, out, light_config(), jobs=1)
+    assert (resumed.n_cached, resumed.n_computed) == (len(finished), LIGHT_COHORT_PATIENTS - len(finished))
     after = _cache_state(out)
     assert {name: after[name] for name in finished} == finished  # same inode and mtime: not rewritten
-    assert resumed.features_path.read_bytes() == reference.features_path.read_bytes()
+    assert resumed.features_path.read_bytes() == light_reference.features_path.read_bytes()
     assert not list((out / "cache").glob(".tmp-*"))
 
 
-def test_a_bad_exam_is_listed_and_the_rest_completes(cohort, reference, tmp_path, capsys):
+def test_a_bad_exam_is_listed_and_the_rest_completes(light_cohort, light_reference, tmp_path, capsys):
     broken = tmp_path / "cohort"
-    shutil.copytree(cohort.parent, broken)
+    shutil.copytree(light_cohort.parent, broken)
     manifest = io.read_manifest(broken / "manifest.csv")
     segmentation = manifest.resolve(manifest.frame.loc[1, "segmentation"])
     segmentation.write_bytes(b"not an image")
     code = cli_main(["extract", str(broken / "manifest.csv"), "--out", str(tmp_path / "out"), "--jobs", "1",
-                     "--config", str(_light_yaml(tmp_path)), "--progress", "none"])
+                     "--config", str(light_yaml(tmp_path)), "--progress", "none"])
     assert code == 1
     assert "1 exams failed" in capsys.readouterr().err
     failures = pd.read_csv(tmp_path / "out" / "failures.csv")
@@ -150,14 +130,8 @@ def test_a_bad_exam_is_listed_and_the_rest_completes(cohort, reference, tmp_path
     assert segmentation.name in failures.loc[0, "message"] and "manifest row 3" in failures.loc[0, "message"]
     assert failures.loc[0, "error_type"] == "InputFileError"
     table = read_feature_table(tmp_path / "out" / "features.csv")
-    expected = reference.features.drop(index=reference.features.index[1])
+    expected = light_reference.features.drop(index=light_reference.features.index[1])
     pd.testing.assert_frame_equal(table, expected, check_exact=True)
-
-
-def _light_yaml(folder: Path) -> Path:
-    path = folder / "light.yaml"
-    path.write_text(f"radiomics_params: {LIGHT_PARAMS}\n")
-    return path
 
 
 def _cache_state(out: Path) -> dict[str, tuple[int, int]]:

@@ -10,7 +10,8 @@ import gc
 import json
 import tracemalloc
 import weakref
-from pathlib import Path
+
+from light_cohort import LIGHT_PARAMS
 
 from NACResistanceLib import io
 from NACResistanceLib.cohort import cache
@@ -18,8 +19,6 @@ from NACResistanceLib.cohort.plan import plan_extraction
 from NACResistanceLib.cohort.runner import _process_outcomes, _task, write_cohort_tables
 from NACResistanceLib.config import load_analysis_config
 from NACResistanceLib.phantom import PhantomProtocol, make_cohort
-
-LIGHT_PARAMS = Path(__file__).parent / "Data" / "cohort_radiomics_light.yaml"
 
 
 def test_assembling_the_table_keeps_only_the_table(tmp_path):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from light_cohort import LIGHT_COHORT_PATIENTS, light_config, light_yaml
 
 from NACResistanceLib import io
 from NACResistanceLib.cli import main as cli_main
@@ -27,31 +28,8 @@ from NACResistanceLib.cohort.plan import CACHED, COMPUTE, INVALID, Shard, plan_e
 from NACResistanceLib.cohort.shards import run_shard
 from NACResistanceLib.config import load_analysis_config
 from NACResistanceLib.errors import ConfigError, InputFileError
-from NACResistanceLib.phantom import PhantomProtocol, make_cohort
 
-N_PATIENTS = 4
-LIGHT_PARAMS = Path(__file__).parent / "Data" / "cohort_radiomics_light.yaml"
 TABLES = ("features.csv", "failures.csv", "warnings.csv", "feature_dictionary.csv", "analysis_parameters.json")
-
-
-def light_config() -> dict:
-    return {"radiomics_params": str(LIGHT_PARAMS)}
-
-
-@pytest.fixture(scope="module")
-def cohort(tmp_path_factory) -> Path:
-    return make_cohort(N_PATIENTS, 11, tmp_path_factory.mktemp("cohort"), PhantomProtocol.small())
-
-
-@pytest.fixture(scope="module")
-def reference(cohort, tmp_path_factory):
-    return run_extraction(cohort, tmp_path_factory.mktemp("reference"), light_config(), jobs=1)
-
-
-def _light_yaml(folder: Path) -> Path:
-    path = folder / "light.yaml"
-    path.write_text(f"radiomics_params: {LIGHT_PARAMS}\n")
-    return path
 
 
 def _assert_same_tables(out: Path, reference_out: Path) -> None:
@@ -95,12 +73,12 @@ def test_bad_shard_names_the_option(text):
 
 # --- shards and merge ------------------------------------------------------------------------------
 
-def test_two_shards_at_once_into_one_cache_merge_to_the_single_run(cohort, reference, tmp_path):
+def test_two_shards_at_once_into_one_cache_merge_to_the_single_run(light_cohort, light_reference, tmp_path):
     out, errors = tmp_path / "shared", []
 
     def shard(k: int) -> None:
         try:
-            run_shard(cohort, out, light_config(), shard=f"{k}/2", jobs=1)
+            run_shard(light_cohort, out, light_config(), shard=f"{k}/2", jobs=1)
         except Exception as error:  # noqa: BLE001 - reported by the assertion below
             errors.append(error)
 
@@ -114,13 +92,13 @@ def test_two_shards_at_once_into_one_cache_merge_to_the_single_run(cohort, refer
     assert sorted(p.name for p in (out / "cache" / "shards").iterdir()) == ["1-of-2.json", "2-of-2.json"]
     result = merge_shards(out / "cache", tmp_path / "merged")
     assert result.ok and result.n_shards == 2
-    _assert_same_tables(tmp_path / "merged", reference.features_path.parent)
+    _assert_same_tables(tmp_path / "merged", light_reference.features_path.parent)
     assert not list((out / "cache").glob(".tmp-*"))
 
 
-def test_merge_names_the_shards_that_have_not_finished(cohort, tmp_path):
+def test_merge_names_the_shards_that_have_not_finished(light_cohort, tmp_path):
     out = tmp_path / "out"
-    run_shard(cohort, out, light_config(), shard="1/3", jobs=1)
+    run_shard(light_cohort, out, light_config(), shard="1/3", jobs=1)
     with pytest.raises(ConfigError, match=r"shards 2/3, 3/3 have not finished"):
         merge_shards(out / "cache", tmp_path / "merged")
     with pytest.raises(ConfigError, match="no shard records"):
@@ -128,12 +106,12 @@ def test_merge_names_the_shards_that_have_not_finished(cohort, tmp_path):
 
 
 @pytest.mark.slow
-def test_killed_shard_resumes_and_merge_equals_the_single_run(cohort, reference, tmp_path):
-    out, config = tmp_path / "out", _light_yaml(tmp_path)
-    plan = plan_extraction(cohort.resolve(), io.read_manifest(cohort).frame, out / "cache",
+def test_killed_shard_resumes_and_merge_equals_the_single_run(light_cohort, light_reference, tmp_path):
+    out, config = tmp_path / "out", light_yaml(tmp_path)
+    plan = plan_extraction(light_cohort.resolve(), io.read_manifest(light_cohort).frame, out / "cache",
                            load_analysis_config(light_config()).to_dict(), Shard(1, 1))
-    assert len(plan.exams) == N_PATIENTS
-    command = [sys.executable, "-m", "NACResistanceLib.cli", "extract", str(cohort), "--out", str(out),
+    assert len(plan.exams) == LIGHT_COHORT_PATIENTS
+    command = [sys.executable, "-m", "NACResistanceLib.cli", "extract", str(light_cohort), "--out", str(out),
                "--config", str(config), "--jobs", "2", "--shard", "1/1", "--progress", "none"]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -147,12 +125,12 @@ def test_killed_shard_resumes_and_merge_equals_the_single_run(cohort, reference,
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL, "the shard must be killed part-way"
     finished = {p.name for p in (out / "cache").glob("*.json")}
-    assert 1 <= len(finished) < N_PATIENTS
+    assert 1 <= len(finished) < LIGHT_COHORT_PATIENTS
     assert not (out / "cache" / "shards").exists()  # a killed shard leaves no record
-    assert cli_main(["extract", str(cohort), "--out", str(out), "--config", str(config), "--jobs", "1",
+    assert cli_main(["extract", str(light_cohort), "--out", str(out), "--config", str(config), "--jobs", "1",
                      "--shard", "1/1", "--progress", "none"]) == 0
     assert cli_main(["merge", str(out / "cache"), "--out", str(tmp_path / "merged")]) == 0
-    _assert_same_tables(tmp_path / "merged", reference.features_path.parent)
+    _assert_same_tables(tmp_path / "merged", light_reference.features_path.parent)
 
 
 def test_leftovers_of_live_writers_are_kept_and_dead_ones_removed(tmp_path):
@@ -176,23 +154,23 @@ def _dead_pid() -> int:
 
 # --- plan / dry-run ------------------------------------------------------------------------------
 
-def test_plan_keys_equal_the_cache_keys_and_statuses_follow_the_cache(cohort, reference):
-    manifest = io.read_manifest(cohort)
+def test_plan_keys_equal_the_cache_keys_and_statuses_follow_the_cache(light_cohort, light_reference):
+    manifest = io.read_manifest(light_cohort)
     parameters = load_analysis_config(light_config()).to_dict()
-    cache_dir = reference.features_path.parent / "cache"
+    cache_dir = light_reference.features_path.parent / "cache"
     plan = plan_extraction(manifest.path, manifest.frame, cache_dir, parameters)
     for exam, record in zip(plan.exams, manifest.frame.to_dict("records")):
         assert exam.key == cache.exam_key(record, manifest.directory, parameters)
-    assert [e.status for e in plan.exams] == [CACHED] * N_PATIENTS
+    assert [e.status for e in plan.exams] == [CACHED] * LIGHT_COHORT_PATIENTS
     empty = plan_extraction(manifest.path, manifest.frame, cache_dir.parent / "nothing", parameters)
-    assert [e.status for e in empty.exams] == [COMPUTE] * N_PATIENTS
+    assert [e.status for e in empty.exams] == [COMPUTE] * LIGHT_COHORT_PATIENTS
 
 
-def test_dry_run_lists_cached_compute_and_invalid_and_writes_nothing(cohort, reference, tmp_path, capsys,
+def test_dry_run_lists_cached_compute_and_invalid_and_writes_nothing(light_cohort, light_reference, tmp_path, capsys,
                                                                    monkeypatch):
     out = tmp_path / "out"
-    shutil.copytree(reference.features_path.parent / "cache", out / "cache")
-    manifest = io.read_manifest(cohort)
+    shutil.copytree(light_reference.features_path.parent / "cache", out / "cache")
+    manifest = io.read_manifest(light_cohort)
     next(out.joinpath("cache").glob(f"{manifest.frame.loc[0, 'patient_id']}__*.json")).unlink()  # exam 1: to compute
     unreadable = manifest.resolve(manifest.frame.loc[2, "segmentation"])
     real_digest = cache.file_digest
@@ -204,7 +182,7 @@ def test_dry_run_lists_cached_compute_and_invalid_and_writes_nothing(cohort, ref
 
     monkeypatch.setattr(cache, "file_digest", digest)
     before = sorted((str(p), p.stat().st_mtime_ns) for p in out.rglob("*"))
-    code = cli_main(["extract", str(cohort), "--out", str(out), "--config", str(_light_yaml(tmp_path)), "--dry-run"])
+    code = cli_main(["extract", str(light_cohort), "--out", str(out), "--config", str(light_yaml(tmp_path)), "--dry-run"])
     captured = capsys.readouterr()
     table = pd.read_csv(io_text(captured.out), dtype=str, keep_default_na=False)
     assert sorted((str(p), p.stat().st_mtime_ns) for p in out.rglob("*")) == before  # nothing written
@@ -217,15 +195,15 @@ def test_dry_run_lists_cached_compute_and_invalid_and_writes_nothing(cohort, ref
     assert code == 1
 
 
-def test_an_unreadable_exam_is_a_failure_and_the_rest_completes(cohort, reference, tmp_path, monkeypatch):
-    manifest = io.read_manifest(cohort)
+def test_an_unreadable_exam_is_a_failure_and_the_rest_completes(light_cohort, light_reference, tmp_path, monkeypatch):
+    manifest = io.read_manifest(light_cohort)
     unreadable = manifest.resolve(manifest.frame.loc[1, "segmentation"])
     real_digest = cache.file_digest
     monkeypatch.setattr(cache, "file_digest", lambda path: _raise(path) if path == unreadable else real_digest(path))
-    result = run_extraction(cohort, tmp_path, light_config(), jobs=1)
+    result = run_extraction(light_cohort, tmp_path, light_config(), jobs=1)
     assert result.failures[["patient_id", "error_type"]].values.tolist() == [[manifest.frame.loc[1, "patient_id"],
                                                                              "InputFileError"]]
-    pd.testing.assert_frame_equal(result.features, reference.features.drop(index=reference.features.index[1]),
+    pd.testing.assert_frame_equal(result.features, light_reference.features.drop(index=light_reference.features.index[1]),
                                   check_exact=True)
 
 
@@ -239,14 +217,14 @@ def io_text(text: str):
     return StringIO(text)
 
 
-def test_dry_run_of_10000_rows_pointing_at_shared_files_takes_seconds(cohort, tmp_path, capsys):
-    frame = pd.read_csv(cohort, dtype=str, keep_default_na=False)
+def test_dry_run_of_10000_rows_pointing_at_shared_files_takes_seconds(light_cohort, tmp_path, capsys):
+    frame = pd.read_csv(light_cohort, dtype=str, keep_default_na=False)
     rows = pd.concat([frame] * 2500, ignore_index=True)
     rows["patient_id"] = [f"P{i:05d}" for i in range(len(rows))]
-    big = cohort.parent / "manifest_10000.csv"
+    big = light_cohort.parent / "manifest_10000.csv"
     rows.to_csv(big, index=False)
     start, cpu_start = time.perf_counter(), time.process_time()
-    code = cli_main(["extract", str(big), "--out", str(tmp_path / "out"), "--config", str(_light_yaml(tmp_path)),
+    code = cli_main(["extract", str(big), "--out", str(tmp_path / "out"), "--config", str(light_yaml(tmp_path)),
                      "--dry-run", "--shard", "3/8"])
     # CPU time of this process (planning is CPU-bound), so that other jobs on the machine do not count
     seconds, wall = time.process_time() - cpu_start, time.perf_counter() - start

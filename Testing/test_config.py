@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from light_cohort import LIGHT_PARAMS
 
 from NACResistanceLib.cli import main as cli_main
 from NACResistanceLib.cohort import cache
@@ -38,8 +39,6 @@ from NACResistanceLib.config.records import (
     write_parameters_text,
 )
 from NACResistanceLib.errors import ConfigError
-
-LIGHT_PARAMS = Path(__file__).parent / "Data" / "cohort_radiomics_light.yaml"
 
 
 def _sha256_of(value) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from light_cohort import LIGHT_PARAMS
 
 from NACResistanceLib import io
 from NACResistanceLib.cli import main as cli_main
@@ -24,7 +25,6 @@ from NACResistanceLib.feature_catalogue import describe
 from NACResistanceLib.phantom import PhantomProtocol, make_cohort
 
 NEEDS_310 = pytest.mark.skipif(sys.version_info < (3, 10), reason="highdicom needs Python 3.10+")
-LIGHT_PARAMS = Path(__file__).parent / "Data" / "cohort_radiomics_light.yaml"
 INSTALL_HINT = "dciodvfy is missing: run 'make dicom3tools' (or 'sudo apt-get install -y dicom3tools')"
 
 
