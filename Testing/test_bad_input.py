@@ -299,6 +299,26 @@ def test_extract_writes_warnings_csv_and_shows_the_count(features, cohort, light
     assert f"{len(warnings)} warnings for 3 exams" in err and "SYN0001 baseline [diffusion]" in err
 
 
+def test_warnings_of_one_kind_are_one_line_on_stderr(capsys):
+    """Same stage and text apart from numbers = one kind: counted over exams, most frequent first, first exam named."""
+    from NACResistanceLib.commands._common import print_warnings
+
+    tensor = "kurtosis tensor omitted: trace-weighted DWI"
+    rows = [[f"P{i}", "baseline", "diffusion", tensor] for i in range(5)]
+    rows += [["P1", "baseline", "diffusion", "2 of 90 tumour voxels have a negative ADC"],
+             ["P3", "baseline", "diffusion", "1 of 120 tumour voxels have a negative ADC"],
+             ["P2", "baseline", "dce", "early phase 75 s from its target"],
+             ["P4", "baseline", "segmentation", "reference segment is empty"]]
+    print_warnings(pd.DataFrame(rows, columns=["patient_id", "timepoint", "stage", "message"]), Path("w.csv"))
+    assert capsys.readouterr().err.splitlines() == [
+        "9 warnings for 5 exams (values omitted or computed with caveats), see w.csv:",
+        f"  5 exams, first P0 baseline [diffusion]: {tensor}",
+        "  2 exams, first P1 baseline [diffusion]: 2 of 90 tumour voxels have a negative ADC",
+        "  P2 baseline [dce]: early phase 75 s from its target",
+        "  ... 1 more kinds (1 warnings) in w.csv",
+    ]
+
+
 def test_intercept_only_models_are_said_on_stderr_and_in_warnings_csv(tmp_path, capsys):
     from types import SimpleNamespace
 

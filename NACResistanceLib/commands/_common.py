@@ -179,13 +179,25 @@ def iso_date(text: str) -> str:
 
 
 def print_warnings(warnings, path: Path | None, *, shown: int = 3) -> None:
-    """On stderr: how many per-exam warnings a run produced, the first ``shown`` and where the rest are."""
+    """On stderr: how many per-exam warnings a run produced, the ``shown`` most frequent kinds and where all are.
+
+    Warnings of one kind (same stage, same text apart from its numbers) are one line: how many exams had it
+    and the first of them, so a cohort where every exam lacks the same series reads as one line, not hundreds.
+    """
     if warnings is None or len(warnings) == 0:
         return
     exams = warnings[["patient_id", "timepoint"]].drop_duplicates().shape[0]
     print(f"{len(warnings)} warnings for {exams} exams (values omitted or computed with caveats), see {path}:",
           file=sys.stderr)
-    for row in warnings.head(shown).itertuples(index=False):
-        print(f"  {row.patient_id} {row.timepoint} [{row.stage}]: {row.message}", file=sys.stderr)
-    if len(warnings) > shown:
-        print(f"  ... {len(warnings) - shown} more in {path}", file=sys.stderr)
+    kinds = warnings.assign(kind=warnings["message"].astype(str).str.replace(r"\d+(?:\.\d+)?", "#", regex=True))
+    groups = kinds.groupby(["stage", "kind"], sort=False)
+    counts = groups.size().sort_values(ascending=False, kind="stable")
+    for stage, kind in counts.index[:shown]:
+        first = groups.get_group((stage, kind)).iloc[0]
+        n_exams = groups.get_group((stage, kind))[["patient_id", "timepoint"]].drop_duplicates().shape[0]
+        who = f"{first.patient_id} {first.timepoint}" if n_exams == 1 else \
+            f"{n_exams} exams, first {first.patient_id} {first.timepoint}"
+        print(f"  {who} [{stage}]: {first.message}", file=sys.stderr)
+    if len(counts) > shown:
+        rest = int(counts.iloc[shown:].sum())
+        print(f"  ... {len(counts) - shown} more kinds ({rest} warnings) in {path}", file=sys.stderr)
