@@ -639,14 +639,27 @@ def test_a_dwi_without_b0_is_a_visible_warning(cohort, light, tmp_path, capsys):
     assert f"{len(warnings)} warnings for 1 exams" in err
 
 
-def test_warning_stages_ignore_the_words_of_file_paths():
-    from NACResistanceLib.cohort.runner import warning_stage
+def test_each_warning_carries_the_stage_that_gave_it():
+    """Stages come from the pipeline, not from the words of the message (a path full of "dce" stays segmentation)."""
+    import dataclasses
 
-    assert warning_stage("reference segment of /data/dce_study/seg.nrrd is empty") == "segmentation"
-    assert warning_stage("dce_ie_mean: 3 tumour voxels have no value") == "dce"
-    assert warning_stage("no DWI and no ADC map in the exam: adc_*, dki_* omitted") == "diffusion"
-    assert warning_stage("no DCE series in the exam: pyradiomics features of the ROI phase omitted") == "dce"
-    assert warning_stage("something else") == "exam"
+    import SimpleITK as sitk
+
+    from NACResistanceLib import pipeline
+    from NACResistanceLib.phantom import PhantomProtocol, make_exam
+
+    exam = make_exam(0, 11, PhantomProtocol.small()).exam
+    empty = sitk.Image(exam.reference_mask)
+    empty.CopyInformation(exam.reference_mask)
+    exam = dataclasses.replace(exam, reference_mask=empty * 0,
+                               sources={**exam.sources, "reference_mask": "/data/dce_dwi_study/seg.nrrd"})
+    analysis = pipeline.analyze_exam(exam, {"radiomics": False})
+    stages = dict(zip(analysis.warnings, analysis.warning_stages))
+    assert len(analysis.warning_stages) == len(analysis.warnings)
+    reference = [w for w in stages if w.startswith("reference segment of /data/dce_dwi_study/seg.nrrd is empty")]
+    tensor = [w for w in stages if "the kurtosis tensor" in w]
+    assert len(reference) == 1 and stages[reference[0]] == "segmentation"
+    assert len(tensor) == 1 and stages[tensor[0]] == "diffusion"
 
 
 def test_a_nan_voxel_is_located_and_counted_against_the_mask():

@@ -87,6 +87,11 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+ENTRY_FORMAT = 2
+"""Layout of a cache entry (2: ``warning_stages`` beside ``warnings``). It is part of the key, so an entry of
+another layout is recomputed, never misread."""
+
+
 def exam_key(row: Mapping[str, object], directory: Path, parameters: Mapping[str, object]) -> str:
     """The cache key (64 hex digits) of one manifest row under the given analysis parameters."""
     return KeyMaker(parameters).key(row, directory)
@@ -103,7 +108,8 @@ class KeyMaker:
 
     def __init__(self, parameters: Mapping[str, object]):
         self._tail = (', "parameters": ' + json.dumps(parameters, sort_keys=True, default=str)
-                      + ', "versions": ' + json.dumps(software_versions(), sort_keys=True) + "}")
+                      + ', "versions": ' + json.dumps(software_versions(), sort_keys=True)
+                      + f', "entry_format": {ENTRY_FORMAT}' + "}")
         self._digests: dict[tuple, str] = {}
 
     def digest(self, path: Path) -> str:

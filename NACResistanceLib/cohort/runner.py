@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -292,7 +292,7 @@ def write_cohort_tables(out: Path, entry_paths: Sequence[Path], failure_rows: Se
                 names[name] = (entry["units"].get(name, ""), entry["descriptions"].get(name, ""))
         rows.append(entry["features"])
         index.append((entry["patient_id"], entry["timepoint"]))
-        warnings += [[entry["patient_id"], entry["timepoint"], warning_stage(w), w] for w in entry.get("warnings", [])]
+        warnings += warning_rows(entry)
     columns = list(names)
     features = pd.DataFrame([[row.get(c, float("nan")) for c in columns] for row in rows],
                             index=pd.MultiIndex.from_tuples(index, names=INDEX), columns=columns, dtype="float64")
@@ -308,19 +308,17 @@ def write_cohort_tables(out: Path, entry_paths: Sequence[Path], failure_rows: Se
 
 def warning_table(entries: Sequence[dict]) -> pd.DataFrame:
     """One row per warning of each finished exam: ``patient_id, timepoint, stage, message``."""
-    rows = [[e["patient_id"], e["timepoint"], warning_stage(w), w] for e in entries for w in e.get("warnings", [])]
-    return pd.DataFrame(rows, columns=WARNING_COLUMNS)
+    return pd.DataFrame([row for entry in entries for row in warning_rows(entry)], columns=WARNING_COLUMNS)
 
 
-def warning_stage(message: str) -> str:
-    """The analysis stage a warning comes from (dce, diffusion, radiomics, segmentation or exam), read from its words."""
-    text = re.sub(r"\S*[/\\]\S*", " ", message).lower()  # file paths say nothing about the stage
-    for stage, words in (("dce", ("dce", "enhancement", "contrast")), ("diffusion", ("adc", "dki", "dwi", "b-value",
-                         "b=0", "diffusion", "kurtosis")), ("radiomics", ("pyradiomics", "radiomics")),
-                         ("segmentation", ("segment", "mask", "reference"))):
-        if any(word in text for word in words):
-            return stage
-    return "exam"
+def warning_rows(entry: Mapping[str, Any]) -> list[list[str]]:
+    """``[patient_id, timepoint, stage, message]`` of each warning of one exam (``warnings`` and the
+    ``warning_stages`` the pipeline gave them, as in a cache entry or an :class:`ExamAnalysis`)."""
+    messages, stages = list(entry.get("warnings", ())), list(entry.get("warning_stages", ()))
+    if len(stages) != len(messages):
+        raise ValueError(f"{len(messages)} warnings but {len(stages)} warning stages for patient "
+                         f"{entry['patient_id']}, timepoint {entry['timepoint']}")
+    return [[entry["patient_id"], entry["timepoint"], stage, message] for stage, message in zip(stages, messages)]
 
 
 def read_feature_table(path: Path) -> pd.DataFrame:

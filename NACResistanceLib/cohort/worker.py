@@ -124,6 +124,7 @@ def _analyze(task: ExamTask) -> dict:
         "units": dict(analysis.units),
         "descriptions": dict(analysis.descriptions),
         "warnings": list(analysis.warnings),
+        "warning_stages": list(analysis.warning_stages),
         "provenance": analysis.provenance,
     }
     return json.loads(json.dumps(payload, allow_nan=True, default=str))

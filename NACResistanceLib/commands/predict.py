@@ -90,7 +90,8 @@ def _one_exam(model, manifest, patient: str, timepoint: str) -> tuple[pd.DataFra
     predictions = pd.DataFrame([[patient, timepoint, p.probability, p.threshold, p.predicted_class,
                                  p.linear_predictor]], columns=PREDICTION_COLUMNS)
     terms = p.contributions.assign(patient_id=patient, timepoint=timepoint)[CONTRIBUTION_COLUMNS]
-    warnings = warning_table([{"patient_id": patient, "timepoint": timepoint, "warnings": score.analysis.warnings}])
+    warnings = warning_table([{"patient_id": patient, "timepoint": timepoint, "warnings": score.analysis.warnings,
+                               "warning_stages": score.analysis.warning_stages}])
     return predictions, terms, warnings
 
 

@@ -47,6 +47,9 @@ class ExamAnalysis:
     """Configuration, acquisition summary, which estimate each value is, voxel counts and exclusions."""
     warnings: tuple[str, ...]
     """Values omitted or computed with caveats, with the reason."""
+    warning_stages: tuple[str, ...] = ()
+    """The stage of each warning, in the same order: ``segmentation``, ``dce``, ``diffusion``, ``peritumoral``,
+    ``radiomics`` or ``exam`` (the stage that gave it, not a guess from its words)."""
 
     def to_frame(self) -> pd.DataFrame:
         """One row indexed by ``(patient_id, timepoint)``."""
@@ -105,14 +108,17 @@ def analyze_exam(exam: Exam, config: AnalysisConfig | Mapping[str, Any] | str | 
     region_provenance = join(region_provenance, region_values(regions, quantitative.maps, map_units))
     radiomics = analyse_radiomics(exam, config, join(dce.result, diffusion).maps, checkpoint, regions)
     checkpoint("done", 1.0)
-    result = join(volume, dce.result, pharmacokinetics, diffusion, region_provenance, radiomics,
-                  StageResult(provenance={"analysis_config": config.to_dict(), "analysis_sha256": config.sha256}))
+    staged = (("segmentation", volume), ("dce", dce.result), ("dce", pharmacokinetics), ("diffusion", diffusion),
+              ("peritumoral", region_provenance), ("radiomics", radiomics),
+              ("exam", StageResult(provenance={"analysis_config": config.to_dict(), "analysis_sha256": config.sha256})))
+    result = join(*(part for _, part in staged))
     return ExamAnalysis(patient_id=exam.patient_id, timepoint=exam.timepoint,
                         features={name: f.value for name, f in result.features.items()},
                         units={name: f.unit for name, f in result.features.items()},
                         descriptions={name: f.description for name, f in result.features.items()},
                         maps=dict(result.maps), curves=dce.curves, provenance=dict(result.provenance),
-                        warnings=result.warnings)
+                        warnings=result.warnings,
+                        warning_stages=tuple(stage for stage, part in staged for _ in part.warnings))
 
 
 def score_exam(exam: Exam, model: Any, config: AnalysisConfig | Mapping[str, Any] | None = None, *,
@@ -125,7 +131,8 @@ def score_exam(exam: Exam, model: Any, config: AnalysisConfig | Mapping[str, Any
     analysis = analyze_exam(exam, model.analysis_config if config is None else config, progress=progress)
     if config is not None and analysis.provenance["analysis_sha256"] != load_analysis_config(model.analysis_config).sha256:
         analysis = dataclasses.replace(analysis, warnings=analysis.warnings + (
-            "the analysis configuration differs from the one the model was trained with (model.analysis_config)",))
+            "the analysis configuration differs from the one the model was trained with (model.analysis_config)",),
+            warning_stages=analysis.warning_stages + ("exam",))
     row = {**analysis.features, **dict(exam.clinical)}
     try:
         prediction = model.predict(row)
