@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
@@ -492,6 +493,32 @@ def test_every_manifest_problem_at_once_and_skip_invalid_analyses_the_rest(cohor
                                                                       ["SYN0003", "ManifestError"]]
     assert failures.loc[0, "message"].startswith("row 3, column 't_stage'")
     assert pd.read_csv(out / "features.csv")["patient_id"].tolist() == ["SYN0001"]
+
+
+def test_skip_invalid_works_with_dry_run_and_shards(cohort, light, tmp_path, capsys):
+    """--dry-run lists invalid rows with their problems; two shards + merge equal one --skip-invalid run."""
+    frame = pd.read_csv(edited_manifest(cohort, tmp_path / "m"), dtype=str, keep_default_na=False)
+    frame.loc[1, "t_stage"] = "T9"
+    frame.loc[2, "segmentation"] = str(tmp_path / "gone.seg.nrrd")
+    manifest = write_manifest(frame, tmp_path / "m" / "manifest.csv")
+    code, _, err = run(capsys, "extract", manifest, "--out", tmp_path / "plan", "--config", light, "--dry-run")
+    assert code == 2 and "row 3, column 't_stage'" in err and err.count("--skip-invalid") == 1
+    code, out, err = run(capsys, "extract", manifest, "--out", tmp_path / "plan", "--config", light, "--dry-run",
+                         "--skip-invalid")
+    table = pd.read_csv(StringIO(out), dtype=str, keep_default_na=False)
+    assert code == 1 and table["row"].tolist() == ["2", "3", "4"] and "1 to compute, 2 invalid" in err
+    assert table["status"].tolist() == ["compute", "invalid", "invalid"]
+    assert table.loc[1, "reason"].startswith("row 3, column 't_stage': value 'T9'")
+    assert table.loc[2, "reason"].startswith("row 4, column 'segmentation'")
+    single, shared = tmp_path / "single", tmp_path / "shared"
+    assert run(capsys, "extract", manifest, "--out", single, "--config", light, "--jobs", "1", "--progress", "none",
+               "--skip-invalid")[0] == 1
+    codes = [run(capsys, "extract", manifest, "--out", shared, "--config", light, "--jobs", "1", "--progress", "none",
+                 "--shard", f"{k}/2", "--skip-invalid")[0] for k in (1, 2)]
+    assert sorted(codes) == [0, 1] or codes == [1, 1]  # each invalid row fails in the shard it falls in
+    assert run(capsys, "merge", shared / "cache", "--out", tmp_path / "merged")[0] == 1
+    for name in ("features.csv", "failures.csv"):
+        assert (tmp_path / "merged" / name).read_bytes() == (single / name).read_bytes(), name
 
 
 def test_a_wrong_bvec_table_names_the_file_and_both_shapes(tmp_path):

@@ -9,14 +9,18 @@ by row position, so adding or reordering rows moves no other exam to another sha
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..errors import ConfigError, NACResistanceError, describe
 from . import cache
+
+if TYPE_CHECKING:
+    from ..io.manifest import SkippedRow
 
 CACHED, COMPUTE, INVALID = "cached", "compute", "invalid"
 """Statuses of a planned exam: a cache file exists; it will be analysed; its inputs cannot be read."""
@@ -81,6 +85,9 @@ class PlannedExam:
     """Why the exam is invalid (one line naming the file), else empty."""
     record: Mapping[str, object] | None = None
     """The manifest row (``Manifest.frame`` as a dict), for the worker; None when cached or invalid."""
+    error_type: str = "InputFileError"
+    """How an invalid exam is listed among the failures: ``InputFileError`` (its inputs cannot be read) or
+    ``ManifestError`` (an invalid manifest row, left out with ``skip_invalid``)."""
 
     @property
     def cache_file(self) -> str:
@@ -120,7 +127,7 @@ class Plan:
 
 
 def plan_extraction(manifest_path: Path, frame: pd.DataFrame, cache_dir: Path, parameters: Mapping[str, object],
-                    shard: Shard | None = None, rows=None) -> Plan:
+                    shard: Shard | None = None, rows=None, skipped: Sequence[SkippedRow] = ()) -> Plan:
     """Decide, for every exam of a validated manifest (or of one shard of it), what the extraction does.
 
     Parameters
@@ -138,6 +145,9 @@ def plan_extraction(manifest_path: Path, frame: pd.DataFrame, cache_dir: Path, p
     rows : sequence of int or None
         The 0-based data row in the manifest file of each frame row (a manifest read with
         ``skip_invalid`` lacks its invalid rows); None = the frame's positions.
+    skipped : sequence of io.manifest.SkippedRow
+        The invalid rows a manifest read with ``skip_invalid`` left out (``Manifest.skipped``): planned as
+        invalid (``error_type`` ``ManifestError``, their problems as the reason) in their shard.
 
     Returns
     -------
@@ -162,4 +172,9 @@ def plan_extraction(manifest_path: Path, frame: pd.DataFrame, cache_dir: Path, p
         cached = cache.entry_name(patient_id, timepoint, key) in existing
         exams.append(PlannedExam(row, patient_id, timepoint, part, CACHED if cached else COMPUTE, key,
                                  record=None if cached else record))
-    return Plan(manifest_path, len(frame), shard, tuple(exams))
+    for row in skipped:
+        part = shard_of(row.patient_id, row.timepoint, shard.count) if shard else 1
+        if not shard or part == shard.index:
+            exams.append(PlannedExam(row.row, row.patient_id, row.timepoint, part, INVALID,
+                                     reason="; ".join(row.problems), error_type="ManifestError"))
+    return Plan(manifest_path, len(frame) + len(skipped), shard, tuple(sorted(exams, key=lambda e: e.row)))

@@ -99,38 +99,26 @@ def run_extraction(manifest, out_dir, config=None, *, jobs: int = 1, scheduler: 
     """
     if scheduler is None and int(jobs) < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs} (option --jobs)")
-    manifest_path, frame, rows, skipped = _read_manifest(manifest, skip_invalid)
+    manifest_path, frame, rows, skipped = read_manifest_rows(manifest, skip_invalid)
     out = Path(out_dir)
     config, cache_dir = prepare_output(out, config)
-    plan = plan_extraction(manifest_path, frame, cache_dir, config.to_dict(), rows=rows)
-    failures = run_plan(plan, cache_dir, config.to_dict(), jobs=jobs, scheduler=scheduler, progress=progress,
-                        skipped=skipped)
+    plan = plan_extraction(manifest_path, frame, cache_dir, config.to_dict(), rows=rows, skipped=skipped)
+    failures = run_plan(plan, cache_dir, config.to_dict(), jobs=jobs, scheduler=scheduler, progress=progress)
     counts = plan.counts()
     exams = [e for e in plan.exams if e.key]
     return _write_tables(out, cache_dir, exams, failures, config.to_dict(), counts[CACHED],
-                         counts[COMPUTE] - (len(failures) - len(skipped) - counts[INVALID]))
+                         counts[COMPUTE] - (len(failures) - counts[INVALID]))
 
 
-def _read_manifest(manifest, skip_invalid: bool = False) -> tuple[Path, pd.DataFrame, list[int], list[ExamOutcome]]:
-    """The manifest's path and frame, the file row of each frame row, and its skipped invalid rows as failures."""
+def read_manifest_rows(manifest, skip_invalid: bool = False) -> tuple[Path, pd.DataFrame, list[int], tuple]:
+    """The manifest's absolute path, its frame (validated once, here), the file row of each frame row, and
+    the invalid rows left out with ``skip_invalid`` (``Manifest.skipped``)."""
     from .. import io
 
     if isinstance(manifest, (str, Path)):
-        path = Path(manifest)
-        manifest = io.read_manifest(path, skip_invalid=skip_invalid)
-    else:
-        path = Path(manifest.path)
-    path = path.resolve()
-    skipped = [ExamOutcome(ExamTask(str(path), s.row, s.patient_id, s.timepoint, "", {}), None, "ManifestError",
-                           "; ".join(s.problems)) for s in getattr(manifest, "skipped", ())]
+        manifest = io.read_manifest(Path(manifest), skip_invalid=skip_invalid)
     rows = [manifest.file_row(i) if hasattr(manifest, "file_row") else i for i in range(len(manifest.frame))]
-    return path, manifest.frame, rows, skipped
-
-
-def read_manifest_frame(manifest, skip_invalid: bool = False) -> tuple[Path, pd.DataFrame]:
-    """``(absolute path, Manifest.frame)`` of a manifest path or :class:`io.Manifest` (validated once, here)."""
-    path, frame, _, _ = _read_manifest(manifest, skip_invalid)
-    return path, frame
+    return Path(manifest.path).resolve(), manifest.frame, rows, tuple(getattr(manifest, "skipped", ()))
 
 
 def prepare_output(out: Path, config) -> tuple[AnalysisConfig, Path]:
@@ -146,18 +134,18 @@ def prepare_output(out: Path, config) -> tuple[AnalysisConfig, Path]:
 
 
 def run_plan(plan: Plan, cache_dir: Path, parameters: dict, *, jobs: int = 1, scheduler: str | None = None,
-             progress: Progress | None = None, skipped: Sequence[ExamOutcome] = ()) -> list[ExamOutcome]:
+             progress: Progress | None = None) -> list[ExamOutcome]:
     """Analyse the exams ``plan`` marks to compute, caching each success; returns the failures in manifest order.
 
-    Exams whose inputs could not be read while planning are failures too (with the planner's message),
-    as are ``skipped`` (invalid manifest rows).
+    The exams the plan marks invalid (inputs unreadable while planning, or invalid manifest rows left out)
+    are failures too, with the planner's message.
     """
     n_total, pending = len(plan.exams), plan.with_status(COMPUTE)
     logger.info("%s", plan.summary())
-    invalid = [ExamOutcome(_task(plan, e, parameters), None, "InputFileError", e.reason)
+    invalid = [ExamOutcome(_task(plan, e, parameters), None, e.error_type, e.reason)
                for e in plan.with_status(INVALID)]
     tasks = [_task(plan, e, parameters) for e in pending]
-    failures = [*skipped, *invalid, *_execute(tasks, cache_dir, jobs, scheduler, progress, n_total - len(tasks),
+    failures = [*invalid, *_execute(tasks, cache_dir, jobs, scheduler, progress, n_total - len(tasks),
                                                n_total)]
     return sorted(failures, key=lambda outcome: outcome.task.row)
 

@@ -22,7 +22,7 @@ from ..config.records import PARAMETERS_FILE
 from . import cache
 from .merge import shard_record_path
 from .plan import Plan, Shard, plan_extraction
-from .runner import Progress, prepare_output, read_manifest_frame, run_plan
+from .runner import Progress, prepare_output, read_manifest_rows, run_plan
 
 logger = logging.getLogger(__name__)
 
@@ -47,17 +47,19 @@ class ShardResult:
 
 
 def run_shard(manifest, out_dir, config=None, *, shard: Shard | str, jobs: int = 1, scheduler: str | None = None,
-              progress: Progress | None = None) -> ShardResult:
+              progress: Progress | None = None, skip_invalid: bool = False) -> ShardResult:
     """Analyse the exams of ``shard`` into ``out_dir/cache`` and record them for :func:`.merge.merge_shards`.
 
     Parameters are those of :func:`.runner.run_extraction`; ``shard`` is a :class:`.plan.Shard` or ``"K/N"``.
-    Writes no feature table (N shards would race for it): ``nacresistance merge OUT/cache --out DIR``
-    does, once every shard has finished.
+    With ``skip_invalid`` the invalid manifest rows of this shard are recorded as failures (every shard
+    reads the same manifest, so each invalid row is recorded once, by its shard). Writes no feature table
+    (N shards would race for it): ``nacresistance merge OUT/cache --out DIR`` does, once every shard has
+    finished.
     """
     shard = shard if isinstance(shard, Shard) else Shard.parse(shard)
-    manifest_path, frame = read_manifest_frame(manifest)
+    manifest_path, frame, rows, skipped = read_manifest_rows(manifest, skip_invalid)
     config, cache_dir = prepare_output(Path(out_dir), config)
-    plan = plan_extraction(manifest_path, frame, cache_dir, config.to_dict(), shard)
+    plan = plan_extraction(manifest_path, frame, cache_dir, config.to_dict(), shard, rows=rows, skipped=skipped)
     logger.info("%s", plan.summary())
     failures = run_plan(plan, cache_dir, config.to_dict(), jobs=jobs, scheduler=scheduler, progress=progress)
     failed_rows = {f.task.row for f in failures}

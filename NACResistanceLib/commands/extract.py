@@ -46,16 +46,16 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ManifestError, add_context
 
     quiet_known_notices()
-    if args.dry_run or args.shard or args.cluster:
-        from .extract_cohort import run_cohort_options
-
-        return run_cohort_options(args)
     try:
+        if args.dry_run or args.shard or args.cluster:
+            from .extract_cohort import run_cohort_options
+
+            return run_cohort_options(args)
         result = run_extraction(args.manifest, args.out, args.config, jobs=args.jobs,
                                 scheduler=args.scheduler, progress=progress_from_args(args),
                                 skip_invalid=args.skip_invalid)
     except ManifestError as error:
-        if not args.skip_invalid and "invalid cell" in str(error):
+        if not args.skip_invalid and "invalid cell" in str(error) and "--skip-invalid" not in str(error):
             add_context(error, "fix these rows, or pass --skip-invalid to analyse the valid rows and list these "
                                "in failures.csv")
         raise
