@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-from dipy.core.gradients import gradient_table
-from dipy.reconst import dki
 
 from ..errors import AcquisitionError
 from .signal import DEFAULT_SHELL_TOLERANCE, as_bvals, group_shells, scatter, select_voxels, valid_voxels
+
+if TYPE_CHECKING:  # DIPY is imported where a tensor is fitted: trace-weighted exams never load it (0.5 s)
+    from dipy.reconst import dki
 
 MIN_DIRECTIONS = 15
 """Non-collinear gradient directions the kurtosis tensor needs."""
@@ -71,12 +73,16 @@ def check_dki_acquisition(bvals: np.ndarray, bvecs: np.ndarray,
             "the kurtosis tensor (MK, Ka, Kr) cannot be estimated: the acquisition has " + " and ".join(missing)
             + "; use mean-signal kurtosis (fit_mean_kurtosis) for MD/MK, Ka and Kr are not available"
         )
+    from dipy.reconst import dki
+
     rank = np.linalg.matrix_rank(dki.design_matrix(_gradient_table(bvals, bvecs)))
     if rank < N_UNKNOWNS:
         raise AcquisitionError(f"the DKI design matrix has rank {rank} < {N_UNKNOWNS}: the directions/b-values do not determine the tensor")
 
 
 def _gradient_table(bvals: np.ndarray, bvecs: np.ndarray):
+    from dipy.core.gradients import gradient_table
+
     vecs = np.where((bvals > B0_THRESHOLD)[:, None], bvecs, 0.0)
     norms = np.linalg.norm(vecs, axis=1, keepdims=True)
     vecs = np.divide(vecs, norms, out=np.zeros_like(vecs), where=norms > 0)
@@ -110,6 +116,8 @@ class DkiModel:
         dwi = np.asarray(dwi, dtype=np.float64)
         if dwi.shape[-1] != self.bvals.size:
             raise AcquisitionError(f"DWI has {dwi.shape[-1]} volumes but the model has {self.bvals.size} b-values")
+        from dipy.reconst import dki
+
         mask, samples = select_voxels(dwi, mask)
         ok = valid_voxels(samples, self.min_signal)
         dipy_model = dki.DiffusionKurtosisModel(_gradient_table(self.bvals, self.bvecs), fit_method="WLS")
