@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NamedTuple, Optional
 
 import qt
 import slicer
@@ -21,6 +21,8 @@ import vtk
 from NACResistanceMRML.adapter import (
     curveChart,
     dceArrays,
+    dicomFiles,
+    dicomInstanceUIDs,
     dwiArrays,
     examToNodes,
     fillTable,
@@ -28,6 +30,7 @@ from NACResistanceMRML.adapter import (
     mapVolume,
     regionSegment,
     segmentArrays,
+    segmentMasks,
     volumeArray,
 )
 from slicer import (
@@ -134,7 +137,8 @@ class NACResistanceParameterNode:
 
     DCE: a sequence node or checked phase volumes, acquisition times (s) and the ROI phase index.
     DWI: a sequence node, a diffusion-weighted volume node or checked per-b volumes, with b-values
-    (s/mm²). Segment IDs are stored as text (no GUI connector exists for segment selectors).
+    (s/mm²). Segment IDs are stored as text (no GUI connector exists for segment selectors); the breast and
+    other-lesion segments are optional (empty: none), as the manifest's ``breast_segment`` / ``other_lesion_segment``.
     """
 
     patientID: str = "exam"
@@ -152,6 +156,8 @@ class NACResistanceParameterNode:
     segmentation: Optional[vtkMRMLSegmentationNode]
     tumorSegmentID: str = ""
     referenceSegmentID: str = ""
+    breastSegmentID: str = ""
+    otherLesionSegmentID: str = ""
     modelPath: Path
     clinicalJson: str = "{}"
     outputTable: Optional[vtkMRMLTableNode]
@@ -191,11 +197,14 @@ class NACResistanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.segmentationSelector.connect("currentNodeChanged(vtkMRMLNode*)", self.onSegmentationChanged)
         self.ui.tumorSegmentSelector.connect("currentSegmentChanged(QString)", self.onSegmentsChanged)
         self.ui.referenceSegmentSelector.connect("currentSegmentChanged(QString)", self.onSegmentsChanged)
+        self.ui.breastSegmentSelector.connect("currentSegmentChanged(QString)", self.onSegmentsChanged)
+        self.ui.otherLesionSegmentSelector.connect("currentSegmentChanged(QString)", self.onSegmentsChanged)
         self.ui.modelPathLineEdit.connect("currentPathChanged(QString)", self.onModelPathChanged)
         self.ui.editSegmentsButton.connect("clicked(bool)", self.onEditSegments)
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.loadExampleButton.connect("clicked(bool)", self.onLoadExample)
         self.ui.showTableButton.connect("clicked(bool)", self.onShowTable)
+        self.ui.exportDicomButton.connect("clicked(bool)", self.onExportDicom)
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
@@ -241,17 +250,30 @@ class NACResistanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 node = selector.nodeFromIndex(index)
                 selector.setCheckState(node, qt.Qt.Checked if node in nodes else qt.Qt.Unchecked)
             selector.blockSignals(wasBlocked)
-        for selector, segmentID in ((self.ui.tumorSegmentSelector, p.tumorSegmentID),
-                                    (self.ui.referenceSegmentSelector, p.referenceSegmentID)):
+        for selector, field in self._segmentSelectors():
             wasBlocked = selector.blockSignals(True)
             selector.setCurrentNode(p.segmentation)
-            selector.setCurrentSegmentID(segmentID)
+            selector.setCurrentSegmentID(getattr(p, field))
             selector.blockSignals(wasBlocked)
         hasDce = p.dceSequence is not None or len(p.dcePhaseVolumes) >= 2
         canApply = hasDce and p.segmentation is not None and bool(p.tumorSegmentID)
         self.ui.applyButton.enabled = canApply
         self.ui.applyButton.toolTip = _("Analyse the exam and score it with the model") if canApply else _(
             "Select the DCE series, a segmentation and its tumour segment")
+        self._updateExportButton()
+
+    def _segmentSelectors(self) -> tuple:
+        """(segment selector, parameter-node field holding its segment ID) of the four segment selectors."""
+        return ((self.ui.tumorSegmentSelector, "tumorSegmentID"), (self.ui.referenceSegmentSelector, "referenceSegmentID"),
+                (self.ui.breastSegmentSelector, "breastSegmentID"),
+                (self.ui.otherLesionSegmentSelector, "otherLesionSegmentID"))
+
+    def _updateExportButton(self) -> None:
+        """Enabled when the last Apply's exam can be exported as DICOM; otherwise the tooltip says why not."""
+        reason = self.logic.dicomExportUnavailableReason(self._parameterNode)
+        self.ui.exportDicomButton.enabled = not reason
+        self.ui.exportDicomButton.toolTip = reason or _(
+            "Write the last Apply's exam as a DICOM SEG (tumour and reference) and a DICOM SR (values, probability)")
 
     def onCheckedVolumesChanged(self) -> None:
         if self._parameterNode:
@@ -259,13 +281,14 @@ class NACResistanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._parameterNode.dwiPerBVolumes = list(self.ui.dwiVolumesSelector.checkedNodes())
 
     def onSegmentationChanged(self, node) -> None:
-        self.ui.tumorSegmentSelector.setCurrentNode(node)
-        self.ui.referenceSegmentSelector.setCurrentNode(node)
+        for selector, _field in self._segmentSelectors():
+            selector.setCurrentNode(node)
 
     def onSegmentsChanged(self, segmentID=None) -> None:
         if self._parameterNode:
-            self._parameterNode.tumorSegmentID = self.ui.tumorSegmentSelector.currentSegmentID() or ""
-            self._parameterNode.referenceSegmentID = self.ui.referenceSegmentSelector.currentSegmentID() or ""
+            with slicer.util.NodeModify(self._parameterNode):
+                for selector, field in self._segmentSelectors():
+                    setattr(self._parameterNode, field, selector.currentSegmentID() or "")
 
     def onEditSegments(self) -> None:
         with slicer.util.tryWithErrorDisplay(_("Cannot open the Segment Editor."), waitCursor=True):
@@ -330,6 +353,7 @@ class NACResistanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.statusLabel.text = self.logic.errorText(error)
             return
         self.onModelPathChanged()
+        self._updateExportButton()
         if score is None:
             self.ui.statusLabel.text = _("Cancelled.")
         else:
@@ -355,6 +379,21 @@ class NACResistanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onShowTable(self) -> None:
         if self._parameterNode and self._parameterNode.outputTable:
             self.logic.showTable(self._parameterNode.outputTable)
+
+    def onExportDicom(self) -> None:
+        """Export the last Apply's exam as DICOM SEG and SR into a folder the user picks."""
+        folder = qt.QFileDialog.getExistingDirectory(slicer.util.mainWindow(), _("Folder for the DICOM SEG and SR"))
+        if not folder:
+            return
+        self.ui.statusLabel.text = ""
+        try:
+            with slicer.util.tryWithErrorDisplay(_("Failed to export the exam as DICOM."), waitCursor=True):
+                exported = self.logic.exportAppliedDicom(self._parameterNode, folder)
+        except Exception as error:
+            self.ui.statusLabel.text = self.logic.errorText(error)
+            return
+        self.ui.statusLabel.text = _("Wrote {seg} and {sr} ({count} values).").format(
+            seg=exported.seg_path, sr=exported.sr_path, count=exported.n_measurements)
 
     def onLoadExample(self) -> None:
         self.ui.statusLabel.text = ""
@@ -395,6 +434,18 @@ class ProgressDialog:
         return bool(self._dialog.wasCanceled)
 
 
+class AppliedExam(NamedTuple):
+    """What the last Apply computed, kept by the Logic so that it can be exported as DICOM."""
+
+    exam: object
+    """The library ``Exam`` built from the panel (masks on the ROI phase's grid)."""
+    score: object
+    """``pipeline.score_exam(exam, model)``: the values and the probability the panel shows."""
+    model: object
+    instanceUIDs: tuple
+    """SOP instance UIDs of the DICOM files the ROI phase was loaded from; empty when it was not from DICOM."""
+
+
 #
 # NACResistanceLogic
 #
@@ -411,6 +462,7 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
         ScriptedLoadableModuleLogic.__init__(self)
         _makeLibraryImportable()
         self._parameterNode = None
+        self.appliedExam = None
 
     def getParameterNode(self) -> NACResistanceParameterNode:
         parameterNode = super().getParameterNode()
@@ -493,7 +545,8 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
         clinical = parseClinical(p.clinicalJson, self.clinicalInputs(model))
         return self.examFromNodes(
             segmentationNode=p.segmentation, tumorSegmentID=p.tumorSegmentID,
-            referenceSegmentID=p.referenceSegmentID, dceNode=p.dceSequence,
+            referenceSegmentID=p.referenceSegmentID, breastSegmentID=p.breastSegmentID,
+            otherLesionSegmentID=p.otherLesionSegmentID, dceNode=p.dceSequence,
             dcePhaseNodes=list(p.dcePhaseVolumes),
             dceTimesS=parse_number_list(p.dceTimes, field="DCE acquisition times") or None,
             roiPhase=p.roiPhase, dwiNode=p.dwiSequence or p.dwiVolume, dwiVolumeNodes=list(p.dwiPerBVolumes),
@@ -502,7 +555,7 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
         )
 
     def examFromNodes(self, *, segmentationNode, tumorSegmentID: str, referenceSegmentID: str = "",
-                      dceNode=None, dcePhaseNodes=(), dceTimesS=None, roiPhase: int = 1, dwiNode=None,
+                      breastSegmentID: str = "", otherLesionSegmentID: str = "", dceNode=None, dcePhaseNodes=(), dceTimesS=None, roiPhase: int = 1, dwiNode=None,
                       dwiVolumeNodes=(), bValues=None, adcNode=None, adcScale: float = 1.0,
                       clinical=None, patientID: str = "exam", t2wNode=None):
         """Build a library ``Exam`` from MRML nodes.
@@ -512,16 +565,21 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
         ``bValues`` or its index values) or a diffusion-weighted volume node; or ``dwiVolumeNodes``
         with ``bValues`` (s/mm²). ``adcScale`` converts the ADC volume to mm²/s. ``t2wNode`` (optional) is a
         T2-weighted volume for multiparametric radiomics (used when the analysis lists ``t2w``).
+        ``breastSegmentID`` and ``otherLesionSegmentID`` (optional) become the exam's breast and other-lesion masks,
+        which clip and are removed from the peritumoral shells (as the manifest's ``breast_segment`` and
+        ``other_lesion_segment``).
         """
         from NACResistanceLib.io.exam_arrays import exam_from_arrays
 
         phases, times, dceGeometry = dceArrays(dceNode, dcePhaseNodes, dceTimesS)
-        tumor, reference = segmentArrays(segmentationNode, tumorSegmentID, referenceSegmentID,
-                                         phases[roiPhase], dceGeometry)
+        masks = segmentMasks(segmentationNode, {"tumour": tumorSegmentID, "reference": referenceSegmentID,
+                                                "breast": breastSegmentID, "other lesion": otherLesionSegmentID},
+                             phases[roiPhase], dceGeometry)
         dwi = dwiArrays(dwiNode, dwiVolumeNodes, bValues)
         adc, adcGeometry = volumeArray(adcNode) if adcNode is not None else (None, None)
         return exam_from_arrays(
-            patient_id=patientID, tumor_mask=tumor, reference_mask=reference, mask_geometry=dceGeometry,
+            patient_id=patientID, tumor_mask=masks["tumour"], reference_mask=masks.get("reference"),
+            breast_mask=masks.get("breast"), other_lesion_mask=masks.get("other lesion"), mask_geometry=dceGeometry,
             dce_phases=phases, dce_times_s=times, dce_geometry=dceGeometry, roi_phase=roiPhase,
             dwi_volumes=dwi[0], dwi_bvals=dwi[1], dwi_bvecs=dwi[2], dwi_geometry=dwi[3],
             adc=adc, adc_geometry=adcGeometry, adc_scale=adcScale, clinical=clinical or {},
@@ -531,12 +589,17 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
     # --- actions --------------------------------------------------------------------------------
 
     def scoreParameterNode(self, p: NACResistanceParameterNode, progress=None):
-        """Apply: analyse and score the exam of the panel, write the output nodes, return the score."""
+        """Apply: analyse and score the exam of the panel, write the output nodes, return the score.
+
+        The exam, score and model are kept as ``appliedExam`` for :meth:`exportAppliedDicom`.
+        """
         from NACResistanceLib import pipeline
 
         model = self.loadModel(p.modelPath)
-        score = pipeline.score_exam(self.examFromParameterNode(p, model), model, progress=progress)
+        exam = self.examFromParameterNode(p, model)
+        score = pipeline.score_exam(exam, model, progress=progress)
         self.writeResultNodes(score, p)
+        self.appliedExam = AppliedExam(exam, score, model, self.roiDicomInstanceUIDs(p))
         return score
 
     def scoreNodes(self, modelPath=None, progress=None, **nodes):
@@ -588,6 +651,51 @@ class NACResistanceLogic(ScriptedLoadableModuleLogic):
         from NACResistanceLib.dicom_out.cohort import export_from_files
 
         return export_from_files(manifestPath, featuresPath, outDir, model_path=modelPath)
+
+    # --- DICOM export of the applied exam --------------------------------------------------------
+
+    def roiDicomInstanceUIDs(self, p: NACResistanceParameterNode) -> tuple:
+        """SOP instance UIDs the ROI phase was loaded from by Slicer's DICOM module (its ``DICOM.instanceUIDs``;
+        for a sequence, its ROI-phase data node's, else the sequence's own); empty when not from DICOM."""
+        sequence = p.dceSequence
+        if sequence is None:
+            return dicomInstanceUIDs(self.roiVolumeNode(p))
+        phase = sequence.GetNthDataNode(p.roiPhase) if p.roiPhase < sequence.GetNumberOfDataNodes() else None
+        return dicomInstanceUIDs(phase) or dicomInstanceUIDs(sequence)
+
+    def dicomExportUnavailableReason(self, p: NACResistanceParameterNode) -> str:
+        """Why *Export as DICOM* cannot run now, in one sentence; empty when it can."""
+        from NACResistanceLib.dicom_out.export import require_highdicom
+        from NACResistanceLib.errors import ConfigError
+
+        try:
+            require_highdicom()
+        except ConfigError as error:
+            return str(error)
+        roiNode = p.dceSequence if p.dceSequence is not None else self.roiVolumeNode(p)
+        if roiNode is None:
+            return _("Select the DCE phases and press Apply first.")
+        instanceUIDs = self.roiDicomInstanceUIDs(p)
+        if not instanceUIDs:
+            return _("The ROI phase '{name}' was not loaded through Slicer's DICOM module, so a DICOM SEG would have "
+                     "no source images to reference.").format(name=roiNode.GetName())
+        if self.appliedExam is None or self.appliedExam.instanceUIDs != instanceUIDs:
+            return _("Press Apply first: the export writes the result of the last Apply on this ROI phase.")
+        return ""
+
+    def exportAppliedDicom(self, p: NACResistanceParameterNode, outDir: str):
+        """Export as DICOM: the last Apply's masks as a DICOM SEG (``seg.dcm``) referencing the ROI phase's own DICOM
+        images, its values and probability as a TID 1500 SR (``sr.dcm``), in ``outDir``. Returns the library's
+        ``ExportedExam``. Refused with the reason of :meth:`dicomExportUnavailableReason`.
+        """
+        from NACResistanceLib.dicom_out.exam_score import export_exam_score
+        from NACResistanceLib.errors import ConfigError
+
+        reason = self.dicomExportUnavailableReason(p)
+        if reason:
+            raise ConfigError(reason)
+        applied = self.appliedExam
+        return export_exam_score(applied.exam, applied.score, applied.model, dicomFiles(applied.instanceUIDs), outDir)
 
     # --- results -> MRML ------------------------------------------------------------------------
 

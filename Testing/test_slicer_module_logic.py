@@ -142,3 +142,15 @@ def test_tables_and_charts_are_shown_in_the_layout_when_there_is_one(loaded, app
     chart = object()
     loaded.NACResistanceLogic.showChart(chart)
     assert app.plots.calls == [("ShowChartInLayout", chart)]
+
+
+def test_export_button_shows_the_librarys_python_39_message(loaded, monkeypatch):
+    """Slicer 5.8 (Python 3.9, no highdicom): the Widget disables *Export as DICOM* and its tooltip is the library's
+    one-line message (checked before any MRML node is read)."""
+    monkeypatch.setattr(sys, "version_info", (3, 9, 18, "final", 0))
+    widget = object.__new__(loaded.NACResistanceWidget)
+    widget.logic, widget._parameterNode = loaded.NACResistanceLogic(), None
+    widget.ui = SimpleNamespace(exportDicomButton=SimpleNamespace(enabled=True, toolTip=""))
+    widget._updateExportButton()
+    assert (widget.ui.exportDicomButton.enabled, widget.ui.exportDicomButton.toolTip) == (
+        False, "export-dicom needs Python 3.10 or newer (highdicom); this is Python 3.9")

@@ -590,3 +590,232 @@ def test_t2w_volume_node_reaches_the_exam_as_its_t2w_series(mrml, scene, example
     np.testing.assert_array_equal(sitk.GetArrayFromImage(carried), sitk.GetArrayFromImage(t2w))
     np.testing.assert_allclose(carried.GetOrigin(), t2w.GetOrigin(), atol=1e-9)
     np.testing.assert_allclose(carried.GetSpacing(), t2w.GetSpacing(), atol=1e-12)
+
+
+# --- export as DICOM (SEG and SR) of the applied exam --------------------------------------------------
+
+
+def _load_dicom_series(mrml, paths: list, name: str):
+    """A volume read from DICOM files as Slicer's DICOM module loads it (DICOMScalarVolumePlugin): an archetype
+    storage node reads the files (ITK GDCM), and ``DICOM.instanceUIDs`` lists the files' SOP instance UIDs."""
+    import pydicom
+
+    storage = mrml.scene.AddNewNodeByClass("vtkMRMLVolumeArchetypeStorageNode")
+    storage.ResetFileNameList()
+    storage.SetFileName(str(paths[0]))
+    for path in paths:
+        storage.AddFileName(str(path))
+    storage.SetSingleFile(0)
+    volume = mrml.scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name)
+    volume.SetAndObserveStorageNodeID(storage.GetID())
+    assert storage.ReadData(volume)
+    uids = [str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID) for path in paths]
+    volume.SetAttribute("DICOM.instanceUIDs", " ".join(uids))
+    return volume
+
+
+@pytest.fixture
+def dicom_phases(mrml, scene, example_exam, tmp_path, monkeypatch):
+    """The example exam's DCE phases written as DICOM series (int16, exact) and loaded as Slicer's DICOM module
+    loads them; ``slicer.dicomDatabase`` stands in for Slicer's database (``fileForInstance``: UID -> file)."""
+    import SimpleITK as sitk
+    from dicom_writers import uid, write_volume
+
+    files, volumes = {}, []
+    for index, phase in enumerate(example_exam.dce.phases):
+        paths = write_volume(tmp_path / "dicom" / f"phase{index}", sitk.GetArrayFromImage(phase),
+                             spacing=phase.GetSpacing(), origin=phase.GetOrigin(), series_uid=uid("dce", index),
+                             number=index + 1, description=f"DCE phase {index}", patient=example_exam.patient_id,
+                             FrameOfReferenceUID=uid("dce", "frame"))
+        volumes.append(_load_dicom_series(mrml, paths, f"DCE {index} (DICOM)"))
+        files.update(zip(volumes[-1].GetAttribute("DICOM.instanceUIDs").split(), map(str, paths)))
+    monkeypatch.setattr(mrml.slicer, "dicomDatabase", SimpleNamespace(fileForInstance=lambda u: files.get(u, "")),
+                        raising=False)
+    return volumes
+
+
+def _export_button(mrml, logic, p):
+    """The panel's export button after the Widget's own update (``_updateExportButton``) on a stand-in button."""
+    widget = object.__new__(mrml.module.NACResistanceWidget)
+    widget.logic, widget._parameterNode = logic, p
+    widget.ui = SimpleNamespace(exportDicomButton=SimpleNamespace(enabled=True, toolTip=""))
+    widget._updateExportButton()
+    return widget.ui.exportDicomButton
+
+
+@pytest.mark.slow
+def test_dicom_loaded_exam_exports_a_seg_of_its_segments_and_an_sr_of_the_panel_probability(
+        mrml, scene, example_exam, quick_model, dicom_phases, tmp_path):
+    """ROI phase loaded from DICOM: after Apply the SEG's voxels are the tumour and reference segments on the ROI
+    phase (Slicer's own ``arrayFromSegmentBinaryLabelmap``) and reference that phase's series; the SR's probability
+    and values are the Apply's."""
+    import highdicom as hd
+
+    from NACResistanceLib.dicom_out import read_measurements
+
+    model_path, _ = quick_model
+    logic = mrml.module.NACResistanceLogic()
+    p = logic.getParameterNode()
+    logic.loadSyntheticExample(p)
+    p.dcePhaseVolumes, p.modelPath = dicom_phases, Path(model_path)
+    assert logic.dicomExportUnavailableReason(p) == (
+        "Press Apply first: the export writes the result of the last Apply on this ROI phase.")
+    score = logic.scoreParameterNode(p)
+    button = _export_button(mrml, logic, p)
+    assert button.enabled and button.toolTip.startswith("Write the last Apply's exam as a DICOM SEG")
+
+    exported = logic.exportAppliedDicom(p, str(tmp_path / "out"))
+    roi = dicom_phases[example_exam.dce.roi_phase]
+    seg = hd.seg.segread(exported.seg_path)
+    uids = roi.GetAttribute("DICOM.instanceUIDs").split()  # slice order (written k = 0, 1, ...)
+    pixels = seg.get_pixels_by_source_instance(source_sop_instance_uids=uids, segment_numbers=[1, 2])
+    for number, segment_id in ((1, p.tumorSegmentID), (2, p.referenceSegmentID)):
+        expected = mrml.slicer.util.arrayFromSegmentBinaryLabelmap(p.segmentation, segment_id, roi) > 0
+        assert expected.sum() > 0
+        np.testing.assert_array_equal(pixels[..., number - 1] > 0, expected, err_msg=segment_id)
+    import pydicom
+
+    roi_header = pydicom.dcmread(mrml.slicer.dicomDatabase.fileForInstance(uids[0]), stop_before_pixels=True)
+    assert seg.ReferencedSeriesSequence[0].SeriesInstanceUID == roi_header.SeriesInstanceUID
+    assert seg.FrameOfReferenceUID == roi_header.FrameOfReferenceUID
+
+    measurements = read_measurements(exported.sr_path)
+    probability = measurements["probability_resistance"]["value"]
+    assert probability == score.prediction.probability
+    assert f"Probability of resistance {probability:.2f}" in logic.predictionText(score.prediction)
+    finite = {n: v for n, v in score.analysis.features.items() if math.isfinite(v)}
+    assert exported.n_measurements == len(finite)
+    for name in ("adc_mean", "dki_rMK", "dce_pe_mean"):
+        assert measurements[name]["value"] == finite[name], name
+
+
+def test_non_dicom_exam_disables_the_export_and_says_why(mrml, scene, quick_model):
+    """Volumes built in memory (no DICOM.instanceUIDs): the button is disabled, its tooltip is the reason, and the
+    Logic refuses with the same sentence, before and after Apply."""
+    model_path, _ = quick_model
+    logic = mrml.module.NACResistanceLogic()
+    p = logic.getParameterNode()
+    logic.loadSyntheticExample(p)
+    p.modelPath = Path(model_path)
+    roi_name = logic.roiVolumeNode(p).GetName()
+    reason = (f"The ROI phase '{roi_name}' was not loaded through Slicer's DICOM module, so a DICOM SEG would have "
+              "no source images to reference.")
+    button = _export_button(mrml, logic, p)
+    assert (button.enabled, button.toolTip) == (False, reason)
+    logic.appliedExam = mrml.module.AppliedExam(None, None, None, ())  # what an Apply on these volumes records
+    assert _export_button(mrml, logic, p).toolTip == reason
+    with pytest.raises(ConfigError) as refused:
+        logic.exportAppliedDicom(p, "unused")
+    assert logic.errorText(refused.value) == f"ConfigError: {reason}"
+
+
+def test_python_39_shows_the_librarys_message_not_a_traceback(mrml, scene, dicom_phases, monkeypatch):
+    """Slicer 5.8 (Python 3.9) has no highdicom: the tooltip and the refusal are the library's one line."""
+    logic = mrml.module.NACResistanceLogic()
+    p = logic.getParameterNode()
+    logic.loadSyntheticExample(p)
+    p.dcePhaseVolumes = dicom_phases
+    monkeypatch.setattr(sys, "version_info", (3, 9, 18, "final", 0))
+    message = "export-dicom needs Python 3.10 or newer (highdicom); this is Python 3.9"
+    button = _export_button(mrml, logic, p)
+    assert (button.enabled, button.toolTip) == (False, message)
+    with pytest.raises(ConfigError) as refused:
+        logic.exportAppliedDicom(p, "unused")
+    assert logic.errorText(refused.value) == f"ConfigError: {message}"
+
+
+def test_a_dicom_volume_sequence_gives_the_instance_uids_of_its_roi_phase(mrml, scene):
+    """A sequence from DICOM: the ROI phase's data node's UIDs, else the sequence's own (a multi-volume lists all)."""
+    logic = mrml.module.NACResistanceLogic()
+    p = logic.getParameterNode()
+    sequence = scene.AddNewNodeByClass("vtkMRMLSequenceNode", "DCE")
+    for value in ("0", "60"):
+        sequence.SetDataNodeAtValue(_volume(mrml, np.zeros((2, 2, 2), np.int16), np.eye(4)), value)
+    p.dceSequence, p.roiPhase = sequence, 1
+    assert logic.roiDicomInstanceUIDs(p) == ()
+    sequence.SetAttribute("DICOM.instanceUIDs", "1.2.1 1.2.2 1.2.3 1.2.4")
+    assert logic.roiDicomInstanceUIDs(p) == ("1.2.1", "1.2.2", "1.2.3", "1.2.4")
+    sequence.GetNthDataNode(1).SetAttribute("DICOM.instanceUIDs", "1.2.3 1.2.4")
+    assert logic.roiDicomInstanceUIDs(p) == ("1.2.3", "1.2.4")
+
+
+# --- breast and other-lesion segments: panel == manifest columns ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def peritumoral_model(tmp_path_factory):
+    """A quick model (no radiomics) whose analysis has a 0-3 mm peritumoral shell (its map means are features)."""
+    config = load_analysis_config({"radiomics": False, "peritumoral": {"shells_mm": [[0.0, 3.0]]}})
+    model = models.make_model("peritumoral test model", -1.0, [("adc_mean", -800.0)], radscore=None, threshold=0.3,
+                              training={"data": "hand-written test model", "n_patients": 1, "n_resistant": 0},
+                              analysis_config=config.to_dict())
+    return models.save(model, tmp_path_factory.mktemp("peri") / "model.json"), config
+
+
+def _fill_panel(p, exam, nodes, model_path) -> None:
+    """The panel's fields for an exam pushed to the scene by ``examToNodes`` (times and b-values in full)."""
+    p.patientID = exam.patient_id
+    p.dcePhaseVolumes, p.roiPhase = nodes["dcePhases"], exam.dce.roi_phase
+    p.dceTimes = ", ".join(repr(float(t)) for t in exam.dce.times_s)
+    p.dwiPerBVolumes, p.bValues = nodes["dwiVolumes"], ", ".join(repr(float(b)) for b in exam.dwi.bvals)
+    p.adcVolume, p.adcUnit = nodes["adc"], "mm^2/s"
+    p.segmentation = nodes["segmentation"]
+    p.tumorSegmentID, p.referenceSegmentID = nodes["tumorSegmentID"], nodes["referenceSegmentID"]
+    p.modelPath = Path(model_path)
+
+
+@pytest.mark.slow
+def test_breast_and_other_lesion_segments_change_the_shells_as_the_manifest_columns_do(
+        mrml, scene, peritumoral_model, tmp_path):
+    """Panel with a breast and an other-lesion segment == the same exam read from a manifest whose
+    ``breast_segment`` / ``other_lesion_segment`` name those segments of the same segmentation file (written by
+    Slicer's segmentation storage node): every feature equal (shell voxel counts exactly); without them the shell
+    values differ."""
+    import pandas as pd
+
+    from NACResistanceLib import io
+
+    model_path, config = peritumoral_model
+    manifest_path = phantom.make_cohort(1, 0, tmp_path / "cohort", SMALL)
+    exam = io.load_exam(io.read_manifest(manifest_path), 0)
+    assert exam.dwi.bvecs is None  # trace DWI: one scene volume per b-value carries all of it
+    nodes = mrml.adapter.examToNodes(exam)
+    segmentation, roi = nodes["segmentation"], nodes["dcePhases"][exam.dce.roi_phase]
+    tumour = mrml.slicer.util.arrayFromSegmentBinaryLabelmap(segmentation, nodes["tumorSegmentID"], roi)
+    k, j, i = (int(round(c)) for c in np.argwhere(tumour).mean(axis=0))
+    low_x = int(np.argwhere(tumour)[:, 2].min())
+    breast = np.zeros(tumour.shape, np.uint8)
+    breast[:, j - 1:, max(i - 32, 0):i + 32] = 1  # cuts the shell's anterior half; < 50 % of the field of view
+    lesion = np.zeros(tumour.shape, np.uint8)
+    lesion[k - 1:k + 2, j - 2:j + 3, low_x - 3:low_x] = 1  # a small lesion touching the tumour's low-x side
+    for segment_id, mask in (("breast", breast), ("other lesion", lesion)):
+        segmentation.GetSegmentation().AddEmptySegment(segment_id, segment_id)
+        mrml.slicer.util.updateSegmentBinaryLabelmapFromArray(mask, segmentation, segment_id, roi)
+    for segment_id in (nodes["tumorSegmentID"], nodes["referenceSegmentID"]):
+        segmentation.GetSegmentation().GetSegment(segment_id).SetName(segment_id)
+    storage = scene.AddNewNodeByClass("vtkMRMLSegmentationStorageNode")
+    storage.SetFileName(str(tmp_path / "four segments.seg.nrrd"))
+    assert storage.WriteData(segmentation)
+    rows = pd.read_csv(manifest_path, dtype=str, keep_default_na=False)
+    rows["segmentation"] = str(tmp_path / "four segments.seg.nrrd")
+    rows["tumor_segment"], rows["reference_segment"] = nodes["tumorSegmentID"], nodes["referenceSegmentID"]
+    rows["breast_segment"], rows["other_lesion_segment"] = "breast", "other lesion"
+    rows.to_csv(tmp_path / "cohort" / "with_breast.csv", index=False)
+    expected = pipeline.analyze_exam(io.load_exam(io.read_manifest(tmp_path / "cohort" / "with_breast.csv"), 0), config)
+
+    logic = mrml.module.NACResistanceLogic()
+    p = logic.getParameterNode()
+    _fill_panel(p, exam, nodes, model_path)
+    without = logic.scoreParameterNode(p).analysis
+    p.breastSegmentID, p.otherLesionSegmentID = "breast", "other lesion"
+    chosen = logic.scoreParameterNode(p).analysis
+    assert chosen.provenance["peritumoral"]["breast_mask"] == "breast segment"
+    assert chosen.provenance["peritumoral"]["other_lesion_excluded"] is True
+    shells = [name for name in expected.features if name.startswith("peri3mm_")]
+    assert shells and sorted(chosen.features) == sorted(expected.features)
+    for name, value in expected.features.items():
+        # rel 1e-9: Slicer writes the slice spacing 6 mm as 6.000000000000001 into the .seg.nrrd
+        assert chosen.features[name] == pytest.approx(value, rel=1e-9, nan_ok=True), name
+    assert all(without.features[name] != chosen.features[name] for name in shells)
+    voxels = {a.provenance["peritumoral"]["shells"]["peri3mm"]["voxels"] for a in (without, chosen, expected)}
+    assert len(voxels) == 2  # the segments removed voxels from the shell; the manifest removed the same ones

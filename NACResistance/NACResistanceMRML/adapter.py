@@ -162,13 +162,21 @@ def segmentArrays(segmentationNode, tumorSegmentID, referenceSegmentID, roiArray
     segmentations logic resamples it. The temporary grid and labelmap nodes are removed with the display
     and colour nodes made for them, so the scene keeps no trace.
     """
+    masks = segmentMasks(segmentationNode, {"tumour": tumorSegmentID, "reference": referenceSegmentID},
+                         roiArray, roiGeometry)
+    return masks["tumour"], masks.get("reference")
+
+
+def segmentMasks(segmentationNode, segmentIDs, roiArray, roiGeometry) -> dict:
+    """Role -> ``(z, y, x)`` uint8 mask on the ROI phase's grid of each segment ID given (roles with an empty ID
+    are left out); the ``"tumour"`` role is required. Exported as :func:`segmentArrays` describes."""
     from NACResistanceLib.errors import ImageError
 
-    if segmentationNode is None or not tumorSegmentID:
+    if segmentationNode is None or not segmentIDs.get("tumour"):
         raise ImageError("select a segmentation and its tumour segment")
-    checkSegmentID(segmentationNode, tumorSegmentID, "tumour")
-    if referenceSegmentID:
-        checkSegmentID(segmentationNode, referenceSegmentID, "reference")
+    chosen = {role: segmentID for role, segmentID in segmentIDs.items() if segmentID}
+    for role, segmentID in chosen.items():
+        checkSegmentID(segmentationNode, segmentID, role)
     with temporarySceneNodes():
         reference = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "NACResistance ROI grid")
         reference.SetIJKToRASMatrix(slicer.util.vtkMatrixFromArray(roiGeometry.ijk_to_ras()))
@@ -176,9 +184,7 @@ def segmentArrays(segmentationNode, tumorSegmentID, referenceSegmentID, roiArray
         grid.SetDimensions(*reversed(roiArray.shape))
         grid.AllocateScalars(vtk.VTK_UNSIGNED_CHAR, 1)
         reference.SetAndObserveImageData(grid)
-        tumor = exportSegment(segmentationNode, tumorSegmentID, reference)
-        normal = exportSegment(segmentationNode, referenceSegmentID, reference) if referenceSegmentID else None
-    return tumor, normal
+        return {role: exportSegment(segmentationNode, segmentID, reference) for role, segmentID in chosen.items()}
 
 
 def exportSegment(segmentationNode, segmentID: str, referenceVolumeNode):
@@ -209,6 +215,37 @@ def temporarySceneNodes():
         added = [scene.GetNthNode(i) for i in range(scene.GetNumberOfNodes())]
         for node in reversed([n for n in added if n.GetID() not in before]):
             scene.RemoveNode(node)
+
+
+#
+# DICOM source of a volume
+#
+
+DICOM_INSTANCE_UIDS_ATTRIBUTE = "DICOM.instanceUIDs"
+"""Node attribute in which Slicer's DICOM module lists the SOP instance UIDs (space-separated) of the files a
+volume, or a volume sequence, was loaded from."""
+
+
+def dicomInstanceUIDs(node) -> tuple:
+    """SOP instance UIDs of the DICOM files ``node`` was loaded from; empty when it was not loaded from DICOM."""
+    if node is None:
+        return ()
+    return tuple((node.GetAttribute(DICOM_INSTANCE_UIDS_ATTRIBUTE) or "").split())
+
+
+def dicomFiles(instanceUIDs) -> list:
+    """The files of Slicer's DICOM database (``slicer.dicomDatabase``) holding these SOP instances, in order."""
+    from NACResistanceLib.errors import InputFileError
+
+    database = getattr(slicer, "dicomDatabase", None)
+    if database is None:
+        raise InputFileError("Slicer's DICOM database is not open: open it in the DICOM module, then export again")
+    files = [database.fileForInstance(uid) for uid in instanceUIDs]
+    missing = [uid for uid, path in zip(instanceUIDs, files) if not path]
+    if missing:
+        raise InputFileError(f"{len(missing)} of the {len(files)} DICOM instances the ROI phase was loaded from are "
+                             f"not in Slicer's DICOM database (first: {missing[0]}); import the series again")
+    return files
 
 
 #

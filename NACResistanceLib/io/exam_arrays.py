@@ -19,6 +19,8 @@ def exam_from_arrays(
     tumor_mask: np.ndarray,
     mask_geometry: ImageGeometry,
     reference_mask: np.ndarray | None = None,
+    breast_mask: np.ndarray | None = None,
+    other_lesion_mask: np.ndarray | None = None,
     dce_phases: Sequence[np.ndarray] | None = None,
     dce_times_s: Sequence[float] | None = None,
     dce_geometry: ImageGeometry | None = None,
@@ -42,6 +44,9 @@ def exam_from_arrays(
         Patient identifier stored in the exam.
     tumor_mask, reference_mask : (z, y, x) arrays
         Tumour and (optional) reference-tissue masks on ``mask_geometry``; non-zero = inside.
+    breast_mask, other_lesion_mask : (z, y, x) arrays, optional
+        The breast (clips peritumoral shells) and another lesion (removed from them) on ``mask_geometry``: the
+        ``Exam`` fields the manifest columns ``breast_segment`` and ``other_lesion_segment`` fill.
     dce_phases : sequence of (z, y, x) arrays, optional
         DCE phases in acquisition order on ``dce_geometry`` (``phases[0]`` pre-contrast).
     dce_times_s : sequence of float
@@ -76,6 +81,9 @@ def exam_from_arrays(
         tumor_mask=mask_from_array(tumor_mask, mask_geometry, name="tumour mask"),
         reference_mask=None if reference_mask is None else mask_from_array(
             reference_mask, mask_geometry, name="reference mask"),
+        breast_mask=None if breast_mask is None else mask_from_array(breast_mask, mask_geometry, name="breast mask"),
+        other_lesion_mask=None if other_lesion_mask is None else mask_from_array(
+            other_lesion_mask, mask_geometry, name="other-lesion mask"),
         dce=_dce_series(dce_phases, dce_times_s, dce_geometry, roi_phase),
         dwi=_dwi_series(dwi_volumes, dwi_bvals, dwi_bvecs, dwi_geometry),
         adc=_scaled_adc(adc, adc_geometry, adc_scale),
