@@ -189,6 +189,23 @@ def test_a_segment_covering_most_of_the_field_of_view_is_refused(tmp_path):
     assert int(sitk.GetArrayFromImage(read_mask(path, 2)).sum()) == 1
 
 
+
+def test_a_breast_segment_may_cover_most_of_the_field_of_view(tmp_path):
+    """A breast segment legitimately fills most of a breast MRI's field of view; an other-lesion segment cannot."""
+    from NACResistanceLib.io.manifest import _extra_segments
+
+    labels_image = np.zeros((10, 10, 10), np.uint8)
+    labels_image[:, :, :7] = 1  # the breast: 70 % of the field of view
+    labels_image[5, 5, 8] = 2
+    path = tmp_path / "labels.nrrd"
+    sitk.WriteImage(sitk.GetImageFromArray(labels_image), str(path))
+    masks = _extra_segments(path, pd.Series({"breast_segment": "1", "other_lesion_segment": "2"}))
+    assert int(sitk.GetArrayFromImage(masks["breast_mask"]).sum()) == 700
+    assert int(sitk.GetArrayFromImage(masks["other_lesion_mask"]).sum()) == 1
+    with pytest.raises(InputFileError, match="covers 70% of the field of view"):
+        _extra_segments(path, pd.Series({"other_lesion_segment": "1"}))
+
+
 @pytest.mark.parametrize("argv_tail,named", [
     (["--split-date", "2023-13-45"], "--split-date: expected a date YYYY-MM-DD, got '2023-13-45'"),
     (["--split", "middle"], "--split: invalid choice: 'middle'"),

@@ -3,7 +3,7 @@
 :func:`export_exam` writes both with highdicom (Python >= 3.10); :func:`write_source_series` writes a minimal
 MR series from an exam image when the exam was read from NIfTI, so the SEG and SR have a series to reference.
 Concept names: IBSI identifiers (coding scheme ``IBSI``) where IBSI defines the feature, otherwise the
-private scheme :data:`PRIVATE_SCHEME` (code value = the feature column name). See docs/dicom_export.md.
+private scheme :data:`PRIVATE_SCHEME` (code value = the feature column name). See docs/cli.md (export-dicom).
 Research use only.
 """
 

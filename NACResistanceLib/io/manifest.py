@@ -517,11 +517,16 @@ def _extra_series(record: pd.Series, paths: Callable[[str], list[Path]]) -> dict
 
 
 def _extra_segments(segmentation: Path, record: pd.Series, series: str | None = None) -> dict:
-    """``breast_mask`` / ``other_lesion_mask`` from the segmentation file when their segment columns are given."""
-    from . import read_mask
+    """``breast_mask`` / ``other_lesion_mask`` from the segmentation file when their segment columns are given.
 
-    return {field: read_mask(segmentation, _segment(record[column]), series=series)
-            for field, column in (("breast_mask", "breast_segment"), ("other_lesion_mask", "other_lesion_segment"))
+    A breast segment may cover most of the field of view, so it has no size limit (the others do).
+    """
+    from . import read_mask
+    from .segmentation import MAX_REGION_FRACTION
+
+    return {field: read_mask(segmentation, _segment(record[column]), series=series, max_fraction=limit)
+            for field, column, limit in (("breast_mask", "breast_segment", None),
+                                         ("other_lesion_mask", "other_lesion_segment", MAX_REGION_FRACTION))
             if column in record and str(record[column]).strip() not in ("", "nan")}
 
 

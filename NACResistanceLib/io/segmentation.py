@@ -18,7 +18,8 @@ _SEGMENT_KEY = re.compile(r"^Segment(\d+)_Name$")
 MAX_LABELS = 64
 """A label map with more distinct non-zero values than this is taken for an intensity image."""
 MAX_REGION_FRACTION = 0.5
-"""A region covering more than this fraction of the field of view is not a plausible tumour or reference."""
+"""A tumour, reference or other-lesion region covering more than this fraction of the field of view is not
+plausible (an image given as the segmentation); a breast region may (``read_mask(..., max_fraction=None)``)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class SegmentInfo:
     """``Segment<N>_Layer``: component of a multi-layer (4D) file (the segment index when absent and 4D)."""
 
 
-def read_mask(path: str | Path, segment: int | str = 1, *, series: str | None = None) -> sitk.Image:
+def read_mask(path: str | Path, segment: int | str = 1, *, series: str | None = None,
+              max_fraction: float | None = MAX_REGION_FRACTION) -> sitk.Image:
     """Read one region as a binary mask.
 
     Parameters
@@ -48,6 +50,9 @@ def read_mask(path: str | Path, segment: int | str = 1, *, series: str | None = 
     series : str, optional
         DICOM folder only: SeriesInstanceUID, SeriesNumber or SeriesDescription pattern of the SEG (or
         label-map series) to read.
+    max_fraction : float or None
+        Largest plausible fraction of the field of view the region covers; None = no limit (a breast
+        segment may fill most of a breast MRI's field of view).
 
     Returns
     -------
@@ -60,8 +65,7 @@ def read_mask(path: str | Path, segment: int | str = 1, *, series: str | None = 
         If the file cannot be read, or the segment is not in it (the message lists the available
         label values, and segment names for Slicer segmentations), or the file does not look like a
         segmentation: non-integer values, more than :data:`MAX_LABELS` labels (an intensity image
-        given as the segmentation), or a region covering more than :data:`MAX_REGION_FRACTION` of the
-        field of view.
+        given as the segmentation), or a region covering more than ``max_fraction`` of the field of view.
     """
     seg_file = _dicom_seg(path, series)
     if seg_file is not None:
@@ -69,18 +73,20 @@ def read_mask(path: str | Path, segment: int | str = 1, *, series: str | None = 
     image = read_image(path, series=series) if Path(path).is_dir() else read_image(path)
     segments = segment_infos(image)
     if segments:
-        return _plausible(_slicer_segment(image, segments, segment, path), segment, path)
+        return _plausible(_slicer_segment(image, segments, segment, path), segment, path, max_fraction)
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise InputFileError(f"label map {path} has vector voxels but no Segment<N>_Name header fields")
-    return _plausible(_label_value(image, segment, path), segment, path)
+    return _plausible(_label_value(image, segment, path), segment, path, max_fraction)
 
 
-def _plausible(mask: sitk.Image, segment: int | str, path) -> sitk.Image:
+def _plausible(mask: sitk.Image, segment: int | str, path, max_fraction: float | None) -> sitk.Image:
+    if max_fraction is None:
+        return mask
     fraction = float(np.count_nonzero(sitk.GetArrayViewFromImage(mask))) / max(1, int(np.prod(mask.GetSize())))
-    if fraction > MAX_REGION_FRACTION:
+    if fraction > max_fraction:
         raise InputFileError(
             f"segment {segment!r} of {path} covers {fraction:.0%} of the field of view (more than "
-            f"{MAX_REGION_FRACTION:.0%}): not a plausible tumour or reference region; check the manifest's "
+            f"{max_fraction:.0%}): not a plausible tumour or reference region; check the manifest's "
             "segmentation and segment columns (is an image given as the segmentation?)"
         )
     return mask
