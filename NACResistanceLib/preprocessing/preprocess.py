@@ -81,8 +81,7 @@ def preprocess(image: sitk.Image, mask: sitk.Image, config: PreprocessingConfig 
     check_image_and_mask(image, mask, image_source=source, mask_source=mask_source,
                          min_voxels=config.min_roi_voxels)
     mask, steps = _align(mask, image)
-    target, index, size, margin = _output_box(image, mask, config)
-    read_index, read_size = _input_box(image, target, index, size, config)
+    read_index, read_size = crop_read_box(image, mask, config)
     check_finite(image, source, index=read_index, size=read_size, region="inside the radiomics crop",
                  reason=CROP_REASON, mask=mask, mask_source=mask_source)
     if config.n4:
@@ -91,7 +90,7 @@ def preprocess(image: sitk.Image, mask: sitk.Image, config: PreprocessingConfig 
         steps.append({"step": "n4", "shrink_factor": config.n4_shrink_factor,
                       "iterations": list(config.n4_iterations)})
     statistics = whole_image_statistics(image) if config.normalization == "zscore" else None
-    image, mask = _crop_and_resample(image, mask, config, steps, (target, index, size, margin))
+    image, mask = _crop_and_resample(image, mask, config, steps)
     if statistics is not None:
         image = zscore(image, statistics, source)
         steps.append({"step": "zscore", "mean": statistics.mean, "sd": statistics.sd,
@@ -102,6 +101,19 @@ def preprocess(image: sitk.Image, mask: sitk.Image, config: PreprocessingConfig 
                       "truncate_sd": config.gaussian_truncate})
     _check_roi_left(mask, config, mask_source)
     return Preprocessed(image, mask, tuple(steps))
+
+
+def crop_read_box(image: sitk.Image, mask: sitk.Image, config: PreprocessingConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Index and size (x, y, z) of the voxels of ``image`` that :func:`preprocess` reads after its checks.
+
+    ``mask`` is on the grid of ``image``. The box is the output grid's ROI box plus ``crop_margin_mm`` and the
+    Gaussian radius, widened by what the interpolator reads around it (20 voxels for the B-spline); without
+    resampling it is the output box itself. NaN and infinite voxels are refused inside it.
+    """
+    target, index, size, _ = _output_box(image, mask, config)
+    if not config.resample_spacing_mm:
+        return index, size
+    return input_box_for_grid(image, target.sub_grid(index, size), config.interpolator)
 
 
 def _align(mask: sitk.Image, image: sitk.Image) -> tuple[sitk.Image, list[dict[str, Any]]]:
@@ -126,14 +138,6 @@ def _output_box(image: sitk.Image, mask: sitk.Image,
     return target, index, size, margin
 
 
-def _input_box(image: sitk.Image, target: Grid, index: np.ndarray, size: np.ndarray,
-               config: PreprocessingConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Index and size (x, y, z) of the native voxels the crop and resampling read for the output box."""
-    if not config.resample_spacing_mm:
-        return index, size
-    return input_box_for_grid(image, target.sub_grid(index, size), config.interpolator)
-
-
 def _statistics_voxels(statistics: IntensityStatistics) -> str:
     """Which voxels the z-score statistics describe, for the provenance."""
     if not statistics.n_nonfinite:
@@ -142,10 +146,10 @@ def _statistics_voxels(statistics: IntensityStatistics) -> str:
             "infinite voxels, all outside the radiomics crop, left out)")
 
 
-def _crop_and_resample(image: sitk.Image, mask: sitk.Image, config: PreprocessingConfig, steps: list[dict[str, Any]],
-                       box: tuple[Grid, np.ndarray, np.ndarray, np.ndarray]) -> tuple[sitk.Image, sitk.Image]:
+def _crop_and_resample(image: sitk.Image, mask: sitk.Image, config: PreprocessingConfig,
+                       steps: list[dict[str, Any]]) -> tuple[sitk.Image, sitk.Image]:
     spacing = config.resample_spacing_mm
-    target, index, size, margin = box
+    target, index, size, margin = _output_box(image, mask, config)
     steps.append({"step": "crop", "grid_index": index.tolist(), "grid_size": size.tolist(),
                   "margin_voxels": margin.tolist()})
     if not spacing:
