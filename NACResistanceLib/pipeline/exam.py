@@ -97,8 +97,8 @@ def analyze_exam(exam: Exam, config: AnalysisConfig | Mapping[str, Any] | str | 
     exam, reference_warnings = _without_empty_reference(exam)
     _check_inputs(exam, config)
     volume = StageResult(features={"tumor_volume_mm3": FeatureValue(
-        _volume_mm3(exam.tumor_mask), "mm³", "tumour segment volume on its own grid")},
-        warnings=reference_warnings + _nonfinite_background(exam, config))
+        _volume_mm3(exam.tumor_mask), "mm³", "tumour segment volume on its own grid")}, warnings=reference_warnings)
+    background = StageResult(warnings=_nonfinite_background(exam, config))
     checkpoint("DCE kinetics", 0.1)
     dce = analyse_dce(exam, config)
     checkpoint("pharmacokinetics", 0.2)
@@ -113,8 +113,8 @@ def analyze_exam(exam: Exam, config: AnalysisConfig | Mapping[str, Any] | str | 
     region_provenance = join(region_provenance, region_values(regions, quantitative.maps, map_units))
     radiomics = analyse_radiomics(exam, config, join(dce.result, diffusion).maps, checkpoint, regions)
     checkpoint("done", 1.0)
-    staged = (("segmentation", volume), ("dce", dce.result), ("dce", pharmacokinetics), ("diffusion", diffusion),
-              ("peritumoral", region_provenance), ("radiomics", radiomics),
+    staged = (("exam", background), ("segmentation", volume), ("dce", dce.result), ("dce", pharmacokinetics),
+              ("diffusion", diffusion), ("peritumoral", region_provenance), ("radiomics", radiomics),
               ("exam", StageResult(provenance={"analysis_config": config.to_dict(), "analysis_sha256": config.sha256})))
     result = join(*(part for _, part in staged))
     return ExamAnalysis(patient_id=exam.patient_id, timepoint=exam.timepoint,
