@@ -708,7 +708,7 @@ def test_each_warning_carries_the_stage_that_gave_it():
 
 def test_a_nan_voxel_is_located_and_counted_against_the_mask():
     from NACResistanceLib.errors import ImageError
-    from NACResistanceLib.preprocessing import check_image_and_mask
+    from NACResistanceLib.preprocessing import check_finite
 
     values = np.ones((6, 7, 8), np.float32)
     values[0, 1, 2] = np.nan  # background: z=0, y=1, x=2
@@ -717,8 +717,41 @@ def test_a_nan_voxel_is_located_and_counted_against_the_mask():
     mask[2:5, 2:5, 2:5] = 1
     with pytest.raises(ImageError, match=r"image dce_01\.nrrd has 2 NaN or infinite voxels \(the first at voxel x, y, "
                                          r"z = 2, 1, 0, 1 of them inside mask seg\.nrrd\); replace them"):
-        check_image_and_mask(sitk.GetImageFromArray(values), sitk.GetImageFromArray(mask), image_source="dce_01.nrrd",
-                             mask_source="seg.nrrd", min_voxels=1)
+        check_finite(sitk.GetImageFromArray(values), "dce_01.nrrd", mask=sitk.GetImageFromArray(mask),
+                     mask_source="seg.nrrd")
+
+
+def test_nan_inside_the_radiomics_crop_fails_the_exam_naming_file_count_and_first_voxel(cohort, light, tmp_path,
+                                                                                        capsys):
+    from NACResistanceLib.config import load_analysis_config
+    from NACResistanceLib.io import load_exam
+    from NACResistanceLib.pipeline.geometry import rois_on_grid
+    from NACResistanceLib.preprocessing import crop_read_box
+
+    exam = load_exam(read_manifest(cohort), 0)
+    config = load_analysis_config(None)
+    planted = [(15, 35, 1), (16, 35, 1)]  # (x, y, z): two slices below the ROIs, 7 columns from the tumour
+    crop_index, crop_size = crop_read_box(exam.dce.roi_image, exam.tumor_mask, config.preprocessing)
+    box = rois_on_grid(exam, exam.dce.roi_image, "DCE", config.map_margin_mm).box
+    tumor = sitk.GetArrayViewFromImage(exam.tumor_mask)
+    for voxel in planted:
+        assert np.all(crop_index <= voxel) and np.all(np.less(voxel, crop_index + crop_size))  # read by radiomics
+        assert not np.all((np.less_equal(box.index, voxel)) & np.less(voxel, np.add(box.index, box.size)))
+        assert not tumor[voxel[::-1]]
+    phases = [str(cohort.parent / p) for p in pd.read_csv(cohort, dtype=str).loc[0, "dce_phases"].split(";")]
+    phase = sitk.Cast(sitk.ReadImage(phases[1]), sitk.sitkFloat32)  # the ROI phase (dce_roi_phase = 1)
+    for voxel in planted:
+        phase[voxel] = float("nan")
+    phases[1] = str(tmp_path / "dce_01_nan.nrrd")
+    sitk.WriteImage(phase, phases[1])
+    manifest = edited_manifest(cohort, tmp_path / "m", rows=1, dce_phases=";".join(phases))
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "extract", manifest, "--out", out, "--config", light, "--jobs", "1", "--progress", "none")
+    message = pd.read_csv(out / "failures.csv").loc[0, "message"]
+    assert code == 1 and "1 exams failed" in err
+    assert (f"image {phases[1]} has 2 NaN or infinite voxels inside the radiomics crop (the first at voxel x, y, z = "
+            "15, 35, 1, 0 of them inside mask ") in message
+    assert "filters (Gaussian, wavelet, LoG) would carry them into the tumour's values" in message
 
 
 def test_the_manifest_command_writes_a_file_and_checks_its_folder(tmp_path, capsys):

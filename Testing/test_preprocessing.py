@@ -230,12 +230,15 @@ def test_too_few_roi_voxels_are_refused():
         check(image_from(np.ones((4, 4, 4), np.float32)), cube_mask((4, 4, 4), (0, 0, 0), (2, 2, 2)), 10)
 
 
-def test_nan_voxels_are_refused():
+def test_nan_voxels_inside_the_crop_are_refused():
     array = np.ones((4, 4, 4), np.float32)
     array[1, 2, 3] = np.nan
-    array[0, 0, 0] = np.inf
-    with pytest.raises(ImageError, match=r"image exam/t1_post\.nrrd has 2 NaN or infinite voxels"):
-        check(image_from(array), cube_mask((4, 4, 4), (0, 0, 0), (2, 2, 2)))
+    array[0, 0, 0] = np.inf  # inside the ROI
+    with pytest.raises(ImageError, match=r"image exam/t1_post\.nrrd has 2 NaN or infinite voxels inside the radiomics "
+                                         r"crop \(the first at voxel x, y, z = 0, 0, 0, 1 of them inside mask "
+                                         r"exam/tumor\.seg\.nrrd\)"):  # the 10 mm crop margin covers the whole image
+        preprocess(image_from(array), cube_mask((4, 4, 4), (0, 0, 0), (2, 2, 2)), load_preprocessing_config(PLAIN),
+                   source="exam/t1_post.nrrd", mask_source="exam/tumor.seg.nrrd")
 
 
 def test_mask_partly_outside_the_image_is_refused():

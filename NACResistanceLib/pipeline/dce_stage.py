@@ -12,7 +12,7 @@ from .. import dce as dce_lib
 from .. import diffusion
 from ..config import AnalysisConfig, DceOptions
 from ..io.exam import Exam
-from .geometry import Box, rois_on_grid
+from .geometry import Box, check_finite_in_box, rois_on_grid
 from .optional import optional_model
 from .results import FeatureValue, StageResult, join
 
@@ -46,6 +46,8 @@ def analyse_dce(exam: Exam, config: AnalysisConfig) -> DceStage:
                         pd.DataFrame(columns=list(CURVES_COLUMNS)))
     opts = config.dce
     rois = rois_on_grid(exam, exam.dce.roi_image, "DCE", config.map_margin_mm)
+    check_finite_in_box([(phase, exam.part_source("dce", k)) for k, phase in enumerate(exam.dce.phases)], rois, "DCE",
+                        config.map_margin_mm)
     phases = dce_lib.phase_array(exam.dce)
     curves = dce_lib.time_intensity_curves(exam.dce, rois.tumor, rois.reference, phases=phases)
     model, warnings = optional_model("auto", "DCE kinetics", "dce_* kinetic values", lambda: dce_lib.KineticsModel(

@@ -13,7 +13,7 @@ import SimpleITK as sitk
 from .. import diffusion
 from ..config import AnalysisConfig, DiffusionOptions
 from ..io.exam import DwiSeries, Exam
-from .geometry import Box, rois_on_grid
+from .geometry import Box, check_finite_in_box, rois_on_grid
 from .optional import optional_model
 from .results import FeatureValue, StageResult, join
 
@@ -41,6 +41,8 @@ def analyse_diffusion(exam: Exam, config: AnalysisConfig) -> StageResult:
         return _scanner_adc(exam, config)
     dwi = exam.dwi
     rois = rois_on_grid(exam, dwi.volumes[0], "DWI", config.map_margin_mm)
+    check_finite_in_box([(volume, exam.part_source("dwi", k)) for k, volume in enumerate(dwi.volumes)], rois, "DWI",
+                        config.map_margin_mm)
     region = DwiRegion(signal=dwi.signal_array()[rois.box.slices], tumor=rois.tumor_in_box,
                        reference=rois.reference_in_box, box=rois.box, grid=rois.grid)
     no_b0 = () if min(dwi.bvals) <= 50.0 else (
@@ -67,6 +69,7 @@ def _adc_from_dwi(dwi: DwiSeries, region: DwiRegion, opts: DiffusionOptions) -> 
 
 def _scanner_adc(exam: Exam, config: AnalysisConfig) -> StageResult:
     rois = rois_on_grid(exam, exam.adc, "ADC", config.map_margin_mm)
+    check_finite_in_box([(exam.adc, exam.source("adc"))], rois, "ADC", config.map_margin_mm)
     adc = sitk.GetArrayFromImage(rois.grid).astype(np.float64)[rois.box.slices]
     source = StageResult(maps={"adc": rois.box.image(adc, rois.grid)},
                          provenance={**rois.transfers, "adc": {"source": f"scanner ADC map {exam.source('adc')}"}},

@@ -23,6 +23,8 @@ from .radiomics_stage import analyse_radiomics
 from .regions import peritumoral_regions, region_values
 from .results import FeatureValue, StageResult, join
 
+NONFINITE_FILES_SHOWN = 3
+"""Files named (with their counts) in the warning about ignored NaN or infinite voxels."""
 Progress = Callable[[str, float], bool]
 """``progress(message, fraction) -> bool``; returning True cancels the analysis."""
 
@@ -79,7 +81,9 @@ def analyze_exam(exam: Exam, config: AnalysisConfig | Mapping[str, Any] | str | 
     Raises
     ------
     ImageError
-        Unusable image/mask pair (see ``preprocessing.check_image_and_mask``).
+        Unusable image/mask pair (see ``preprocessing.check_image_and_mask``), or NaN or infinite voxels inside a
+        region the analysis reads (a map box: ROIs plus ``map_margin_mm``; a radiomics crop). Such voxels
+        elsewhere are ignored with one warning.
     AcquisitionError
         A value the configuration marks ``required`` cannot be computed from this acquisition.
     """
@@ -94,6 +98,7 @@ def analyze_exam(exam: Exam, config: AnalysisConfig | Mapping[str, Any] | str | 
     _check_inputs(exam, config)
     volume = StageResult(features={"tumor_volume_mm3": FeatureValue(
         _volume_mm3(exam.tumor_mask), "mm³", "tumour segment volume on its own grid")}, warnings=reference_warnings)
+    background = StageResult(warnings=_nonfinite_background(exam, config))
     checkpoint("DCE kinetics", 0.1)
     dce = analyse_dce(exam, config)
     checkpoint("pharmacokinetics", 0.2)
@@ -108,8 +113,8 @@ def analyze_exam(exam: Exam, config: AnalysisConfig | Mapping[str, Any] | str | 
     region_provenance = join(region_provenance, region_values(regions, quantitative.maps, map_units))
     radiomics = analyse_radiomics(exam, config, join(dce.result, diffusion).maps, checkpoint, regions)
     checkpoint("done", 1.0)
-    staged = (("segmentation", volume), ("dce", dce.result), ("dce", pharmacokinetics), ("diffusion", diffusion),
-              ("peritumoral", region_provenance), ("radiomics", radiomics),
+    staged = (("exam", background), ("segmentation", volume), ("dce", dce.result), ("dce", pharmacokinetics),
+              ("diffusion", diffusion), ("peritumoral", region_provenance), ("radiomics", radiomics),
               ("exam", StageResult(provenance={"analysis_config": config.to_dict(), "analysis_sha256": config.sha256})))
     result = join(*(part for _, part in staged))
     return ExamAnalysis(patient_id=exam.patient_id, timepoint=exam.timepoint,
@@ -174,6 +179,32 @@ def _check_inputs(exam: Exam, config: AnalysisConfig) -> None:
         if exam.reference_mask is not None:
             preprocessing.check_image_and_mask(image, exam.reference_mask, image_source=source,
                                                mask_source=exam.source("reference_mask"), min_voxels=1)
+
+
+def _nonfinite_background(exam: Exam, config: AnalysisConfig) -> tuple[str, ...]:
+    """The one warning counting the NaN and infinite voxels of the images the analysis reads (none: no warning).
+
+    The stages refuse such voxels inside what they read (map boxes, radiomics crops), so when the analysis
+    finishes, every voxel counted here lay outside those regions and was ignored.
+    """
+    images = []
+    if exam.dce is not None:
+        images += [(phase, exam.part_source("dce", k)) for k, phase in enumerate(exam.dce.phases)]
+    if exam.dwi is not None:
+        images += [(volume, exam.part_source("dwi", k)) for k, volume in enumerate(exam.dwi.volumes)]
+    elif exam.adc is not None:
+        images.append((exam.adc, exam.source("adc")))
+    images += [(exam.extra_series[name], exam.source(name) if name in exam.sources else f"{name} series")
+               for name in config.multiparametric.series if name in exam.extra_series]
+    counts = [(source, preprocessing.nonfinite_voxels(image).count) for image, source in images]
+    counts = [(source, n) for source, n in counts if n]
+    if not counts:
+        return ()
+    shown = "; ".join(f"{source}: {n}" for source, n in counts[:NONFINITE_FILES_SHOWN])
+    more = f"; and {len(counts) - NONFINITE_FILES_SHOWN} more files" if len(counts) > NONFINITE_FILES_SHOWN else ""
+    return (f"{sum(n for _, n in counts)} NaN or infinite voxels ignored: they lie outside every region the analysis "
+            f"reads (the crops and map boxes around the ROIs) and are left out of the whole-image z-score statistics "
+            f"({shown}{more})",)
 
 
 def _volume_mm3(mask: sitk.Image) -> float:

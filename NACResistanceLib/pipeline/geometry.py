@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,24 @@ def rois_on_grid(exam: Exam, grid: sitk.Image, grid_name: str, margin_mm: float)
     index, size = cropping.padded_box(lo, hi, margin_voxels, grid.GetSize())
     box = Box(index=tuple(int(v) for v in index), size=tuple(int(v) for v in size))
     return RoisOnGrid(grid=grid, tumor=tumor, reference=reference, box=box, transfers=transfers)
+
+
+def check_finite_in_box(images: Sequence[tuple[sitk.Image, str]], rois: RoisOnGrid, grid_name: str,
+                        margin_mm: float) -> None:
+    """Refuse NaN or infinite voxels of any of ``images`` ((image, source) on the grid of ``rois``) inside the box.
+
+    The box (tumour and reference ROIs plus ``margin_mm``) is all the map stages read of these images.
+
+    Raises
+    ------
+    ImageError
+        Naming the file, the count and the first voxel (x, y, z).
+    """
+    reason = (f"that box is the tumour and reference ROIs plus map_margin_mm = {margin_mm:g} mm, where the maps and "
+              "the ROI statistics are computed; outside it they are allowed")
+    for image, source in images:
+        preprocessing.check_finite(image, source, index=rois.box.index, size=rois.box.size,
+                                   region=f"inside the {grid_name} map box", reason=reason)
 
 
 def _mask_on(mask: sitk.Image, grid: sitk.Image, label: str, grid_name: str, transfers: dict[str, Any]) -> np.ndarray:

@@ -33,6 +33,7 @@ def analyse_radiomics(exam: Exam, config: AnalysisConfig, maps: Mapping[str, sit
     params = config.radiomics_params.parameters
     tumor_source = exam.source("tumor_mask")
     inputs = [("", exam.dce.roi_image, exam.part_source("dce", exam.dce.roi_phase), "DCE ROI phase", exam.tumor_mask, tumor_source)]
+    map_prefixes = {f"{name}_" for name in config.radiomics_maps if name in maps}
     inputs += [(f"{name}_", maps[name], f"{name} map", f"{name} map", exam.tumor_mask, tumor_source)
                for name in config.radiomics_maps if name in maps]
     inputs += [(f"{region.name}_", exam.dce.roi_image, exam.source("dce"), f"DCE ROI phase, {region.name} region",
@@ -47,7 +48,7 @@ def analyse_radiomics(exam: Exam, config: AnalysisConfig, maps: Mapping[str, sit
     results = [omitted]
     for step, (prefix, image, source, label, mask, mask_source) in enumerate(inputs):
         checkpoint(f"radiomics {prefix.rstrip('_') or 'DCE ROI phase'}", 0.5 + 0.5 * step / len(inputs))
-        image, warnings = _finite_for_radiomics(image, source)
+        image, warnings = _finite_for_radiomics(image, source) if prefix in map_prefixes else (image, ())
         prepared = preprocessing.preprocess(image, mask, preprocessing_config, source=source, mask_source=mask_source)
         result = radiomics_features.extract(prepared.image, prepared.mask, params, preprocessing_steps=prepared.steps,
                                             workers=threads.budget())
@@ -75,7 +76,11 @@ def _extra_series_inputs(exam: Exam, config: AnalysisConfig) -> tuple[list[tuple
 
 
 def _finite_for_radiomics(image: sitk.Image, source: str) -> tuple[sitk.Image, tuple[str, ...]]:
-    """Maps hold NaN where a voxel could not be fitted; pyradiomics needs finite values: NaN -> map median, warned."""
+    """Maps hold NaN where a voxel could not be fitted; pyradiomics needs finite values: NaN -> map median, warned.
+
+    Only maps: NaN in an input image is refused inside the crop :func:`preprocessing.preprocess` reads and left out of
+    its z-score statistics elsewhere.
+    """
     values = sitk.GetArrayFromImage(image)
     bad = ~np.isfinite(values)
     if not bad.any():

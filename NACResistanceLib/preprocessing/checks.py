@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import SimpleITK as sitk
 
@@ -19,6 +22,10 @@ def check_image_and_mask(image: sitk.Image, mask: sitk.Image, *, image_source: s
                          min_voxels: int) -> None:
     """Refuse an image/mask pair that cannot give meaningful features.
 
+    NaN and infinite voxels are not checked here: they are refused only where an analysis reads them
+    (:func:`check_finite` on the radiomics crop in :func:`~.preprocess.preprocess`, on the map boxes in the
+    pipeline) and allowed elsewhere.
+
     Parameters
     ----------
     image : SimpleITK.Image
@@ -33,10 +40,9 @@ def check_image_and_mask(image: sitk.Image, mask: sitk.Image, *, image_source: s
     Raises
     ------
     ImageError
-        If the image has NaN or infinite voxels, the mask is empty, has fewer than ``min_voxels`` voxels,
-        the two physical spaces do not overlap, or ROI voxels lie outside the image.
+        If the mask is empty, has fewer than ``min_voxels`` voxels, the two physical spaces do not overlap,
+        or ROI voxels lie outside the image.
     """
-    check_finite(image, image_source, mask=mask, mask_source=mask_source)
     n_roi = int(np.count_nonzero(sitk.GetArrayViewFromImage(mask)))
     if n_roi == 0:
         raise ImageError(f"mask {mask_source} is empty (no nonzero voxel); check the segment or label chosen")
@@ -59,26 +65,60 @@ def check_image_and_mask(image: sitk.Image, mask: sitk.Image, *, image_source: s
         )
 
 
-def check_finite(image: sitk.Image, source: str, *, mask: sitk.Image | None = None, mask_source: str = "") -> None:
-    """Raise :class:`ImageError` if a float image holds NaN or infinite voxels (checked slice by slice).
+@dataclass(frozen=True)
+class NonFiniteVoxels:
+    """The NaN and infinite voxels of a region of an image."""
 
-    The message gives the count, the first voxel index (x, y, z) and, when ``mask`` is on the image
-    grid, how many of them lie inside the mask. Voxels outside the tumour also count: filters
-    (wavelet, LoG, resampling) would carry them into the tumour's values.
+    count: int
+    """Number of NaN or infinite voxels in the region."""
+    first_voxel: tuple[int, int, int] | None
+    """Index (x, y, z) in the whole image of the first of them (slice z first, then row y); ``None`` when none."""
+
+
+def nonfinite_voxels(image: sitk.Image, index: Sequence[int] | None = None,
+                     size: Sequence[int] | None = None) -> NonFiniteVoxels:
+    """Count the NaN and infinite voxels of ``image`` in the box ``index``, ``size`` (x, y, z; whole image if ``None``).
+
+    Integer images have none. Counted slice by slice, so no full-size boolean copy is made.
     """
     if image.GetPixelID() not in (sitk.sitkFloat32, sitk.sitkFloat64):
+        return NonFiniteVoxels(0, None)
+    first, box = _box(image, index, size)
+    count, where = 0, None
+    for z, plane in enumerate(sitk.GetArrayViewFromImage(image)[box]):
+        bad = ~np.isfinite(plane)
+        n_bad = int(np.count_nonzero(bad))
+        if n_bad and where is None:
+            y, x = np.argwhere(bad)[0]
+            where = (int(first[0] + x), int(first[1] + y), int(first[2] + z))
+        count += n_bad
+    return NonFiniteVoxels(count, where)
+
+
+def check_finite(image: sitk.Image, source: str, *, index: Sequence[int] | None = None,
+                 size: Sequence[int] | None = None, region: str = "",
+                 reason: str = "filters would carry them into the tumour's values", mask: sitk.Image | None = None,
+                 mask_source: str = "") -> None:
+    """Raise :class:`ImageError` if a float image holds NaN or infinite voxels in the box ``index``, ``size``.
+
+    The box (x, y, z; the whole image if ``None``) is the part of the image an analysis reads, named by ``region``
+    ("inside the radiomics crop") and explained by ``reason`` in the message. The message gives the count, the
+    first voxel index (x, y, z) of the whole image and, when ``mask`` is on the image grid, how many of them lie
+    inside the mask.
+    """
+    found = nonfinite_voxels(image, index, size)
+    if not found.count:
         return
-    array = sitk.GetArrayViewFromImage(image)
-    bad = sum(int(np.count_nonzero(~np.isfinite(plane))) for plane in array)
-    if bad:
-        where = np.argwhere(~np.isfinite(array))[0]
-        inside = ""
-        if mask is not None and same_grid(image, mask):
-            count = int(np.count_nonzero(~np.isfinite(array) & (sitk.GetArrayViewFromImage(mask) != 0)))
-            inside = f", {count} of them inside mask {mask_source}"
-        raise ImageError(f"image {source} has {bad} NaN or infinite voxels (the first at voxel x, y, z = "
-                         f"{int(where[2])}, {int(where[1])}, {int(where[0])}{inside}); replace them (e.g. with 0) or "
-                         "export the image again: filters would carry them into the tumour's values")
+    inside = ""
+    if mask is not None and same_grid(image, mask):
+        _, box = _box(image, index, size)
+        values, roi = sitk.GetArrayViewFromImage(image)[box], sitk.GetArrayViewFromImage(mask)[box]
+        count = int(np.count_nonzero(~np.isfinite(values) & (roi != 0)))
+        inside = f", {count} of them inside mask {mask_source}"
+    x, y, z = found.first_voxel
+    where = f" {region}" if region else ""
+    raise ImageError(f"image {source} has {found.count} NaN or infinite voxels{where} (the first at voxel x, y, z = "
+                     f"{x}, {y}, {z}{inside}); replace them (e.g. with 0) or export the image again: {reason}")
 
 
 def same_grid(a: sitk.Image, b: sitk.Image) -> bool:
@@ -115,6 +155,14 @@ def roi_voxels_outside(image: sitk.Image, mask: sitk.Image) -> int:
     size = np.asarray(image.GetSize())
     inside = np.all((index >= -0.5) & (index <= size - 0.5), axis=1)
     return int(np.count_nonzero(~inside))
+
+
+def _box(image: sitk.Image, index: Sequence[int] | None,
+         size: Sequence[int] | None) -> tuple[np.ndarray, tuple[slice, slice, slice]]:
+    """First voxel (x, y, z) of the box and its (z, y, x) slices; the whole image when ``index`` is ``None``."""
+    first = np.zeros(3, int) if index is None else np.asarray(index, int)
+    extent = np.asarray(image.GetSize() if size is None else size, int)
+    return first, tuple(slice(a, a + n) for a, n in zip(first[::-1], extent[::-1]))
 
 
 def _fmt(values) -> str:

@@ -58,9 +58,16 @@ def crop(image: sitk.Image, index: np.ndarray, size: np.ndarray) -> sitk.Image:
     return sitk.RegionOfInterest(image, [int(v) for v in size], [int(v) for v in index])
 
 
-def crop_for_grid(image: sitk.Image, grid: Grid, interpolator: str) -> sitk.Image:
-    """Crop ``image`` to the voxels an ``interpolator`` needs to fill ``grid`` identically to the uncropped image."""
+def input_box_for_grid(image: sitk.Image, grid: Grid, interpolator: str) -> tuple[np.ndarray, np.ndarray]:
+    """Index and size (x, y, z) of the voxels of ``image`` an ``interpolator`` reads to fill ``grid``.
+
+    The box covers ``grid`` plus :data:`INTERPOLATION_MARGIN_VOXELS`, clipped to the image.
+    """
     margin = np.full(3, INTERPOLATION_MARGIN_VOXELS[interpolator])
     last = np.asarray(grid.size) - 1
-    index, size = box_on_grid(grid, np.zeros(3, int), last, Grid.of(image), margin)
-    return crop(image, index, size)
+    return box_on_grid(grid, np.zeros(3, int), last, Grid.of(image), margin)
+
+
+def crop_for_grid(image: sitk.Image, grid: Grid, interpolator: str) -> sitk.Image:
+    """Crop ``image`` to the voxels an ``interpolator`` needs to fill ``grid`` identically to the uncropped image."""
+    return crop(image, *input_box_for_grid(image, grid, interpolator))

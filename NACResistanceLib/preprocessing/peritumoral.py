@@ -11,7 +11,9 @@ Breast mask, when no breast segment is given (:func:`breast_mask_from_precontras
 smoothed (Gaussian, σ = 1 mm) and split into three classes by Otsu's multiple thresholds (air; fat, which is
 dark on fat-suppressed DCE; fibroglandular tissue); everything above the lower threshold is body, of which
 the largest connected component is kept and its holes filled slice by slice. It removes air; it does not remove the chest wall, which
-is as bright as breast tissue on a T1-weighted image: give a breast segment for that.
+is as bright as breast tissue on a T1-weighted image: give a breast segment for that. NaN and infinite voxels (the
+background of a masked or resampled export) are never breast, even inside a filled hole: before smoothing they
+take the smallest finite value (as dark as air), and the Otsu thresholds are computed from the finite voxels only.
 """
 
 from __future__ import annotations
@@ -74,10 +76,19 @@ def peritumoral_shell(tumor_mask: sitk.Image, inner_mm: float, outer_mm: float, 
 def breast_mask_from_precontrast(precontrast: sitk.Image, smoothing_mm: float = 1.0) -> sitk.Image:
     """Body/breast mask (uint8) of a pre-contrast T1-weighted image by the method in the module docstring."""
     image = sitk.Cast(precontrast, sitk.sitkFloat32)
+    finite = np.isfinite(sitk.GetArrayViewFromImage(image))
+    if not finite.any():
+        raise ImageError("the pre-contrast phase has no finite voxel: no breast mask can be computed; give a breast "
+                         "segment or set peritumoral breast_mask: none")
+    if not finite.all():
+        values = sitk.GetArrayFromImage(image)
+        filled = sitk.GetImageFromArray(np.where(finite, values, values[finite].min()))
+        filled.CopyInformation(image)
+        image = filled
     if smoothing_mm > 0:
         image = sitk.SmoothingRecursiveGaussian(image, smoothing_mm)
-    classes = sitk.OtsuMultipleThresholds(image, numberOfThresholds=2)
-    foreground = sitk.Cast(classes >= 1, sitk.sitkUInt8)
+    foreground = sitk.GetImageFromArray((_above_lower_otsu_threshold(image, finite) & finite).astype(np.uint8))
+    foreground.CopyInformation(image)
     components = sitk.RelabelComponent(sitk.ConnectedComponent(foreground), sortByObjectSize=True)
     largest = sitk.Cast(components == 1, sitk.sitkUInt8)
     filled = sitk.BinaryFillhole(largest, fullyConnected=False, foregroundValue=1)
@@ -85,9 +96,23 @@ def breast_mask_from_precontrast(precontrast: sitk.Image, smoothing_mm: float = 
     for k in range(slices.shape[0]):
         one = sitk.GetImageFromArray(slices[k])
         slices[k] = sitk.GetArrayFromImage(sitk.BinaryFillhole(one, fullyConnected=False, foregroundValue=1))
-    result = sitk.GetImageFromArray(slices.astype(np.uint8))
+    result = sitk.GetImageFromArray((slices.astype(bool) & finite).astype(np.uint8))
     result.CopyInformation(precontrast)
     return result
+
+
+def _above_lower_otsu_threshold(image: sitk.Image, finite: np.ndarray) -> np.ndarray:
+    """Voxels (bool (z, y, x)) above the lower of the two Otsu thresholds of the ``finite`` voxels of ``image``.
+
+    The thresholds come from SimpleITK's 3-class Otsu (128-bin histogram) of those voxels alone, laid out as a
+    1-voxel-high image; a voxel is above when its value exceeds the threshold in double precision, the comparison
+    SimpleITK's labelling makes, so on an image without NaN this equals ``OtsuMultipleThresholds(image) >= 1``.
+    """
+    values = sitk.GetArrayViewFromImage(image)
+    otsu = sitk.OtsuMultipleThresholdsImageFilter()
+    otsu.SetNumberOfThresholds(2)
+    otsu.Execute(sitk.GetImageFromArray(values[finite].reshape(1, 1, -1)))
+    return values.astype(np.float64) > otsu.GetThresholds()[0]
 
 
 def _check_same_grid(image: sitk.Image, reference: sitk.Image, what: str) -> None:
