@@ -24,9 +24,10 @@ Task = Callable[[int, np.random.Generator], Any]
 Progress = Callable[[str, float], bool]
 
 CHUNKS_PER_WORKER = 64
-"""Replicates are sent to the workers in about this many chunks per worker: small chunks keep both
-workers busy to the end (with 8 per worker, one worker idled for half a chunk, about 13 s of the demo's
-1000 replicates), and the task is pickled once per chunk (about 1 ms for 160 patients x 900 columns)."""
+"""Replicates go to the workers in about this many chunks per worker. Small chunks keep both workers busy
+to the end: with 8 per worker, a chunk of the demo's 1000 replicates took about 27 s of CPU, and a worker
+could wait up to that long for the other's last chunk. The task is pickled once per chunk (about 1 ms for
+160 patients x 900 columns)."""
 
 
 @dataclass(frozen=True)
