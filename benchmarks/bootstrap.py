@@ -34,6 +34,7 @@ from NACResistanceLib.models import ModelSettings
 from NACResistanceLib.models.validation import PipelineTask, bootstrap_optimism, performance
 from NACResistanceLib.selection import SelectionSettings, lambda_grid
 from NACResistanceLib.selection.filters import correlation_prune, near_zero_variance
+from NACResistanceLib.stats.bootstrap import CHUNKS_PER_WORKER
 from NACResistanceLib.stats.logit import sigmoid
 
 RESULTS = Path(__file__).parent / "results" / "bootstrap.json"
@@ -174,6 +175,7 @@ def main() -> int:
                                 f"{args.replicates} / {args.workers} workers",
         "speedup": round(base_scaled / ours_s, 1), "target_seconds": 300, "meets_target": ours_s < 300,
         "time_share_one_replicate": profile,
+        "chunks_per_worker": CHUNKS_PER_WORKER,
         "python": platform.python_version(), "machine": platform.machine(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -203,7 +205,10 @@ def _profile_one(task: PipelineTask) -> dict[str, float]:
     stats = pstats.Stats(profiler)
     total = max(stats.total_tt, 1e-9)
     wanted = {"lasso_cv": "lasso_cv", "correlation_prune": "correlation_prune", "near_zero_variance":
-              "near_zero_variance", "univariate_screen": "univariate_screen", "forward_lr": "forward_lr"}
+              "near_zero_variance", "univariate_screen": "univariate_screen", "forward_lr": "forward_lr",
+              # inside lasso_cv: IRLS steps, of which the feature-sign search and its linear solves
+              "_irls_step": "lasso_irls_steps", "lasso_quadratic": "lasso_feature_sign_search",
+              "_solve_on_support": "lasso_support_solves"}
     shares = {}
     for (_, _, func), (_, _, _, cumulative, _) in stats.stats.items():
         if func in wanted:

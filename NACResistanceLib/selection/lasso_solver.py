@@ -180,20 +180,22 @@ def _irls_step(Zc, valid, y, train, n_obs, lam, b0, beta):
     """
     eta = b0[:, None] + _matvec(Zc, beta)
     p = np.clip(expit(eta), P_CLIP, 1 - P_CLIP)
-    w = train * p * (1 - p)
-    z = eta + (y - p) / (p * (1 - p))
+    one_minus_p = 1 - p
+    w = train * p * one_minus_p
+    z = eta + (y - p) / (p * one_minus_p)
     sw = w.sum(axis=1)
     x_mean = np.matmul(Zc, w[:, :, None])[:, :, 0] / sw[:, None]
-    z_mean = np.sum(w * z, axis=1) / sw
+    z_mean = (w * z).sum(axis=1) / sw
     root = np.sqrt(w / n_obs[:, None])
-    centred = (Zc - x_mean[:, :, None]) * root[:, None, :]  # padding rows stay 0
+    centred = Zc - x_mean[:, :, None]
+    centred *= root[:, None, :]  # padding rows stay 0
     q = np.matmul(centred, (root * (z - z_mean[:, None]))[:, :, None])[:, :, 0]
     H = _gram(centred)
     xv = np.diagonal(H, axis1=1, axis2=2).copy()
     _add_to_diagonal(H, ~valid)  # padding: decoupled unit rows, never entered
     new = lasso_quadratic(H, q, lam, beta, valid)
-    new_b0 = z_mean - np.sum(x_mean * new, axis=1)
-    change = np.maximum(np.max(xv * (new - beta) ** 2, axis=1), sw / n_obs * (new_b0 - b0) ** 2)
+    new_b0 = z_mean - (x_mean * new).sum(axis=1)
+    change = np.maximum((xv * (new - beta) ** 2).max(axis=1), sw / n_obs * (new_b0 - b0) ** 2)
     return new_b0, new, change
 
 
@@ -220,39 +222,48 @@ def lasso_quadratic(H: np.ndarray, q: np.ndarray, lam: float, beta: np.ndarray, 
     allowed zero coordinate violates the condition (relative slack 1e-9). Problems advance one
     step per loop pass; a finished problem is left untouched.
     """
-    beta = beta.astype(float).copy()
+    beta = beta.astype(float)  # a copy
     F, c = beta.shape
     tol = 1e-9 * max(lam, 1e-300)
     theta = np.sign(beta)
     checking, done = np.ones(F, dtype=bool), np.zeros(F, dtype=bool)
-    rows = np.arange(F)
     for _ in range(10 * (c + 1) ** 2):
         if checking.any():
-            g = np.matmul(H, beta[:, :, None])[:, :, 0] - q
-            sign = np.sign(beta)
-            support_error = np.max(np.abs(g + lam * sign) * (sign != 0), axis=1)
-            slack = np.where((sign == 0) & allowed, np.abs(g) - lam, -np.inf)
-            j = np.argmax(slack, axis=1)
-            optimal = checking & (support_error <= tol)
-            add = optimal & (slack[rows, j] > tol)
-            done |= optimal & ~add
-            theta[checking] = sign[checking]
-            theta[add, j[add]] = -np.sign(g[add, j[add]])
-        s = np.flatnonzero(~done)
+            _check_optimality(H, q, lam, tol, beta, allowed, checking, done, theta)
+        s = (~done).nonzero()[0]
         if s.size == 0:
             break
-        beta[s] = _feature_sign_step(H[s], q[s], lam, beta[s], theta[s])
+        new = _feature_sign_step(H, q, lam, beta[s], theta[s], s)
+        beta[s] = new
+        sign = np.sign(new)
         checking = np.zeros(F, dtype=bool)
-        checking[s] = np.all(np.sign(beta[s]) == theta[s], axis=1)
-        theta[s] = np.sign(beta[s])
+        checking[s] = (sign == theta[s]).all(axis=1)
+        theta[s] = sign
     return beta
 
 
-def _feature_sign_step(H, q, lam, beta, theta) -> np.ndarray:
-    """One feature-sign step for each problem on the support of its ``theta``; returns new betas."""
+def _check_optimality(H, q, lam, tol, beta, allowed, checking, done, theta) -> None:
+    """For the ``checking`` problems: mark ``done`` those at the optimum; else update the signs ``theta``
+    (in place) to the current support plus, for an optimal support, the most violating zero coordinate."""
+    g = np.matmul(H, beta[:, :, None])[:, :, 0] - q
+    sign = np.sign(beta)
+    support_error = (np.abs(g + lam * sign) * (sign != 0)).max(axis=1)
+    slack = np.where((sign == 0) & allowed, np.abs(g) - lam, -np.inf)
+    j = slack.argmax(axis=1)
+    optimal = checking & (support_error <= tol)
+    add = optimal & (slack[np.arange(slack.shape[0]), j] > tol)
+    done |= optimal & ~add
+    theta[checking] = sign[checking]
+    theta[add, j[add]] = -np.sign(g[add, j[add]])
+
+
+def _feature_sign_step(H, q, lam, beta, theta, s) -> np.ndarray:
+    """One feature-sign step for the problems ``s`` (their ``beta`` and ``theta``) on the support of
+    ``theta``; returns their new betas. ``H`` and ``q`` hold all problems."""
     on = theta != 0
-    new = _solve_on_support(H, q - lam * theta, on)
-    consistent = np.all(np.sign(new) == theta, axis=1)
+    qs = q[s]
+    new = _solve_on_support(H, s, qs - lam * theta, on)
+    consistent = (np.sign(new) == theta).all(axis=1)
     if consistent.all():
         return new
     step = new - beta
@@ -260,8 +271,8 @@ def _feature_sign_step(H, q, lam, beta, theta) -> np.ndarray:
         crossing = np.where(on, -beta / step, np.nan)
     inside = (crossing > 0) & (crossing < 1)
     points = np.sort(np.concatenate([np.where(inside, crossing, 1.0), np.ones((beta.shape[0], 1))], axis=1), axis=1)
-    objective = _objective_on_segment(H, q, lam, beta, step, points)
-    t = points[np.arange(beta.shape[0]), np.argmin(objective, axis=1)]
+    objective = _objective_on_segment(H[s], qs, lam, beta, step, points)
+    t = points[np.arange(beta.shape[0]), objective.argmin(axis=1)]
     moved = beta + t[:, None] * step
     moved[np.abs(crossing - t[:, None]) <= 1e-12 * t[:, None]] = 0.0  # the coordinates that crossed at t
     return np.where(consistent[:, None], new, moved)
@@ -280,20 +291,23 @@ def _objective_on_segment(H, q, lam, beta, step, points) -> np.ndarray:
     return a[:, None] + b[:, None] * points + 0.5 * c[:, None] * points**2 + lam * l1
 
 
-def _solve_on_support(H: np.ndarray, rhs: np.ndarray, on: np.ndarray) -> np.ndarray:
-    """(F, c) solutions of ``H_SS x_S = rhs_S`` on each problem's support S = ``on``, 0 elsewhere.
+def _solve_on_support(H: np.ndarray, s: np.ndarray, rhs: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """(S, c) solutions of ``H_SS x_S = rhs_S`` for the problems ``s`` of ``H`` (F, c, c) on their supports
+    S = ``on`` (S, c), 0 elsewhere.
 
-    The supports are gathered into (F, s, s) systems, s the largest support, padded with unit rows.
+    The supports are gathered into (S, m, m) systems, m the largest support, padded with unit rows.
     """
+    c = H.shape[1]
     order = np.argsort(~on, axis=1, kind="stable")[:, : max(int(on.sum(axis=1).max()), 1)]
-    valid = _rows(on, order)
-    rows = np.arange(on.shape[0])[:, None, None]
-    A = H[rows, order[:, :, None], order[:, None, :]]
+    rows = np.arange(on.shape[0])[:, None]
+    valid = on[rows, order]
+    flat = order[:, :, None] * c + order[:, None, :] + (s * (c * c))[:, None, None]
+    A = H.reshape(-1)[flat]  # H[s[f], order[f, i], order[f, j]]
     A *= valid[:, :, None] & valid[:, None, :]
     _add_to_diagonal(A, ~valid)
-    x = _solve(A, _rows(rhs, order) * valid)
+    x = _solve(A, rhs[rows, order] * valid)
     out = np.zeros_like(rhs)
-    out[np.arange(out.shape[0])[:, None], order] = x * valid
+    out[rows, order] = x * valid
     return out
 
 
