@@ -108,14 +108,19 @@ def _inputs(exam: Exam, opts: PharmacokineticsOptions, rois: RoisOnGrid) -> PkIn
     Raises
     ------
     AcquisitionError
-        No flip angle / TR, no arterial segment or T1 map when the configuration asks for one, an unusable
-        one (named, with the reason), or an acquisition the model cannot support.
+        No flip angle / TR, no arterial segment or T1 map when the configuration asks for one (all missing
+        inputs named at once), an unusable one (named, with the reason), or an acquisition the model cannot
+        support.
     """
-    missing = [name for name, value in (("flip angle (manifest column dce_flip_angle_deg)", exam.dce.flip_angle_deg),
-                                        ("TR (manifest column dce_tr_ms)", exam.dce.tr_ms)) if value is None]
+    needed = (("DCE flip angle (manifest column dce_flip_angle_deg)", exam.dce.flip_angle_deg is None),
+              ("DCE TR (manifest column dce_tr_ms)", exam.dce.tr_ms is None),
+              ("arterial segment for aif: measured (manifest column aif_segment)",
+               opts.aif == "measured" and exam.aif_mask is None),
+              ("T1 map for t1_source: map (manifest column t1_map)", opts.t1_source == "map" and exam.t1_map is None))
+    missing = [name for name, absent in needed if absent]
     if missing:
-        raise AcquisitionError(f"the DCE series has no {' and no '.join(missing)}, needed to convert its signal "
-                               "to concentration")
+        raise AcquisitionError(f"the exam has no {' and no '.join(missing)}; fill the column in the manifest "
+                               "(or choose another aif / t1_source in the analysis configuration)")
     t1_ms, t1_text, t1_provenance, warnings = (_t1_map_in_box(exam, rois) if opts.t1_source == "map" else
                                                (opts.baseline_t1_ms, f"assumed native T1 {opts.baseline_t1_ms:g} ms",
                                                 {"baseline_t1_ms": opts.baseline_t1_ms}, ()))
@@ -137,9 +142,6 @@ def _inputs(exam: Exam, opts: PharmacokineticsOptions, rois: RoisOnGrid) -> PkIn
 def _measured_aif(exam: Exam, opts: PharmacokineticsOptions) -> tuple[dce_lib.Aif, str, dict[str, Any]]:
     """The plasma AIF from the mean DCE signal of the exam's arterial segment, its description and provenance."""
     where = "the arterial segment (manifest column aif_segment)"
-    if exam.aif_mask is None:
-        raise AcquisitionError("the exam has no arterial segment for aif: measured; give its label or name in the "
-                               "manifest column aif_segment, or use a population AIF (parker, georgiou)")
     grid = exam.dce.roi_image
     provenance: dict[str, Any] = {}
     mask = exam.aif_mask
@@ -170,9 +172,6 @@ def _t1_map_in_box(exam: Exam, rois: RoisOnGrid) -> tuple[np.ndarray, str, dict[
     """Native T1 (ms) of the ROI box from the exam's T1 map (NaN where not finite and positive), with its
     description, provenance and warnings."""
     image = exam.t1_map
-    if image is None:
-        raise AcquisitionError("the exam has no T1 map for t1_source: map; give it in the manifest column t1_map, "
-                               "or use t1_source: assumed")
     where = f"the T1 map {exam.source('t1_map')} (manifest column t1_map)"
     if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
         raise AcquisitionError(f"{where} is not a 3D scalar image")
