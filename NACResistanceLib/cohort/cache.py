@@ -2,7 +2,7 @@
 
 Key. The cache key of an exam is a BLAKE2b digest of (a) the *content* of every input file the
 manifest row names (DCE phases, DWI volumes and b-value/b-vector files, scanner ADC map,
-segmentations; every file of a DICOM folder), (b) the row's imaging columns (acquisition times,
+segmentations, T1 map; every file of a DICOM folder), (b) the row's imaging columns (acquisition times,
 ROI phase, segment names, units), (c) the analysis parameters (``AnalysisConfig.to_dict()``) and
 (d) the library and pyradiomics versions.
 
