@@ -119,8 +119,8 @@ def _inputs(exam: Exam, opts: PharmacokineticsOptions, rois: RoisOnGrid) -> PkIn
               ("T1 map for t1_source: map (manifest column t1_map)", opts.t1_source == "map" and exam.t1_map is None))
     missing = [name for name, absent in needed if absent]
     if missing:
-        raise AcquisitionError(f"the exam has no {' and no '.join(missing)}; fill the column in the manifest "
-                               "(or choose another aif / t1_source in the analysis configuration)")
+        raise AcquisitionError(f"the exam has no {' and no '.join(missing)}; fill "
+                               f"{'the column' if len(missing) == 1 else 'these columns'} in the manifest")
     t1_ms, t1_text, t1_provenance, warnings = (_t1_map_in_box(exam, rois) if opts.t1_source == "map" else
                                                (opts.baseline_t1_ms, f"assumed native T1 {opts.baseline_t1_ms:g} ms",
                                                 {"baseline_t1_ms": opts.baseline_t1_ms}, ()))
