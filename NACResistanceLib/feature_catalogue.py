@@ -153,7 +153,8 @@ QUANTITY_IMAGES = (("adc_", "ADC map (DWI, b-values of analysis.diffusion.adc_bv
                    ("dce_ftv", "DCE series; functional tumour volume"),
                    ("dce_curve_", "DCE series; BI-RADS curve type per voxel"),
                    ("dce_", "DCE series; kinetic maps"),
-                   ("pk_", "DCE series; pharmacokinetic model fit (analysis.pharmacokinetics)"),
+                   ("pk_", "DCE series (and the exam's T1 map and arterial segment when analysis.pharmacokinetics "
+                           "uses them); pharmacokinetic model fit (analysis.pharmacokinetics)"),
                    ("peri", "peritumoral shell (analysis.peritumoral); mean of a parametric map"),
                    ("tumor_volume", "tumour segmentation"))
 

@@ -2,7 +2,7 @@
 
 Key. The cache key of an exam is a BLAKE2b digest of (a) the *content* of every input file the
 manifest row names (DCE phases, DWI volumes and b-value/b-vector files, scanner ADC map,
-segmentations; every file of a DICOM folder), (b) the row's imaging columns (acquisition times,
+segmentations, T1 map; every file of a DICOM folder), (b) the row's imaging columns (acquisition times,
 ROI phase, segment names, units), (c) the analysis parameters (``AnalysisConfig.to_dict()``) and
 (d) the library and pyradiomics versions.
 
@@ -36,14 +36,15 @@ from pathlib import Path
 from .. import __version__
 from ..errors import InputFileError
 
-PATH_COLUMNS = ("dce_phases", "dwi", "dwi_bvals", "dwi_bvecs", "adc", "segmentation", "segmentation_reader2")
+PATH_COLUMNS = ("dce_phases", "dwi", "dwi_bvals", "dwi_bvecs", "adc", "segmentation", "segmentation_reader2",
+                "t1_map")
 """Manifest columns that may name input files (``;``-separated lists, files or folders)."""
 
 IMAGING_COLUMNS = (
     "patient_id", "timepoint", "dce_phases", "dce_times_s", "dce_roi_phase", "dwi", "dwi_bvals",
     "dwi_bvecs", "adc", "adc_unit", "segmentation", "tumor_segment", "reference_segment",
     "segmentation_reader2", "tumor_segment_reader2",
-    "dce_series", "dwi_series", "adc_series", "segmentation_series",
+    "dce_series", "dwi_series", "adc_series", "segmentation_series", "aif_segment", "t1_map",
 )
 """Manifest columns whose values change the analysis of an exam (clinical and outcome columns do not)."""
 

@@ -67,11 +67,16 @@ class PharmacokineticsOptions:
     mode: str
     model: str
     aif: str
+    """``parker``, ``georgiou`` (population curves) or ``measured`` (the exam's arterial segment)."""
     hematocrit: float
+    blood_t1_ms: float
+    """Native T1 of arterial blood, ms (signal -> concentration of a measured AIF)."""
     aif_delay_range_s: tuple[float, float]
     """Bolus-arrival search range after the pre-contrast phase, s."""
     aif_delay_step_s: float
     """s."""
+    t1_source: str
+    """``assumed`` (``baseline_t1_ms`` everywhere) or ``map`` (the exam's T1 map, voxel by voxel)."""
     baseline_t1_ms: float
     """Assumed native T1, ms."""
     relaxivity_per_mm_s: float
@@ -160,15 +165,18 @@ DCE_SPECS: dict[str, Converter] = {
     "timing_tolerance_s": number(gt=0, unit="s"),
 }
 PK_MODELS = ("tofts", "extended_tofts", "patlak")
-PK_AIFS = ("parker", "georgiou")
+PK_AIFS = ("parker", "georgiou", "measured")
+PK_T1_SOURCES = ("assumed", "map")
 PHARMACOKINETICS_SPECS: dict[str, Converter] = {
     "mode": choice(MODES),
     "model": choice(PK_MODELS),
     "aif": choice(PK_AIFS),
     "hematocrit": number(ge=0, lt=1),
+    "blood_t1_ms": number(gt=0, unit="ms"),
     "aif_delay_range_s": sequence(number(unit="s"), length=2, check=lambda r: r[0] <= r[1],
                                   check_text="[low, high] with low <= high"),
     "aif_delay_step_s": number(gt=0, unit="s"),
+    "t1_source": choice(PK_T1_SOURCES),
     "baseline_t1_ms": number(gt=0, unit="ms"),
     "relaxivity_per_mm_s": number(gt=0, unit="s⁻¹·mM⁻¹"),
     "max_vp_interval_s": number(gt=0, unit="s"),

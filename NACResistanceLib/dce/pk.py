@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import AcquisitionError
 from . import tofts
 from .aif import plasma_concentration, population_aif
+from .signal import concentration_from_signal
 
 PARAMETERS = {"tofts": ("ktrans", "ve"), "extended_tofts": ("ktrans", "ve", "vp"), "patlak": ("ktrans", "vp")}
 EXTRA_PHASES = 2
@@ -46,6 +47,36 @@ class Aif:
         self.name, self.hematocrit, self.delay_s = name, hematocrit, float(delay_s)
         self.times_s = None if times_s is None else np.asarray(times_s, dtype=np.float64)
         self.plasma_mm = None if plasma_mm is None else np.asarray(plasma_mm, dtype=np.float64)
+
+    @classmethod
+    def from_blood_signal(cls, blood_signal, times_s, *, blood_t1_ms: float, tr_ms: float, flip_angle_deg: float,
+                          relaxivity_per_mm_s: float, hematocrit: float, baseline_phases: int = 1) -> Aif:
+        """A measured AIF from the mean SPGR signal of an arterial ROI per phase.
+
+        Blood concentration Cb from :func:`~.signal.concentration_from_signal` with T1₀ = ``blood_t1_ms`` (ms),
+        plasma Cp = Cb / (1 − Hct); the curve is used as sampled at ``times_s`` (s), delay 0.
+
+        Raises
+        ------
+        AcquisitionError
+            The signal never rises above its pre-contrast mean (no bolus in the ROI), or a phase's signal is at
+            or above the SPGR ceiling M0·sin α for that blood T1 (no concentration gives it).
+        """
+        signal = np.asarray(blood_signal, dtype=np.float64)
+        baseline = float(np.mean(signal[:baseline_phases]))
+        peak = float(np.max(signal[baseline_phases:]))
+        if not peak > baseline:
+            raise AcquisitionError(f"the arterial signal never rises above its pre-contrast mean (peak {peak:.4g} vs "
+                                   f"baseline {baseline:.4g}): no bolus passes through the segment")
+        blood_mm = concentration_from_signal(signal, baseline_phases=baseline_phases, t1_ms=blood_t1_ms, tr_ms=tr_ms,
+                                             flip_angle_deg=flip_angle_deg, relaxivity_per_mm_s=relaxivity_per_mm_s)
+        unconverted = np.flatnonzero(~np.isfinite(blood_mm))
+        if unconverted.size:
+            raise AcquisitionError(f"the arterial signal of phase(s) {', '.join(str(int(i)) for i in unconverted)} is "
+                                   f"above what an SPGR acquisition with blood T1 {blood_t1_ms:g} ms can give "
+                                   "(check the blood T1, flip angle and TR)")
+        return cls("measured", hematocrit=hematocrit, times_s=times_s,
+                   plasma_mm=plasma_concentration(blood_mm, hematocrit))
 
     def delayed(self, delay_s: float) -> Aif:
         """The same AIF arriving ``delay_s`` (s) later than its own zero."""

@@ -36,7 +36,7 @@ def concentration_from_signal(signal: np.ndarray, *, baseline_phases, t1_ms, tr_
     ``baseline_phases``: the number of leading pre-contrast phases, or the indices of the phases to average
     (e.g. ``range(1, n)`` to skip a first phase still approaching steady state).
     ``t1_ms`` is T1₀ (ms): a number or an array broadcasting against ``signal[..., 0]``. Phases whose signal
-    is at or above the SPGR ceiling M0·sin α (no finite R1 gives it) are NaN.
+    is at or above the SPGR ceiling M0·sin α (no positive finite R1 gives it: E1 outside (0, 1)) are NaN.
 
     Raises
     ------
@@ -58,7 +58,8 @@ def concentration_from_signal(signal: np.ndarray, *, baseline_phases, t1_ms, tr_
     m0_sin = s0 * (1.0 - np.cos(alpha) * e10) / (1.0 - e10)
     with np.errstate(divide="ignore", invalid="ignore"):
         e1 = (m0_sin[..., None] - signal) / (m0_sin[..., None] - signal * np.cos(alpha))
-        r1 = np.where(e1 > 0.0, -np.log(np.where(e1 > 0.0, e1, 1.0)) / tr_s, np.nan)
+        valid = (e1 > 0.0) & (e1 < 1.0)
+        r1 = np.where(valid, -np.log(np.where(valid, e1, 0.5)) / tr_s, np.nan)
     return (r1 - np.asarray(r10)[..., None]) / relaxivity_per_mm_s
 
 

@@ -103,6 +103,10 @@ class Exam:
     """Binary mask of the breast (excluding air and chest wall) on the tumour mask's grid; clips peritumoral shells."""
     other_lesion_mask: sitk.Image | None = None
     """Binary mask of another lesion on the tumour mask's grid, excluded from peritumoral shells."""
+    aif_mask: sitk.Image | None = None
+    """Binary mask of an artery on the tumour mask's grid; its mean DCE signal is the measured AIF."""
+    t1_map: sitk.Image | None = None
+    """Native (pre-contrast) T1 map, ms, on its own grid (e.g. variable flip angle), for pharmacokinetics."""
     extra_series: Mapping[str, sitk.Image] = field(default_factory=dict)
     """Further named 3D series on their own grids (``"t2w"``: T2-weighted), for multiparametric radiomics."""
     timepoint: str = "baseline"

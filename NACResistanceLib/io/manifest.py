@@ -70,6 +70,8 @@ IMAGING_COLUMNS = {
     "t2w": Column("path"),
     "breast_segment": Column("segment"),
     "other_lesion_segment": Column("segment"),
+    "aif_segment": Column("segment"),
+    "t1_map": Column("path"),
 }
 SERIES_COLUMNS = {
     "dce_series": Column("series"),
@@ -431,8 +433,9 @@ def load_exam(manifest: Manifest, row: int | tuple[str, str]) -> Exam:
     -------
     Exam
         DCE phases, DWI volumes, the scanner ADC map in mm²/s (converted from 10⁻⁶ mm²/s when
-        ``adc_unit`` is ``um2/s``), tumour / reference / reader-2 masks, and ``clinical`` holding the
-        clinical columns of the row (NaN or ``""`` when empty).
+        ``adc_unit`` is ``um2/s``), tumour / reference / reader-2 masks, the optional breast, other-lesion and
+        arterial masks and T1 map (ms), and ``clinical`` holding the clinical columns of the row (NaN or ``""``
+        when empty).
 
     Raises
     ------
@@ -489,6 +492,7 @@ def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
         reference_mask=None if reference == "" else read_mask(segmentation, reference, series=segmentation_series),
         tumor_mask_reader2=None if reader2 is None else read_mask(reader2, tumor2),
         **_extra_segments(segmentation, record, segmentation_series),
+        t1_map=read_image(paths("t1_map")[0]) if _filled(record, "t1_map") else None,
         extra_series=_extra_series(record, paths),
         timepoint=str(record["timepoint"]), exam_date=str(record["exam_date"]),
         clinical={name: record[name] for name in CLINICAL_COLUMNS},
@@ -499,7 +503,8 @@ def _exam_from_record(manifest: Manifest, record: pd.Series) -> Exam:
 
 EXAM_FIELD_COLUMNS = {"dce": "dce_phases", "dwi": "dwi", "adc": "adc", "tumor_mask": "segmentation",
                       "reference_mask": "segmentation", "tumor_mask_reader2": "segmentation_reader2",
-                      "breast_mask": "segmentation", "other_lesion_mask": "segmentation"}
+                      "breast_mask": "segmentation", "other_lesion_mask": "segmentation", "aif_mask": "segmentation",
+                      "t1_map": "t1_map"}
 """``Exam`` field -> the manifest column its file came from (``Exam.source(field)`` names the file in errors)."""
 
 
@@ -517,7 +522,8 @@ def _extra_series(record: pd.Series, paths: Callable[[str], list[Path]]) -> dict
 
 
 def _extra_segments(segmentation: Path, record: pd.Series, series: str | None = None) -> dict:
-    """``breast_mask`` / ``other_lesion_mask`` from the segmentation file when their segment columns are given.
+    """``breast_mask`` / ``other_lesion_mask`` / ``aif_mask`` from the segmentation file when their segment columns
+    are given.
 
     A breast segment may cover most of the field of view, so it has no size limit (the others do).
     """
@@ -526,8 +532,14 @@ def _extra_segments(segmentation: Path, record: pd.Series, series: str | None = 
 
     return {field: read_mask(segmentation, _segment(record[column]), series=series, max_fraction=limit)
             for field, column, limit in (("breast_mask", "breast_segment", None),
-                                         ("other_lesion_mask", "other_lesion_segment", MAX_REGION_FRACTION))
-            if column in record and str(record[column]).strip() not in ("", "nan")}
+                                         ("other_lesion_mask", "other_lesion_segment", MAX_REGION_FRACTION),
+                                         ("aif_mask", "aif_segment", MAX_REGION_FRACTION))
+            if _filled(record, column)}
+
+
+def _filled(record: pd.Series, column: str) -> bool:
+    """True when the optional ``column`` is in the row and not empty."""
+    return column in record and str(record[column]).strip() not in ("", "nan")
 
 
 def _with_acquisition(dce, record: pd.Series):
