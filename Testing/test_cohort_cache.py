@@ -108,3 +108,26 @@ def test_progress_adapter_follows_the_stream(caplog):
     with caplog.at_level("INFO"):
         LogProgress()("P001 baseline done (1/4)", 0.25)
     assert "P001 baseline done (1/4) (25.0%)" in caplog.text
+
+
+@pytest.mark.parametrize("column,value", [
+    ("t2w", "t2.nii.gz"), ("breast_segment", "breast"), ("other_lesion_segment", "3"), ("aif_segment", "artery"),
+    ("dce_tr_ms", "4.5"), ("dce_flip_angle_deg", "12"), ("series_dwi2", "t2.nii.gz"), ("dce_series", "7"),
+])
+def test_every_imaging_column_of_the_manifest_is_in_the_key(exam_files, column, value):
+    """A column that changes the analysis changes the key (a stale cache would return other values)."""
+    folder, row = exam_files
+    (folder / "t2.nii.gz").write_bytes(b"T2")
+    key = cache.exam_key(row, folder, {})
+    changed = cache.exam_key({**row, column: value}, folder, {})
+    assert changed != key
+    if value == "t2.nii.gz":  # a named file: its content is in the key too
+        (folder / "t2.nii.gz").write_bytes(b"T2 edited")
+        assert cache.exam_key({**row, column: value}, folder, {}) != changed
+
+
+def test_the_key_columns_are_the_manifest_readers_imaging_columns():
+    from NACResistanceLib.io.manifest import IMAGING_COLUMNS
+
+    assert set(cache.IMAGING_COLUMNS) == {"patient_id", "timepoint", *IMAGING_COLUMNS}
+    assert {"t2w", "t1_map", "dce_phases", "segmentation", "dwi_bvecs"} <= set(cache.PATH_COLUMNS)

@@ -35,20 +35,25 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import InputFileError
+from ..io.manifest import IMAGING_COLUMNS as MANIFEST_IMAGING_COLUMNS
+from ..io.manifest import SERIES_PREFIX
 
-PATH_COLUMNS = ("dce_phases", "dwi", "dwi_bvals", "dwi_bvecs", "adc", "segmentation", "segmentation_reader2",
-                "t1_map")
-"""Manifest columns that may name input files (``;``-separated lists, files or folders)."""
+PATH_COLUMNS = tuple(sorted(name for name, column in MANIFEST_IMAGING_COLUMNS.items()
+                           if column.kind in ("path", "paths", "bvals")))
+"""Manifest columns that may name input files (``;``-separated lists, files or folders), with every
+``series_<name>`` column of a row."""
 
-IMAGING_COLUMNS = (
-    "patient_id", "timepoint", "dce_phases", "dce_times_s", "dce_roi_phase", "dwi", "dwi_bvals",
-    "dwi_bvecs", "adc", "adc_unit", "segmentation", "tumor_segment", "reference_segment",
-    "segmentation_reader2", "tumor_segment_reader2",
-    "dce_series", "dwi_series", "adc_series", "segmentation_series", "aif_segment", "t1_map",
-)
-"""Manifest columns whose values change the analysis of an exam (clinical and outcome columns do not)."""
+IMAGING_COLUMNS = ("patient_id", "timepoint", *sorted(MANIFEST_IMAGING_COLUMNS))
+"""Manifest columns whose values change the analysis of an exam: every imaging column the manifest reader
+knows (``io.manifest.IMAGING_COLUMNS``, one list for both), plus each row's ``series_<name>`` columns. Clinical
+and outcome columns do not change it."""
 
 _CHUNK = 1 << 20
+
+
+def series_columns(row: Mapping[str, object]) -> list[str]:
+    """The row's ``series_<name>`` columns (further named series for multiparametric radiomics)."""
+    return sorted(str(c) for c in row if str(c).startswith(SERIES_PREFIX) and len(str(c)) > len(SERIES_PREFIX))
 
 
 def _is_empty(value: object) -> bool:
@@ -62,7 +67,7 @@ def input_files(row: Mapping[str, object], directory: Path) -> list[Path]:
     are ignored here (their text is part of the key through :data:`IMAGING_COLUMNS`).
     """
     files: set[Path] = set()
-    for column in PATH_COLUMNS:
+    for column in (*PATH_COLUMNS, *series_columns(row)):
         value = row.get(column)
         if _is_empty(value):
             continue
@@ -126,7 +131,8 @@ class KeyMaker:
 
     def key(self, row: Mapping[str, object], directory: Path) -> str:
         """The cache key of ``row`` (paths relative to ``directory``)."""
-        columns = {c: (None if _is_empty(row.get(c)) else str(row.get(c))) for c in IMAGING_COLUMNS}
+        columns = {c: (None if _is_empty(row.get(c)) else str(row.get(c)))
+                   for c in (*IMAGING_COLUMNS, *series_columns(row))}
         files = [[p.name, self.digest(p)] for p in input_files(row, directory)]
         text = ('{"columns": ' + json.dumps(columns, sort_keys=True) + ', "files": ' + json.dumps(files)
                 + self._tail)

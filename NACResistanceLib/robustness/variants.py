@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 
+from ..cohort import cache
 from ..errors import CancelledError, NACResistanceError, add_context, describe
 from .perturbation import PerturbationConfig, PerturbedMask, perturbation_plan
 
@@ -30,8 +31,8 @@ TUMOR_LABEL = 1
 REFERENCE_LABEL = 2
 SEGMENTATION_COLUMNS = ("segmentation", "tumor_segment", "reference_segment", "segmentation_reader2",
                         "tumor_segment_reader2")
-PATH_COLUMNS = ("dce_phases", "dwi", "dwi_bvals", "dwi_bvecs", "adc")
-"""Columns that may hold (``;``-separated) paths relative to the manifest folder."""
+PATH_COLUMNS = tuple(c for c in cache.PATH_COLUMNS if c not in SEGMENTATION_COLUMNS)
+"""Columns that may hold (``;``-separated) paths relative to the manifest folder (with ``series_<name>``)."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,8 @@ def _label_map(tumor: sitk.Image, reference: sitk.Image | None) -> tuple[sitk.Im
 
 
 def _variant_row(row: Mapping[str, object], directory: Path, label_path: Path, has_reference: bool) -> dict:
-    record = {k: _absolute(v, directory) if k in PATH_COLUMNS else v for k, v in row.items()
-              if k not in SEGMENTATION_COLUMNS}
+    paths = (*PATH_COLUMNS, *cache.series_columns(row))
+    record = {k: _absolute(v, directory) if k in paths else v for k, v in row.items() if k not in SEGMENTATION_COLUMNS}
     record.update(segmentation=str(label_path.resolve()), tumor_segment=TUMOR_LABEL,
                   reference_segment=REFERENCE_LABEL if has_reference else "")
     return record
