@@ -111,6 +111,23 @@ def test_dask_reads_the_job_scripts_settings_as_the_cluster_configuration(monkey
     for line in WORKER_ENVIRONMENT:
         name, value = line.removeprefix("export ").split("=")
         monkeypatch.setenv(name, value)
-    with dask.config.set(dask.config.collect_env()):
-        for key, value in WORKER_CONFIG.items():
-            assert dask.config.get(key) == value, key
+    worker_config = dask.config.merge(dask.config.config, dask.config.collect_env())  # the global config untouched
+    for key, value in WORKER_CONFIG.items():
+        assert dask.config.get(key, config=worker_config) == value, key
+
+
+def test_opening_a_cluster_keeps_distributeds_configuration(tmp_path):
+    """In a fresh process (distributed not yet imported), a cluster opened and closed leaves dask's
+    'distributed' settings in place, so a second cluster starts (it failed with KeyError: 'distributed')."""
+    import subprocess
+    import sys
+
+    spec = tmp_path / "cluster.yaml"
+    spec.write_text("scheduler: local\nworkers: 1\nmemory: 2GB\n")
+    script = ("import dask\n"
+              "from NACResistanceLib.cohort.cluster import open_cluster\n"
+              f"with open_cluster({str(spec)!r}):\n    pass\n"
+              "print(dask.config.get('distributed.comm.require-encryption'))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] in ("False", "None")

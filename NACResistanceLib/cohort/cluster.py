@@ -225,6 +225,8 @@ def make_cluster(spec: ClusterSpec):
 def open_cluster(path_or_spec) -> Iterator[str]:
     """Start the cluster a file describes, ask for its workers, yield the scheduler address, close it on exit."""
     import dask
+    import distributed  # noqa: F401 - its defaults enter dask's config now: imported inside set(), they would
+    # be removed again when set() restores the configuration, and any later cluster in the process would fail
 
     spec = path_or_spec if isinstance(path_or_spec, ClusterSpec) else load_cluster_spec(path_or_spec)
     with dask.config.set(WORKER_CONFIG):  # local workers are started (by scale) with this configuration
