@@ -28,7 +28,7 @@ class PreprocessingConfig:
     interpolator: str
     """Image interpolator: ``"bspline"`` (cubic) or ``"linear"``; masks use nearest neighbour."""
     normalization: str
-    """``"zscore"`` (statistics of every voxel of the whole native image) or ``"none"``."""
+    """``"zscore"`` (statistics of every finite voxel of the whole native image) or ``"none"``."""
     gaussian_sigma_mm: float
     """Gaussian denoising standard deviation, mm; 0 disables denoising."""
     gaussian_truncate: float
