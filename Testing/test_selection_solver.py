@@ -14,22 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from lasso_problems import bootstrap_problem
 
 from NACResistanceLib.selection import lambda_grid, lasso_cv, lasso_path, make_foldid, near_zero_variance
 from NACResistanceLib.selection.filters import univariate_wald_p
 from NACResistanceLib.selection.lasso import _paths
 from NACResistanceLib.selection.lasso_solver import lasso_quadratic
-
-
-def bootstrap_problem(seed=20261122, n=120, p=40):
-    """Correlated features, one with ties, and a bootstrap sample of the rows (repeated rows)."""
-    rng = np.random.default_rng(seed)
-    latent = rng.normal(size=(n, 3))
-    X = latent @ rng.normal(size=(3, p)) + rng.normal(size=(n, p))
-    X[:, 5] = np.round(X[:, 5])
-    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(latent[:, 0] - 0.8)))).astype(float)
-    rows = rng.integers(0, n, n)
-    return X[rows], y[rows]
 
 
 def test_lasso_quadratic_meets_kkt_conditions(rng):

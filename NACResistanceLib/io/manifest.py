@@ -443,7 +443,11 @@ def load_exam(manifest: Manifest, row: int | tuple[str, str]) -> Exam:
         From the readers; each carries a note naming the manifest row and patient.
     """
     position = manifest.row_position(row)
-    record = manifest.frame.iloc[position]
+    return _exam_naming_the_row(manifest, manifest.frame.iloc[position], position)
+
+
+def _exam_naming_the_row(manifest: Manifest, record: pd.Series, position: int) -> Exam:
+    """:func:`_exam_from_record`, its errors naming the manifest, row (1-based line) and patient."""
     try:
         return _exam_from_record(manifest, record)
     except NACResistanceError as error:
@@ -578,10 +582,4 @@ def load_exam_row(manifest_path: str | Path, record: Mapping[str, object], posit
     manifest (which would grow as N² with the cohort). Errors name the manifest row as :func:`load_exam`.
     """
     manifest = Manifest(pd.DataFrame([dict(record)]), Path(manifest_path))
-    series = pd.Series(dict(record), dtype=object)
-    try:
-        return _exam_from_record(manifest, series)
-    except NACResistanceError as error:
-        add_context(error, f"manifest {manifest.path} row {position + 2}, patient {series['patient_id']}, "
-                           f"timepoint {series['timepoint']}")
-        raise
+    return _exam_naming_the_row(manifest, pd.Series(dict(record), dtype=object), position)
